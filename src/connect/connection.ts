@@ -1,0 +1,138 @@
+// The Connection contract: exactly what the orchestrator (libvirt-guests) and guestctl need from a libvirt host.
+// Two implementations: native (libvirt's RPC protocol, src/remote) and virsh (execa). One contract test suite
+// (test/e2e/connection-contract) runs against both.
+
+export type DomainState =
+  | 'nostate'
+  | 'running'
+  | 'blocked'
+  | 'paused'
+  | 'shutdown'
+  | 'shutoff'
+  | 'crashed'
+  | 'pmsuspended';
+
+/** virDomainState numbers in order: index = libvirt's enum value. */
+export const DOMAIN_STATES: readonly DomainState[] = [
+  'nostate',
+  'running',
+  'blocked',
+  'paused',
+  'shutdown',
+  'shutoff',
+  'crashed',
+  'pmsuspended',
+];
+
+/** Identifies a guest on one connection. `id` is -1 when the guest is not running. */
+export interface GuestRef {
+  uuid: string; // canonical lowercase 8-4-4-4-12 form
+  name: string;
+  id: number;
+}
+
+export interface GuestInfo extends GuestRef {
+  state: DomainState;
+  persistent: boolean;
+}
+
+export interface ListFilter {
+  /** which guests: running ones (default), inactive ones, or all */
+  which?: 'active' | 'inactive' | 'all';
+  /** restrict to persistent or transient guests; both when absent */
+  persistence?: 'persistent' | 'transient';
+}
+
+/** Progress of a running job (managed save), as DOMAIN_GET_JOB_STATS reports it. Byte counts when known. */
+export interface JobProgress {
+  type: 'none' | 'bounded' | 'unbounded' | 'completed' | 'failed' | 'cancelled';
+  dataTotal?: number;
+  dataProcessed?: number;
+  dataRemaining?: number;
+  timeElapsedMs?: number;
+}
+
+export interface ManagedSaveOptions {
+  bypassCache?: boolean;
+  /** aborting the signal aborts the job on the host (DOMAIN_ABORT_JOB) and rejects with OPERATION_ABORTED */
+  signal?: AbortSignal;
+  /** called with job progress while the save runs (polled every progressIntervalMs, default 1000) */
+  onProgress?: (progress: JobProgress) => void;
+  progressIntervalMs?: number;
+}
+
+export interface StartOptions {
+  bypassCache?: boolean;
+  /** discard a managed save image and boot fresh */
+  forceBoot?: boolean;
+}
+
+export type LifecycleKind =
+  | 'defined'
+  | 'undefined'
+  | 'started'
+  | 'suspended'
+  | 'resumed'
+  | 'stopped'
+  | 'shutdown'
+  | 'pmsuspended'
+  | 'crashed';
+
+/** virDomainEventType numbers in order: index = libvirt's enum value. */
+export const LIFECYCLE_KINDS: readonly LifecycleKind[] = [
+  'defined',
+  'undefined',
+  'started',
+  'suspended',
+  'resumed',
+  'stopped',
+  'shutdown',
+  'pmsuspended',
+  'crashed',
+];
+
+export interface LifecycleEvent {
+  guest: GuestRef;
+  kind: LifecycleKind;
+  /** libvirt's event number and detail, unchanged */
+  event: number;
+  detail: number;
+  /** ms since the epoch, when the client received it */
+  receivedAt: number;
+}
+
+export interface Connection {
+  /** the URI as the user gave it */
+  readonly uri: string;
+  readonly backend: 'native' | 'virsh';
+
+  listGuests(filter?: ListFilter): Promise<GuestInfo[]>;
+  /** by uuid or name; LibvirtError NO_DOMAIN when absent */
+  lookup(uuidOrName: string): Promise<GuestRef>;
+  state(guest: GuestRef): Promise<{ state: DomainState; reason: number }>;
+  isPersistent(guest: GuestRef): Promise<boolean>;
+  hasManagedSave(guest: GuestRef): Promise<boolean>;
+
+  managedSave(guest: GuestRef, options?: ManagedSaveOptions): Promise<void>;
+  jobInfo(guest: GuestRef): Promise<JobProgress>;
+  abortJob(guest: GuestRef): Promise<void>;
+  managedSaveRemove(guest: GuestRef): Promise<void>;
+
+  /** start, restoring from a managed save image when there is one; returns the guest with its new id */
+  start(guest: GuestRef, options?: StartOptions): Promise<GuestRef>;
+  /** ask for an ACPI shutdown; returns when the request was accepted, not when the guest is off */
+  shutdown(guest: GuestRef): Promise<void>;
+  destroy(guest: GuestRef): Promise<void>;
+
+  /** `sync: true` asks the guest agent to take the host's time (domtime --sync) */
+  setTime(guest: GuestRef, time: { sync: true } | { seconds: number; nseconds: number }): Promise<void>;
+  getTime(guest: GuestRef): Promise<{ seconds: number; nseconds: number }>;
+
+  /** custom metadata element in namespace `uri`, or null when absent */
+  getMetadata(guest: GuestRef, uri: string): Promise<string | null>;
+
+  /** subscribe to lifecycle events of every guest; resolves to an unsubscribe function */
+  onLifecycle(listener: (event: LifecycleEvent) => void): Promise<() => Promise<void>>;
+
+  close(): Promise<void>;
+}
