@@ -1,0 +1,106 @@
+// The configuration variables of libvirt-guests: names, upstream defaults, and how each value is checked.
+// One table drives validation, defaults, the unknown-name suggestions and the test of the shipped sysconfig file.
+
+export type OnBoot = 'start' | 'ignore';
+export type OnShutdown = 'suspend' | 'shutdown';
+export type PersistentOnly = 'default' | 'true' | 'false';
+
+export interface GuestsConfig {
+  URIS: string[];
+  ON_BOOT: OnBoot;
+  START_DELAY: number;
+  ON_SHUTDOWN: OnShutdown;
+  PARALLEL_SHUTDOWN: number;
+  SHUTDOWN_TIMEOUT: number;
+  BYPASS_CACHE: boolean;
+  SYNC_TIME: boolean;
+  PERSISTENT_ONLY: PersistentOnly;
+}
+
+/** Result of checking one raw value: the typed value, or what is allowed. */
+type Check<T> = { ok: true; value: T } | { ok: false; allowed: string };
+
+export interface VariableSpec<K extends keyof GuestsConfig = keyof GuestsConfig> {
+  name: K;
+  /** the default, written as it would appear in the file */
+  defaultText: string;
+  check(raw: string): Check<GuestsConfig[K]>;
+}
+
+const INTEGER = /^[0-9]+$/;
+const SIGNED_INTEGER = /^-?[0-9]+$/;
+
+function oneOf<T extends string>(...values: T[]): (raw: string) => Check<T> {
+  return (raw) =>
+    (values as string[]).includes(raw)
+      ? { ok: true, value: raw as T }
+      : { ok: false, allowed: values.map((v) => `"${v}"`).join(' or ') };
+}
+
+function nonNegativeInteger(raw: string): Check<number> {
+  if (INTEGER.test(raw) && Number.isSafeInteger(Number(raw))) return { ok: true, value: Number(raw) };
+  return { ok: false, allowed: 'a whole number, 0 or greater' };
+}
+
+/** As in the original: 0 is off, any other integer is on. */
+function integerSwitch(raw: string): Check<boolean> {
+  if (SIGNED_INTEGER.test(raw)) return { ok: true, value: Number(raw) !== 0 };
+  return { ok: false, allowed: 'a whole number: 0 (off) or 1 (on)' };
+}
+
+function uriList(raw: string): Check<string[]> {
+  const uris = raw.split(/\s+/).filter((u) => u !== '');
+  const bad = uris.find((u) => u !== 'default' && !/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(u));
+  if (bad !== undefined) {
+    return { ok: false, allowed: `space-separated libvirt URIs such as "qemu:///system" or "default" ("${bad}" is not one)` };
+  }
+  return { ok: true, value: uris };
+}
+
+function spec<K extends keyof GuestsConfig>(name: K, defaultText: string, check: (raw: string) => Check<GuestsConfig[K]>): VariableSpec<K> {
+  return { name, defaultText, check };
+}
+
+export const VARIABLES: readonly VariableSpec[] = [
+  spec('URIS', 'default', uriList),
+  spec('ON_BOOT', 'start', oneOf<OnBoot>('start', 'ignore')),
+  spec('START_DELAY', '0', nonNegativeInteger),
+  spec('ON_SHUTDOWN', 'suspend', oneOf<OnShutdown>('suspend', 'shutdown')),
+  spec('PARALLEL_SHUTDOWN', '0', nonNegativeInteger),
+  spec('SHUTDOWN_TIMEOUT', '300', nonNegativeInteger),
+  spec('BYPASS_CACHE', '0', integerSwitch),
+  spec('SYNC_TIME', '0', integerSwitch),
+  spec('PERSISTENT_ONLY', 'default', oneOf<PersistentOnly>('default', 'true', 'false')),
+] as VariableSpec[];
+
+export function defaultConfig(): GuestsConfig {
+  const out: Record<string, unknown> = {};
+  for (const v of VARIABLES) {
+    const checked = v.check(v.defaultText);
+    if (!checked.ok) throw new Error(`default of ${v.name} does not pass its own check`);
+    out[v.name] = checked.value;
+  }
+  return out as unknown as GuestsConfig;
+}
+
+/** The known name closest to `name` (edit distance ≤ 3), for "did you mean" warnings. */
+export function nearestVariable(name: string): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const v of VARIABLES) {
+    const d = editDistance(name.toUpperCase(), v.name);
+    if (d <= 3 && (!best || d < best.distance)) best = { name: v.name, distance: d };
+  }
+  return best?.name;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
