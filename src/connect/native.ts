@@ -1,0 +1,343 @@
+// The Connection contract over libvirt's own RPC protocol (src/remote), for unix sockets and TLS: the same code
+// path talks to real libvirtd and to guestd. The handshake is virsh's: AUTH_LIST (+ polkit), SUPPORTS_FEATURE
+// keepalive, CONNECT_OPEN.
+import type { Duplex } from 'node:stream';
+import { RpcError } from '../rpc/errors.js';
+import { connectTls, connectUnix } from '../rpc/transport.js';
+import { authenticate } from '../remote/auth.js';
+import { RemoteClient } from '../remote/client.js';
+import { LibvirtError, VirErr, VirFrom } from '../remote/error.js';
+import {
+  ConnectFlags,
+  DomainEventId,
+  EVENT,
+  Feature,
+  JobField,
+  ListAllDomainsFlags,
+  MetadataType,
+  PROC,
+  SaveFlags,
+  SetTimeFlags,
+  StartFlags,
+  type EventOf,
+} from '../remote/protocol.js';
+import { isUuid, typedParamsToRecord, type RemoteDomain } from '../remote/types.js';
+import {
+  DOMAIN_STATES,
+  LIFECYCLE_KINDS,
+  type Connection,
+  type DomainState,
+  type GuestInfo,
+  type GuestRef,
+  type JobProgress,
+  type LifecycleEvent,
+  type ListFilter,
+  type ManagedSaveOptions,
+  type StartOptions,
+} from './connection.js';
+import type { ResolvedUri, Target } from './target.js';
+
+export interface NativeOptions {
+  /** open read-only (VIR_CONNECT_RO); default: what the URI resolution said */
+  readonly?: boolean;
+  /** keepalive PING after this much silence (virsh default 5000 ms); 0 disables probing */
+  keepaliveIntervalMs?: number;
+  /** unanswered PINGs tolerated; the peer is dead after interval × (count + 1) (virsh default 6) */
+  keepaliveCount?: number;
+  /** per-call reply timeout; none by default (keepalive detects dead peers). Managed saves never time out. */
+  callTimeoutMs?: number;
+  /** give up connecting after this long (default 30 s) */
+  connectTimeoutMs?: number;
+}
+
+const JOB_TYPES: readonly JobProgress['type'][] = ['none', 'bounded', 'unbounded', 'completed', 'failed', 'cancelled'];
+
+async function openSocket(target: Target, timeoutMs: number | undefined): Promise<Duplex> {
+  const options = timeoutMs !== undefined ? { timeoutMs } : {};
+  return target.transport === 'unix' ? connectUnix(target.socketPath, options) : connectTls(target, options);
+}
+
+/** Connect, authenticate and open the hypervisor connection named by `resolved.remoteName`. */
+export async function openNative(resolved: ResolvedUri, options: NativeOptions = {}): Promise<Connection> {
+  if (!resolved.target) {
+    throw new LibvirtError(VirErr.NO_SUPPORT, VirFrom.REMOTE, `the native client cannot open '${resolved.original}'`, {
+      hint: resolved.virshReason ?? 'use the virsh backend for this URI',
+    });
+  }
+  const socket = await openSocket(resolved.target, options.connectTimeoutMs);
+  const client = new RemoteClient(socket, options.callTimeoutMs !== undefined ? { callTimeoutMs: options.callTimeoutMs } : {});
+  try {
+    await authenticate(client);
+    const { supported } = await client.call(PROC.CONNECT_SUPPORTS_FEATURE, { feature: Feature.PROGRAM_KEEPALIVE });
+    const interval = options.keepaliveIntervalMs ?? 5000;
+    if (supported === 1 && interval > 0) client.startKeepalive({ intervalMs: interval, count: options.keepaliveCount ?? 6 });
+    const readonly = options.readonly ?? resolved.readonly;
+    await client.call(PROC.CONNECT_OPEN, { name: resolved.remoteName, flags: readonly ? ConnectFlags.RO : 0 });
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+  return new NativeConnection(resolved.original, client);
+}
+
+const toRef = (d: RemoteDomain): GuestRef => ({ uuid: d.uuid, name: d.name, id: d.id });
+const toDom = (g: GuestRef): RemoteDomain => ({ name: g.name, uuid: g.uuid, id: g.id });
+const isNoDomain = (err: unknown): boolean => err instanceof LibvirtError && err.virCode === VirErr.NO_DOMAIN;
+const num = (v: unknown): number | undefined =>
+  typeof v === 'bigint' || typeof v === 'number' ? Number(v) : undefined;
+
+class NativeConnection implements Connection {
+  readonly backend = 'native' as const;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    readonly uri: string,
+    private readonly client: RemoteClient,
+  ) {}
+
+  async listGuests(filter: ListFilter = {}): Promise<GuestInfo[]> {
+    const which = filter.which ?? 'active';
+    let flags =
+      which === 'all'
+        ? ListAllDomainsFlags.ACTIVE | ListAllDomainsFlags.INACTIVE
+        : which === 'inactive'
+          ? ListAllDomainsFlags.INACTIVE
+          : ListAllDomainsFlags.ACTIVE;
+    if (filter.persistence === 'persistent') flags |= ListAllDomainsFlags.PERSISTENT;
+    if (filter.persistence === 'transient') flags |= ListAllDomainsFlags.TRANSIENT;
+    const list = (f: number) => this.client.call(PROC.CONNECT_LIST_ALL_DOMAINS, { need_results: 1, flags: f });
+    const [{ domains }, persistentSet] = await Promise.all([
+      list(flags),
+      // one more filtered list tells persistence for all guests at once, instead of a call per guest
+      filter.persistence
+        ? Promise.resolve(undefined)
+        : list(flags | ListAllDomainsFlags.PERSISTENT).then((r) => new Set(r.domains.map((d) => d.uuid))),
+    ]);
+    const infos = await Promise.all(
+      domains.map(async (d): Promise<GuestInfo | undefined> => {
+        try {
+          const { state } = await this.state(toRef(d));
+          const persistent = persistentSet ? persistentSet.has(d.uuid) : filter.persistence === 'persistent';
+          return { ...toRef(d), state, persistent };
+        } catch (err) {
+          if (isNoDomain(err)) return undefined; // gone between the list and the query
+          throw err;
+        }
+      }),
+    );
+    return infos.filter((g): g is GuestInfo => g !== undefined);
+  }
+
+  async lookup(uuidOrName: string): Promise<GuestRef> {
+    if (isUuid(uuidOrName)) {
+      try {
+        return toRef((await this.client.call(PROC.DOMAIN_LOOKUP_BY_UUID, { uuid: uuidOrName.toLowerCase() })).dom);
+      } catch (err) {
+        // a guest may be named like a UUID; virsh tries the name next as well
+        if (!isNoDomain(err)) throw err;
+      }
+    }
+    return toRef((await this.client.call(PROC.DOMAIN_LOOKUP_BY_NAME, { name: uuidOrName })).dom);
+  }
+
+  async state(guest: GuestRef): Promise<{ state: DomainState; reason: number }> {
+    const r = await this.client.call(PROC.DOMAIN_GET_STATE, { dom: toDom(guest), flags: 0 });
+    return { state: DOMAIN_STATES[r.state] ?? 'nostate', reason: r.reason };
+  }
+
+  async isPersistent(guest: GuestRef): Promise<boolean> {
+    return (await this.client.call(PROC.DOMAIN_IS_PERSISTENT, { dom: toDom(guest) })).persistent === 1;
+  }
+
+  async hasManagedSave(guest: GuestRef): Promise<boolean> {
+    return (await this.client.call(PROC.DOMAIN_HAS_MANAGED_SAVE_IMAGE, { dom: toDom(guest), flags: 0 })).result === 1;
+  }
+
+  async managedSave(guest: GuestRef, options: ManagedSaveOptions = {}): Promise<void> {
+    const { signal, onProgress } = options;
+    if (signal?.aborted) throw abortedError(guest);
+    const flags = options.bypassCache ? SaveFlags.BYPASS_CACHE : 0;
+    // calls are concurrent on one connection: progress polls and the abort travel beside the running save
+    const save = this.client.call(PROC.DOMAIN_MANAGED_SAVE, { dom: toDom(guest), flags }, { timeoutMs: 0 });
+    let done = false;
+    let aborted = false;
+    const onAbort = (): void => {
+      aborted = true;
+      this.abortJob(guest).catch(() => undefined); // the save's own outcome reports what happened
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const poll = onProgress
+      ? (async () => {
+          const interval = options.progressIntervalMs ?? 1000;
+          while (!done) {
+            await delay(interval);
+            if (done) break;
+            try {
+              const progress = await this.jobInfo(guest);
+              if (!done) onProgress(progress);
+            } catch {
+              // a failed poll (job not started yet, already gone) says nothing about the save
+            }
+          }
+        })()
+      : undefined;
+    try {
+      await save;
+    } catch (err) {
+      // the host reports the cancelled job its own way; the caller asked for an abort, say that
+      if (aborted && !(err instanceof RpcError)) throw abortedError(guest, err);
+      throw err;
+    } finally {
+      done = true;
+      signal?.removeEventListener('abort', onAbort);
+      await poll;
+    }
+    // an abort that came too late leaves the guest saved: that is success, not an error
+  }
+
+  async jobInfo(guest: GuestRef): Promise<JobProgress> {
+    try {
+      const r = await this.client.call(PROC.DOMAIN_GET_JOB_STATS, { dom: toDom(guest), flags: 0 });
+      const p = typedParamsToRecord(r.params);
+      return progress(r.type, {
+        dataTotal: num(p[JobField.DATA_TOTAL]),
+        dataProcessed: num(p[JobField.DATA_PROCESSED]),
+        dataRemaining: num(p[JobField.DATA_REMAINING]),
+        timeElapsedMs: num(p[JobField.TIME_ELAPSED]),
+      });
+    } catch (err) {
+      if (!(err instanceof LibvirtError)) throw err;
+      // a guest that is not running has no job (libvirtd: OPERATION_INVALID "domain is not running")
+      if (err.virCode === VirErr.OPERATION_INVALID) return { type: 'none' };
+      // an older or smaller daemon without job stats: virsh falls back to the old call, and so do we
+      if (err.virCode !== VirErr.NO_SUPPORT && err.virCode !== VirErr.RPC) throw err;
+      const r = await this.client.call(PROC.DOMAIN_GET_JOB_INFO, { dom: toDom(guest) });
+      const known = r.type === 1 || r.type === 2;
+      return progress(r.type, {
+        dataTotal: known ? Number(r.dataTotal) : undefined,
+        dataProcessed: known ? Number(r.dataProcessed) : undefined,
+        dataRemaining: known ? Number(r.dataRemaining) : undefined,
+        timeElapsedMs: known ? Number(r.timeElapsed) : undefined,
+      });
+    }
+  }
+
+  async abortJob(guest: GuestRef): Promise<void> {
+    await this.client.call(PROC.DOMAIN_ABORT_JOB, { dom: toDom(guest) });
+  }
+
+  async managedSaveRemove(guest: GuestRef): Promise<void> {
+    await this.client.call(PROC.DOMAIN_MANAGED_SAVE_REMOVE, { dom: toDom(guest), flags: 0 });
+  }
+
+  async start(guest: GuestRef, options: StartOptions = {}): Promise<GuestRef> {
+    const flags = (options.bypassCache ? StartFlags.BYPASS_CACHE : 0) | (options.forceBoot ? StartFlags.FORCE_BOOT : 0);
+    // restoring a big image takes as long as saving it
+    const r = await this.client.call(PROC.DOMAIN_CREATE_WITH_FLAGS, { dom: toDom(guest), flags }, { timeoutMs: 0 });
+    return toRef(r.dom);
+  }
+
+  async shutdown(guest: GuestRef): Promise<void> {
+    await this.client.call(PROC.DOMAIN_SHUTDOWN, { dom: toDom(guest) });
+  }
+
+  async destroy(guest: GuestRef): Promise<void> {
+    await this.client.call(PROC.DOMAIN_DESTROY, { dom: toDom(guest) });
+  }
+
+  async setTime(guest: GuestRef, time: { sync: true } | { seconds: number; nseconds: number }): Promise<void> {
+    const args =
+      'sync' in time
+        ? { seconds: 0n, nseconds: 0, flags: SetTimeFlags.SYNC }
+        : { seconds: BigInt(Math.trunc(time.seconds)), nseconds: time.nseconds, flags: 0 };
+    await this.client.call(PROC.DOMAIN_SET_TIME, { dom: toDom(guest), ...args });
+  }
+
+  async getTime(guest: GuestRef): Promise<{ seconds: number; nseconds: number }> {
+    const r = await this.client.call(PROC.DOMAIN_GET_TIME, { dom: toDom(guest), flags: 0 });
+    return { seconds: Number(r.seconds), nseconds: r.nseconds };
+  }
+
+  async getMetadata(guest: GuestRef, uri: string): Promise<string | null> {
+    try {
+      const r = await this.client.call(PROC.DOMAIN_GET_METADATA, {
+        dom: toDom(guest),
+        type: MetadataType.ELEMENT,
+        uri,
+        flags: 0,
+      });
+      return r.metadata;
+    } catch (err) {
+      if (err instanceof LibvirtError && err.virCode === VirErr.NO_DOMAIN_METADATA) return null;
+      throw err;
+    }
+  }
+
+  async onLifecycle(listener: (event: LifecycleEvent) => void): Promise<() => Promise<void>> {
+    type Msg = EventOf<'DOMAIN_EVENT_CALLBACK_LIFECYCLE'>;
+    // events may arrive in the same chunk as the register reply: hold them until the callback id is known
+    let callbackID: number | undefined;
+    const early: Msg[] = [];
+    const deliver = (m: Msg): void => {
+      const kind = LIFECYCLE_KINDS[m.msg.event];
+      if (m.callbackID !== callbackID || kind === undefined) return; // another registration, or a newer event kind
+      listener({ guest: toRef(m.msg.dom), kind, event: m.msg.event, detail: m.msg.detail, receivedAt: Date.now() });
+    };
+    const off = this.client.onEvent(EVENT.DOMAIN_EVENT_CALLBACK_LIFECYCLE, (m) => {
+      if (callbackID === undefined) early.push(m);
+      else deliver(m);
+    });
+    try {
+      ({ callbackID } = await this.client.call(PROC.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, {
+        eventID: DomainEventId.LIFECYCLE,
+        dom: null,
+      }));
+    } catch (err) {
+      off();
+      throw err;
+    }
+    early.splice(0).forEach(deliver);
+    let subscribed = true;
+    return async () => {
+      if (!subscribed) return;
+      subscribed = false;
+      off();
+      if (!this.client.closed) {
+        await this.client.call(PROC.CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, { callbackID: callbackID! });
+      }
+    };
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (!this.client.closed) {
+        try {
+          await this.client.call(PROC.CONNECT_CLOSE, undefined, { timeoutMs: 5000 });
+        } catch {
+          // closing anyway
+        }
+      }
+      await this.client.close();
+    })();
+    return this.closing;
+  }
+}
+
+function progress(type: number, values: Omit<JobProgress, 'type'>): JobProgress {
+  const out: JobProgress = { type: JOB_TYPES[type] ?? 'none' };
+  for (const [k, v] of Object.entries(values) as [keyof typeof values, number | undefined][]) {
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+function abortedError(guest: GuestRef, cause?: unknown): LibvirtError {
+  return new LibvirtError(
+    VirErr.OPERATION_ABORTED,
+    VirFrom.DOMAIN,
+    `operation aborted: managed save of '${guest.name}' was cancelled`,
+    cause === undefined ? {} : { cause },
+  );
+}
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());

@@ -1,0 +1,260 @@
+// The REMOTE program described once, as data: procedure number → argument and return types. Names and the
+// read-only class come from the generated table (procedures.ts), so numbers are written exactly once here.
+// Client calls (client.ts) and the server dispatch table (dispatch.ts) are both typed from this description.
+import * as X from '../rpc/xdr-types.js';
+import type { XdrType } from '../rpc/xdr-types.js';
+import { procedureByNumber } from './procedures.js';
+import {
+  REMOTE_AUTH_TYPE_LIST_MAX,
+  REMOTE_DOMAIN_JOB_STATS_MAX,
+  REMOTE_DOMAIN_LIST_MAX,
+  REMOTE_DOMAIN_MESSAGES_MAX,
+  REMOTE_SECURITY_DOI_MAX,
+  REMOTE_SECURITY_LABEL_MAX,
+  REMOTE_SECURITY_MODEL_MAX,
+  nonnullDomain,
+  nonnullString,
+  remoteDomain,
+  remoteString,
+  typedParam,
+  uuid,
+} from './types.js';
+
+export const REMOTE_PROGRAM = 0x20008086;
+export const REMOTE_VERSION = 1;
+export const REMOTE = { prog: REMOTE_PROGRAM, vers: REMOTE_VERSION } as const;
+
+export interface Procedure<A, R> {
+  readonly number: number;
+  readonly name: string;
+  readonly readonly: boolean;
+  readonly args: XdrType<A>;
+  readonly ret: XdrType<R>;
+}
+
+export interface EventMessage<M> {
+  readonly number: number;
+  readonly name: string;
+  readonly body: XdrType<M>;
+}
+
+function known(n: number): { name: string; readonly: boolean } {
+  const info = procedureByNumber(n);
+  if (!info) throw new Error(`procedure ${n} is not in the REMOTE program table`);
+  return info;
+}
+
+const proc = <A, R>(number: number, args: XdrType<A>, ret: XdrType<R>): Procedure<A, R> => {
+  const { name, readonly } = known(number);
+  return { number, name, readonly, args, ret };
+};
+
+const event = <M>(number: number, body: XdrType<M>): EventMessage<M> => ({ number, name: known(number).name, body });
+
+const none = X.xdrVoid;
+const s = <F extends Record<string, XdrType<any>>>(name: string, fields: F) => X.struct(name, fields); // eslint-disable-line @typescript-eslint/no-explicit-any
+const domArgs = s('remote_dom_args', { dom: nonnullDomain });
+const domFlagsArgs = s('remote_dom_flags_args', { dom: nonnullDomain, flags: X.uint });
+const domRet = s('remote_dom_ret', { dom: nonnullDomain });
+
+const lifecycleMsg = s('remote_domain_event_lifecycle_msg', { dom: nonnullDomain, event: X.int, detail: X.int });
+
+/** Every procedure this project calls or serves. */
+export const PROC = {
+  CONNECT_OPEN: proc(1, s('remote_connect_open_args', { name: remoteString, flags: X.uint }), none),
+  CONNECT_CLOSE: proc(2, none, none),
+  CONNECT_GET_TYPE: proc(3, none, s('remote_connect_get_type_ret', { type: nonnullString })),
+  CONNECT_GET_VERSION: proc(4, none, s('remote_connect_get_version_ret', { hv_ver: X.uhyper })),
+  DOMAIN_CREATE: proc(9, domArgs, none),
+  DOMAIN_CREATE_XML: proc(10, s('remote_domain_create_xml_args', { xml_desc: nonnullString, flags: X.uint }), domRet),
+  DOMAIN_DEFINE_XML: proc(11, s('remote_domain_define_xml_args', { xml: nonnullString }), domRet),
+  DOMAIN_DESTROY: proc(12, domArgs, none),
+  DOMAIN_GET_XML_DESC: proc(14, domFlagsArgs, s('remote_domain_get_xml_desc_ret', { xml: nonnullString })),
+  DOMAIN_GET_AUTOSTART: proc(15, domArgs, s('remote_domain_get_autostart_ret', { autostart: X.int })),
+  DOMAIN_GET_INFO: proc(
+    16,
+    domArgs,
+    s('remote_domain_get_info_ret', {
+      state: X.uchar,
+      maxMem: X.uhyper, // KiB
+      memory: X.uhyper, // KiB
+      nrVirtCpu: X.ushort,
+      cpuTime: X.uhyper, // ns
+    }),
+  ),
+  DOMAIN_GET_OS_TYPE: proc(19, domArgs, s('remote_domain_get_os_type_ret', { type: nonnullString })),
+  DOMAIN_LOOKUP_BY_ID: proc(22, s('remote_domain_lookup_by_id_args', { id: X.int }), domRet),
+  DOMAIN_LOOKUP_BY_NAME: proc(23, s('remote_domain_lookup_by_name_args', { name: nonnullString }), domRet),
+  DOMAIN_LOOKUP_BY_UUID: proc(24, s('remote_domain_lookup_by_uuid_args', { uuid }), domRet),
+  DOMAIN_RESUME: proc(28, domArgs, none),
+  DOMAIN_SET_AUTOSTART: proc(29, s('remote_domain_set_autostart_args', { dom: nonnullDomain, autostart: X.int }), none),
+  DOMAIN_SHUTDOWN: proc(33, domArgs, none),
+  DOMAIN_SUSPEND: proc(34, domArgs, none),
+  DOMAIN_UNDEFINE: proc(35, domArgs, none),
+  CONNECT_NUM_OF_DOMAINS: proc(51, none, s('remote_connect_num_of_domains_ret', { num: X.int })),
+  CONNECT_GET_HOSTNAME: proc(59, none, s('remote_connect_get_hostname_ret', { hostname: nonnullString })),
+  CONNECT_SUPPORTS_FEATURE: proc(
+    60,
+    s('remote_connect_supports_feature_args', { feature: X.int }),
+    s('remote_connect_supports_feature_ret', { supported: X.int }),
+  ),
+  AUTH_LIST: proc(66, none, s('remote_auth_list_ret', { types: X.array(X.int, REMOTE_AUTH_TYPE_LIST_MAX) })),
+  AUTH_SASL_INIT: proc(67, none, s('remote_auth_sasl_init_ret', { mechlist: nonnullString })),
+  AUTH_POLKIT: proc(70, none, s('remote_auth_polkit_ret', { complete: X.int })),
+  CONNECT_GET_URI: proc(110, none, s('remote_connect_get_uri_ret', { uri: nonnullString })),
+  DOMAIN_GET_SECURITY_LABEL: proc(
+    121,
+    domArgs,
+    s('remote_domain_get_security_label_ret', { label: X.charArray(REMOTE_SECURITY_LABEL_MAX), enforcing: X.int }),
+  ),
+  NODE_GET_SECURITY_MODEL: proc(
+    122,
+    none,
+    s('remote_node_get_security_model_ret', {
+      model: X.charArray(REMOTE_SECURITY_MODEL_MAX),
+      doi: X.charArray(REMOTE_SECURITY_DOI_MAX),
+    }),
+  ),
+  DOMAIN_IS_ACTIVE: proc(150, domArgs, s('remote_domain_is_active_ret', { active: X.int })),
+  DOMAIN_IS_PERSISTENT: proc(151, domArgs, s('remote_domain_is_persistent_ret', { persistent: X.int })),
+  CONNECT_GET_LIB_VERSION: proc(157, none, s('remote_connect_get_lib_version_ret', { lib_ver: X.uhyper })),
+  DOMAIN_GET_JOB_INFO: proc(
+    163,
+    domArgs,
+    s('remote_domain_get_job_info_ret', {
+      type: X.int,
+      timeElapsed: X.uhyper,
+      timeRemaining: X.uhyper,
+      dataTotal: X.uhyper,
+      dataProcessed: X.uhyper,
+      dataRemaining: X.uhyper,
+      memTotal: X.uhyper,
+      memProcessed: X.uhyper,
+      memRemaining: X.uhyper,
+      fileTotal: X.uhyper,
+      fileProcessed: X.uhyper,
+      fileRemaining: X.uhyper,
+    }),
+  ),
+  DOMAIN_ABORT_JOB: proc(164, domArgs, none),
+  DOMAIN_MANAGED_SAVE: proc(182, domFlagsArgs, none),
+  DOMAIN_HAS_MANAGED_SAVE_IMAGE: proc(183, domFlagsArgs, s('remote_domain_has_managed_save_image_ret', { result: X.int })),
+  DOMAIN_MANAGED_SAVE_REMOVE: proc(184, domFlagsArgs, none),
+  DOMAIN_SNAPSHOT_NUM: proc(187, domFlagsArgs, s('remote_domain_snapshot_num_ret', { num: X.int })),
+  DOMAIN_CREATE_WITH_FLAGS: proc(196, domFlagsArgs, domRet),
+  DOMAIN_GET_STATE: proc(212, domFlagsArgs, s('remote_domain_get_state_ret', { state: X.int, reason: X.int })),
+  DOMAIN_UNDEFINE_FLAGS: proc(231, domFlagsArgs, none),
+  DOMAIN_DESTROY_FLAGS: proc(234, domFlagsArgs, none),
+  DOMAIN_SHUTDOWN_FLAGS: proc(258, domFlagsArgs, none),
+  DOMAIN_SET_METADATA: proc(
+    264,
+    s('remote_domain_set_metadata_args', {
+      dom: nonnullDomain,
+      type: X.int,
+      metadata: remoteString,
+      key: remoteString,
+      uri: remoteString,
+      flags: X.uint,
+    }),
+    none,
+  ),
+  DOMAIN_GET_METADATA: proc(
+    265,
+    s('remote_domain_get_metadata_args', { dom: nonnullDomain, type: X.int, uri: remoteString, flags: X.uint }),
+    s('remote_domain_get_metadata_ret', { metadata: nonnullString }),
+  ),
+  CONNECT_LIST_ALL_DOMAINS: proc(
+    273,
+    s('remote_connect_list_all_domains_args', { need_results: X.int, flags: X.uint }),
+    s('remote_connect_list_all_domains_ret', { domains: X.array(nonnullDomain, REMOTE_DOMAIN_LIST_MAX), ret: X.uint }),
+  ),
+  DOMAIN_GET_JOB_STATS: proc(
+    298,
+    domFlagsArgs,
+    s('remote_domain_get_job_stats_ret', { type: X.int, params: X.array(typedParam, REMOTE_DOMAIN_JOB_STATS_MAX) }),
+  ),
+  CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY: proc(
+    316,
+    s('remote_connect_domain_event_callback_register_any_args', { eventID: X.int, dom: remoteDomain }),
+    s('remote_connect_domain_event_callback_register_any_ret', { callbackID: X.int }),
+  ),
+  CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY: proc(
+    317,
+    s('remote_connect_domain_event_callback_deregister_any_args', { callbackID: X.int }),
+    none,
+  ),
+  DOMAIN_GET_TIME: proc(337, domFlagsArgs, s('remote_domain_get_time_ret', { seconds: X.hyper, nseconds: X.uint })),
+  DOMAIN_SET_TIME: proc(
+    338,
+    s('remote_domain_set_time_args', { dom: nonnullDomain, seconds: X.hyper, nseconds: X.uint, flags: X.uint }),
+    none,
+  ),
+  DOMAIN_DEFINE_XML_FLAGS: proc(350, s('remote_domain_define_xml_flags_args', { xml: nonnullString, flags: X.uint }), domRet),
+  CONNECT_REGISTER_CLOSE_CALLBACK: proc(360, none, none),
+  CONNECT_UNREGISTER_CLOSE_CALLBACK: proc(361, none, none),
+  DOMAIN_GET_MESSAGES: proc(
+    426,
+    domFlagsArgs,
+    s('remote_domain_get_messages_ret', { msgs: X.array(nonnullString, REMOTE_DOMAIN_MESSAGES_MAX) }),
+  ),
+} as const;
+
+export type ProcName = keyof typeof PROC;
+export type ArgsOf<K extends ProcName> = X.Infer<(typeof PROC)[K]['args']>;
+export type RetOf<K extends ProcName> = X.Infer<(typeof PROC)[K]['ret']>;
+
+/** Event messages (type MESSAGE, serial 0) of the REMOTE program. */
+export const EVENT = {
+  DOMAIN_EVENT_LIFECYCLE: event(107, lifecycleMsg),
+  DOMAIN_EVENT_CALLBACK_LIFECYCLE: event(
+    318,
+    s('remote_domain_event_callback_lifecycle_msg', { callbackID: X.int, msg: lifecycleMsg }),
+  ),
+} as const;
+
+export type EventName = keyof typeof EVENT;
+export type EventOf<K extends EventName> = X.Infer<(typeof EVENT)[K]['body']>;
+
+// Flag and enum values from libvirt's public headers, for the procedures above.
+export const ConnectFlags = { RO: 1 } as const;
+export const AuthType = { NONE: 0, SASL: 1, POLKIT: 2 } as const;
+/** virDrvFeature numbers virsh asks about */
+export const Feature = { PROGRAM_KEEPALIVE: 10, REMOTE_EVENT_CALLBACK: 14, REMOTE_CLOSE_CALLBACK: 15 } as const;
+export const ListAllDomainsFlags = {
+  ACTIVE: 1,
+  INACTIVE: 2,
+  PERSISTENT: 4,
+  TRANSIENT: 8,
+  RUNNING: 16,
+  PAUSED: 32,
+  SHUTOFF: 64,
+  OTHER: 128,
+  MANAGEDSAVE: 256,
+  NO_MANAGEDSAVE: 512,
+  AUTOSTART: 1024,
+  NO_AUTOSTART: 2048,
+  HAS_SNAPSHOT: 4096,
+} as const;
+export const SaveFlags = { BYPASS_CACHE: 1, RUNNING: 2, PAUSED: 4 } as const;
+export const StartFlags = { PAUSED: 1, AUTODESTROY: 2, BYPASS_CACHE: 4, FORCE_BOOT: 8, VALIDATE: 16 } as const;
+export const SetTimeFlags = { SYNC: 1 } as const;
+export const UndefineFlags = { MANAGED_SAVE: 1, SNAPSHOTS_METADATA: 2, NVRAM: 4, KEEP_NVRAM: 8, CHECKPOINTS_METADATA: 16 } as const;
+export const DestroyFlags = { DEFAULT: 0, GRACEFUL: 1 } as const;
+export const MetadataType = { DESCRIPTION: 0, TITLE: 1, ELEMENT: 2 } as const;
+export const ModificationImpact = { CURRENT: 0, LIVE: 1, CONFIG: 2 } as const;
+export const DomainEventId = { LIFECYCLE: 0 } as const;
+/** virDomainJobType */
+export const JobType = { NONE: 0, BOUNDED: 1, UNBOUNDED: 2, COMPLETED: 3, FAILED: 4, CANCELLED: 5 } as const;
+export const JobStatsFlags = { COMPLETED: 1, KEEP_COMPLETED: 2 } as const;
+/** typed-param field names of DOMAIN_GET_JOB_STATS (VIR_DOMAIN_JOB_*) */
+export const JobField = {
+  OPERATION: 'operation',
+  TIME_ELAPSED: 'time_elapsed',
+  TIME_REMAINING: 'time_remaining',
+  DATA_TOTAL: 'data_total',
+  DATA_PROCESSED: 'data_processed',
+  DATA_REMAINING: 'data_remaining',
+  MEMORY_TOTAL: 'memory_total',
+  MEMORY_PROCESSED: 'memory_processed',
+  MEMORY_REMAINING: 'memory_remaining',
+} as const;

@@ -1,0 +1,73 @@
+// The REMOTE program's shared XDR types and limits (remote_protocol.x), built from the rpc type DSL.
+import { XdrError } from '../rpc/errors.js';
+import * as X from '../rpc/xdr-types.js';
+
+export const REMOTE_STRING_MAX = 4194304;
+export const REMOTE_DOMAIN_LIST_MAX = 16384;
+export const REMOTE_AUTH_TYPE_LIST_MAX = 20;
+export const REMOTE_DOMAIN_JOB_STATS_MAX = 64;
+/** VIR_SECURITY_MODEL_BUFLEN / VIR_SECURITY_DOI_BUFLEN / VIR_SECURITY_LABEL_BUFLEN: the buffer incl. its NUL */
+export const REMOTE_SECURITY_MODEL_MAX = 257;
+export const REMOTE_SECURITY_DOI_MAX = 257;
+export const REMOTE_SECURITY_LABEL_MAX = 4097;
+export const REMOTE_DOMAIN_MESSAGES_MAX = 2048;
+
+export const nonnullString = X.string(REMOTE_STRING_MAX);
+/** remote_string: a pointer, NULL allowed */
+export const remoteString = X.optional(nonnullString);
+
+const UUID_RE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+export function uuidToString(bytes: Buffer): string {
+  const h = bytes.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+export function uuidToBytes(uuid: string): Buffer {
+  if (!UUID_RE.test(uuid)) throw new XdrError(`not a UUID: '${uuid}'`);
+  return Buffer.from(uuid.replace(/-/g, ''), 'hex');
+}
+
+export const isUuid = (s: string): boolean => UUID_RE.test(s);
+
+/** remote_uuid: 16 raw bytes, shown as the canonical lowercase 8-4-4-4-12 string */
+export const uuid = X.mapped(X.opaque(16), 'remote_uuid', uuidToBytes, uuidToString);
+
+/** remote_nonnull_domain: id is -1 for an inactive domain */
+export const nonnullDomain = X.struct('remote_nonnull_domain', { name: nonnullString, uuid, id: X.int });
+export type RemoteDomain = X.Infer<typeof nonnullDomain>;
+export const remoteDomain = X.optional(nonnullDomain);
+
+export const TypedParamType = { INT: 1, UINT: 2, LLONG: 3, ULLONG: 4, DOUBLE: 5, BOOLEAN: 6, STRING: 7 } as const;
+
+export const typedParamValue = X.union('remote_typed_param_value', {
+  [TypedParamType.INT]: X.int,
+  [TypedParamType.UINT]: X.uint,
+  [TypedParamType.LLONG]: X.hyper,
+  [TypedParamType.ULLONG]: X.uhyper,
+  [TypedParamType.DOUBLE]: X.double,
+  [TypedParamType.BOOLEAN]: X.int,
+  [TypedParamType.STRING]: nonnullString,
+});
+export const typedParam = X.struct('remote_typed_param', { field: nonnullString, value: typedParamValue });
+export type TypedParam = X.Infer<typeof typedParam>;
+
+/** typed params as a plain record; 64-bit values stay bigint, booleans become true/false */
+export function typedParamsToRecord(params: readonly TypedParam[]): Record<string, number | bigint | string | boolean> {
+  const out: Record<string, number | bigint | string | boolean> = {};
+  for (const p of params) out[p.field] = p.value.type === TypedParamType.BOOLEAN ? p.value.value !== 0 : p.value.value;
+  return out;
+}
+
+/** builders for a server filling typed params */
+export const tp = {
+  int: (field: string, value: number): TypedParam => ({ field, value: { type: TypedParamType.INT, value } }),
+  uint: (field: string, value: number): TypedParam => ({ field, value: { type: TypedParamType.UINT, value } }),
+  llong: (field: string, value: bigint): TypedParam => ({ field, value: { type: TypedParamType.LLONG, value } }),
+  ullong: (field: string, value: bigint): TypedParam => ({ field, value: { type: TypedParamType.ULLONG, value } }),
+  string: (field: string, value: string): TypedParam => ({ field, value: { type: TypedParamType.STRING, value } }),
+  boolean: (field: string, value: boolean): TypedParam => ({
+    field,
+    value: { type: TypedParamType.BOOLEAN, value: value ? 1 : 0 },
+  }),
+};

@@ -1,0 +1,77 @@
+// Helpers for tests and benchmarks against the real libvirtd + QEMU of ../shared/real-libvirt: prerequisites,
+// virsh as ground truth, and the test guests (lgt-*).
+import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { sharedPath } from '../helpers/repo.js';
+
+export const URI = 'qemu:///system';
+export const GUESTS_SH = sharedPath('real-libvirt', 'guests.sh');
+const SERIAL_DIR = '/var/log/libvirt/qemu';
+const SOCKETS = ['/run/libvirt/virtqemud-sock', '/run/libvirt/libvirt-sock'];
+
+/** Why the real stack cannot be used here, or null when it can. */
+export async function missingPrerequisite(): Promise<string | null> {
+  try {
+    await execa('virsh', ['--version'], { env: { LC_ALL: 'C' } });
+  } catch {
+    return 'virsh is not installed (run ../shared/real-libvirt/setup.sh)';
+  }
+  if (!SOCKETS.some((s) => existsSync(s))) return `no libvirtd socket (${SOCKETS.join(', ')}): run ../shared/real-libvirt/setup.sh`;
+  if (!existsSync(GUESTS_SH)) return `${GUESTS_SH} is missing (shared/ must sit beside the project folder)`;
+  if (!existsSync('/var/lib/real-libvirt/boot/vmlinuz')) return 'the guest kernel is missing: run ../shared/real-libvirt/setup.sh';
+  return null;
+}
+
+/** Ground truth: virsh itself. Throws with its stderr on failure. */
+export async function virsh(...args: string[]): Promise<string> {
+  const r = await execa('virsh', ['-q', '-c', URI, ...args], { env: { LC_ALL: 'C' }, reject: false });
+  if (r.exitCode !== 0) throw new Error(`virsh ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+export const lines = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter(Boolean).sort();
+
+/** `guests.sh up KIND N`: removes every lgt-* guest, then defines and starts N guests of one kind. */
+export async function guestsUp(kind: string, n: number, mem?: number, fill?: number): Promise<void> {
+  const args = [GUESTS_SH, 'up', kind, String(n), ...(mem ? [String(mem)] : []), ...(fill ? [String(fill)] : [])];
+  await execa('bash', args, { stdio: 'inherit' });
+}
+
+export async function guestsClean(): Promise<void> {
+  await execa('bash', [GUESTS_SH, 'clean'], { reject: false });
+}
+
+/** Define one more guest beside those of guestsUp (which accepts a single kind). */
+export async function defineGuest(kind: string, name: string, mem: number, fill: number): Promise<void> {
+  const { stdout: xml } = await execa('bash', [GUESTS_SH, 'xml', kind, name, String(mem), String(fill)]);
+  // virsh cannot open /dev/stdin when it is a socket (execa's input): go through a file
+  const dir = mkdtempSync(path.join(tmpdir(), 'lgt-'));
+  try {
+    writeFileSync(path.join(dir, 'domain.xml'), xml);
+    await virsh('define', path.join(dir, 'domain.xml'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Start a kernel guest with a fresh serial log and wait until its init says it is ready. */
+export async function bootAndWait(name: string, timeoutMs = 120_000): Promise<void> {
+  const log = `${SERIAL_DIR}/${name}.serial.log`;
+  if (existsSync(log)) truncateSync(log);
+  await virsh('start', name);
+  await waitForReady(name, timeoutMs);
+}
+
+export async function waitForReady(name: string, timeoutMs = 120_000): Promise<void> {
+  const log = `${SERIAL_DIR}/${name}.serial.log`;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
+    if (text.includes('lgt-init: ready')) return;
+    if (text.includes('Kernel panic')) throw new Error(`${name} panicked while booting`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${name} not ready after ${timeoutMs} ms`);
+}
