@@ -13,6 +13,7 @@ export interface CommandContext {
   paths: StatePaths;
   files: Files;
   env: NodeJS.ProcessEnv;
+  json: boolean;
 }
 
 /** What a command produced: `result` is printed as-is with --json; `text` is what people see. */
@@ -21,9 +22,9 @@ export interface Outcome {
   text: string;
 }
 
-export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof GuestsCommand)['baseFlags'] & T['flags']>;
+export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof GuestsCommand)['baseFlags'] & T['flags']>;
 
-export abstract class GuestsCommand extends Command {
+export abstract class GuestsCommand<T extends typeof Command = typeof Command> extends Command {
   static override baseFlags = {
     config: Flags.string({
       description: 'configuration file (default: $LIBVIRT_GUESTS_CONFIG, else /etc/sysconfig, /etc/default, /etc/conf.d)',
@@ -37,21 +38,24 @@ export abstract class GuestsCommand extends Command {
       description: 'service lock file (default: $LIBVIRT_GUESTS_LOCK_FILE, else /var/lock/subsys/libvirt-guests)',
       helpValue: 'FILE',
     }),
-    json: Flags.boolean({ description: 'print the result as one JSON object on stdout' }),
+    json: Flags.boolean({ default: false, description: 'print the result as one JSON object on stdout' }),
   };
 
   private wantsJson = false;
+  /** this command's flags, parsed once */
+  protected flags!: CommandFlags<T>;
 
   protected abstract execute(context: CommandContext): Promise<Outcome>;
 
   async run(): Promise<void> {
     const { flags } = await this.parse(this.constructor as typeof GuestsCommand);
+    this.flags = flags as CommandFlags<T>;
     this.wantsJson = flags.json;
     const env = process.env;
     const loaded = await loadConfig(flags.config, env, nodeFiles);
     for (const warning of loaded.warnings) process.stderr.write(`warning: ${warning}\n`);
     const paths = statePaths({ listFile: flags['list-file'], lockFile: flags['lock-file'] }, env);
-    const outcome = await this.execute({ loaded, paths, files: nodeFiles, env });
+    const outcome = await this.execute({ loaded, paths, files: nodeFiles, env, json: flags.json });
     if (this.wantsJson) process.stdout.write(`${JSON.stringify(outcome.result, null, 2)}\n`);
     else if (outcome.text !== '') process.stdout.write(outcome.text.endsWith('\n') ? outcome.text : `${outcome.text}\n`);
     process.exitCode = outcome.result.exit;

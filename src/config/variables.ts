@@ -15,6 +15,14 @@ export interface GuestsConfig {
   BYPASS_CACHE: boolean;
   SYNC_TIME: boolean;
   PERSISTENT_ONLY: PersistentOnly;
+  // ours (not in the original): see sysconfig/libvirt-guests and the README
+  PARALLEL_SUSPEND: number;
+  PARALLEL_START: number;
+  FALLBACK: boolean;
+  STOP_DEADLINE: number;
+  CONNECT_RETRIES: number;
+  RETRIES_SLEEP: number;
+  LOCK_TIMEOUT: number;
 }
 
 /** Result of checking one raw value: the typed value, or what is allowed. */
@@ -40,6 +48,11 @@ function oneOf<T extends string>(...values: T[]): (raw: string) => Check<T> {
 function nonNegativeInteger(raw: string): Check<number> {
   if (INTEGER.test(raw) && Number.isSafeInteger(Number(raw))) return { ok: true, value: Number(raw) };
   return { ok: false, allowed: 'a whole number, 0 or greater' };
+}
+
+function positiveInteger(raw: string): Check<number> {
+  if (INTEGER.test(raw) && Number.isSafeInteger(Number(raw)) && Number(raw) > 0) return { ok: true, value: Number(raw) };
+  return { ok: false, allowed: 'a whole number, 1 or greater' };
 }
 
 /** As in the original: 0 is off, any other integer is on. */
@@ -71,6 +84,13 @@ export const VARIABLES: readonly VariableSpec[] = [
   spec('BYPASS_CACHE', '0', integerSwitch),
   spec('SYNC_TIME', '0', integerSwitch),
   spec('PERSISTENT_ONLY', 'default', oneOf<PersistentOnly>('default', 'true', 'false')),
+  spec('PARALLEL_SUSPEND', '4', positiveInteger),
+  spec('PARALLEL_START', '4', positiveInteger),
+  spec('FALLBACK', '0', integerSwitch),
+  spec('STOP_DEADLINE', '0', nonNegativeInteger),
+  spec('CONNECT_RETRIES', '10', nonNegativeInteger),
+  spec('RETRIES_SLEEP', '1', nonNegativeInteger),
+  spec('LOCK_TIMEOUT', '300', nonNegativeInteger),
 ] as VariableSpec[];
 
 export function defaultConfig(): GuestsConfig {

@@ -92,7 +92,8 @@ class NativeConnection implements Connection {
 
   constructor(
     readonly uri: string,
-    private readonly client: RemoteClient,
+    /** the REMOTE program client, for callers that need procedures beyond Connection (guestctl) */
+    readonly remote: RemoteClient,
   ) {}
 
   async listGuests(filter: ListFilter = {}): Promise<GuestInfo[]> {
@@ -105,7 +106,7 @@ class NativeConnection implements Connection {
           : ListAllDomainsFlags.ACTIVE;
     if (filter.persistence === 'persistent') flags |= ListAllDomainsFlags.PERSISTENT;
     if (filter.persistence === 'transient') flags |= ListAllDomainsFlags.TRANSIENT;
-    const list = (f: number) => this.client.call(PROC.CONNECT_LIST_ALL_DOMAINS, { need_results: 1, flags: f });
+    const list = (f: number) => this.remote.call(PROC.CONNECT_LIST_ALL_DOMAINS, { need_results: 1, flags: f });
     const [{ domains }, persistentSet] = await Promise.all([
       list(flags),
       // one more filtered list tells persistence for all guests at once, instead of a call per guest
@@ -131,26 +132,26 @@ class NativeConnection implements Connection {
   async lookup(uuidOrName: string): Promise<GuestRef> {
     if (isUuid(uuidOrName)) {
       try {
-        return toRef((await this.client.call(PROC.DOMAIN_LOOKUP_BY_UUID, { uuid: uuidOrName.toLowerCase() })).dom);
+        return toRef((await this.remote.call(PROC.DOMAIN_LOOKUP_BY_UUID, { uuid: uuidOrName.toLowerCase() })).dom);
       } catch (err) {
         // a guest may be named like a UUID; virsh tries the name next as well
         if (!isNoDomain(err)) throw err;
       }
     }
-    return toRef((await this.client.call(PROC.DOMAIN_LOOKUP_BY_NAME, { name: uuidOrName })).dom);
+    return toRef((await this.remote.call(PROC.DOMAIN_LOOKUP_BY_NAME, { name: uuidOrName })).dom);
   }
 
   async state(guest: GuestRef): Promise<{ state: DomainState; reason: number }> {
-    const r = await this.client.call(PROC.DOMAIN_GET_STATE, { dom: toDom(guest), flags: 0 });
+    const r = await this.remote.call(PROC.DOMAIN_GET_STATE, { dom: toDom(guest), flags: 0 });
     return { state: DOMAIN_STATES[r.state] ?? 'nostate', reason: r.reason };
   }
 
   async isPersistent(guest: GuestRef): Promise<boolean> {
-    return (await this.client.call(PROC.DOMAIN_IS_PERSISTENT, { dom: toDom(guest) })).persistent === 1;
+    return (await this.remote.call(PROC.DOMAIN_IS_PERSISTENT, { dom: toDom(guest) })).persistent === 1;
   }
 
   async hasManagedSave(guest: GuestRef): Promise<boolean> {
-    return (await this.client.call(PROC.DOMAIN_HAS_MANAGED_SAVE_IMAGE, { dom: toDom(guest), flags: 0 })).result === 1;
+    return (await this.remote.call(PROC.DOMAIN_HAS_MANAGED_SAVE_IMAGE, { dom: toDom(guest), flags: 0 })).result === 1;
   }
 
   async managedSave(guest: GuestRef, options: ManagedSaveOptions = {}): Promise<void> {
@@ -158,9 +159,10 @@ class NativeConnection implements Connection {
     if (signal?.aborted) throw abortedError(guest);
     const flags = options.bypassCache ? SaveFlags.BYPASS_CACHE : 0;
     // calls are concurrent on one connection: progress polls and the abort travel beside the running save
-    const save = this.client.call(PROC.DOMAIN_MANAGED_SAVE, { dom: toDom(guest), flags }, { timeoutMs: 0 });
+    const save = this.remote.call(PROC.DOMAIN_MANAGED_SAVE, { dom: toDom(guest), flags }, { timeoutMs: 0 });
     let done = false;
     let aborted = false;
+    const stopPolling = new AbortController();
     const onAbort = (): void => {
       aborted = true;
       this.abortJob(guest).catch(() => undefined); // the save's own outcome reports what happened
@@ -170,7 +172,8 @@ class NativeConnection implements Connection {
       ? (async () => {
           const interval = options.progressIntervalMs ?? 1000;
           while (!done) {
-            await delay(interval);
+            // woken at once when the save ends, so a short save is not held back by the poll interval
+            await delay(interval, stopPolling.signal);
             if (done) break;
             try {
               const progress = await this.jobInfo(guest);
@@ -189,6 +192,7 @@ class NativeConnection implements Connection {
       throw err;
     } finally {
       done = true;
+      stopPolling.abort();
       signal?.removeEventListener('abort', onAbort);
       await poll;
     }
@@ -197,7 +201,7 @@ class NativeConnection implements Connection {
 
   async jobInfo(guest: GuestRef): Promise<JobProgress> {
     try {
-      const r = await this.client.call(PROC.DOMAIN_GET_JOB_STATS, { dom: toDom(guest), flags: 0 });
+      const r = await this.remote.call(PROC.DOMAIN_GET_JOB_STATS, { dom: toDom(guest), flags: 0 });
       const p = typedParamsToRecord(r.params);
       return progress(r.type, {
         dataTotal: num(p[JobField.DATA_TOTAL]),
@@ -211,7 +215,7 @@ class NativeConnection implements Connection {
       if (err.virCode === VirErr.OPERATION_INVALID) return { type: 'none' };
       // an older or smaller daemon without job stats: virsh falls back to the old call, and so do we
       if (err.virCode !== VirErr.NO_SUPPORT && err.virCode !== VirErr.RPC) throw err;
-      const r = await this.client.call(PROC.DOMAIN_GET_JOB_INFO, { dom: toDom(guest) });
+      const r = await this.remote.call(PROC.DOMAIN_GET_JOB_INFO, { dom: toDom(guest) });
       const known = r.type === 1 || r.type === 2;
       return progress(r.type, {
         dataTotal: known ? Number(r.dataTotal) : undefined,
@@ -223,26 +227,26 @@ class NativeConnection implements Connection {
   }
 
   async abortJob(guest: GuestRef): Promise<void> {
-    await this.client.call(PROC.DOMAIN_ABORT_JOB, { dom: toDom(guest) });
+    await this.remote.call(PROC.DOMAIN_ABORT_JOB, { dom: toDom(guest) });
   }
 
   async managedSaveRemove(guest: GuestRef): Promise<void> {
-    await this.client.call(PROC.DOMAIN_MANAGED_SAVE_REMOVE, { dom: toDom(guest), flags: 0 });
+    await this.remote.call(PROC.DOMAIN_MANAGED_SAVE_REMOVE, { dom: toDom(guest), flags: 0 });
   }
 
   async start(guest: GuestRef, options: StartOptions = {}): Promise<GuestRef> {
     const flags = (options.bypassCache ? StartFlags.BYPASS_CACHE : 0) | (options.forceBoot ? StartFlags.FORCE_BOOT : 0);
     // restoring a big image takes as long as saving it
-    const r = await this.client.call(PROC.DOMAIN_CREATE_WITH_FLAGS, { dom: toDom(guest), flags }, { timeoutMs: 0 });
+    const r = await this.remote.call(PROC.DOMAIN_CREATE_WITH_FLAGS, { dom: toDom(guest), flags }, { timeoutMs: 0 });
     return toRef(r.dom);
   }
 
   async shutdown(guest: GuestRef): Promise<void> {
-    await this.client.call(PROC.DOMAIN_SHUTDOWN, { dom: toDom(guest) });
+    await this.remote.call(PROC.DOMAIN_SHUTDOWN, { dom: toDom(guest) });
   }
 
   async destroy(guest: GuestRef): Promise<void> {
-    await this.client.call(PROC.DOMAIN_DESTROY, { dom: toDom(guest) });
+    await this.remote.call(PROC.DOMAIN_DESTROY, { dom: toDom(guest) });
   }
 
   async setTime(guest: GuestRef, time: { sync: true } | { seconds: number; nseconds: number }): Promise<void> {
@@ -250,17 +254,17 @@ class NativeConnection implements Connection {
       'sync' in time
         ? { seconds: 0n, nseconds: 0, flags: SetTimeFlags.SYNC }
         : { seconds: BigInt(Math.trunc(time.seconds)), nseconds: time.nseconds, flags: 0 };
-    await this.client.call(PROC.DOMAIN_SET_TIME, { dom: toDom(guest), ...args });
+    await this.remote.call(PROC.DOMAIN_SET_TIME, { dom: toDom(guest), ...args });
   }
 
   async getTime(guest: GuestRef): Promise<{ seconds: number; nseconds: number }> {
-    const r = await this.client.call(PROC.DOMAIN_GET_TIME, { dom: toDom(guest), flags: 0 });
+    const r = await this.remote.call(PROC.DOMAIN_GET_TIME, { dom: toDom(guest), flags: 0 });
     return { seconds: Number(r.seconds), nseconds: r.nseconds };
   }
 
   async getMetadata(guest: GuestRef, uri: string): Promise<string | null> {
     try {
-      const r = await this.client.call(PROC.DOMAIN_GET_METADATA, {
+      const r = await this.remote.call(PROC.DOMAIN_GET_METADATA, {
         dom: toDom(guest),
         type: MetadataType.ELEMENT,
         uri,
@@ -283,12 +287,12 @@ class NativeConnection implements Connection {
       if (m.callbackID !== callbackID || kind === undefined) return; // another registration, or a newer event kind
       listener({ guest: toRef(m.msg.dom), kind, event: m.msg.event, detail: m.msg.detail, receivedAt: Date.now() });
     };
-    const off = this.client.onEvent(EVENT.DOMAIN_EVENT_CALLBACK_LIFECYCLE, (m) => {
+    const off = this.remote.onEvent(EVENT.DOMAIN_EVENT_CALLBACK_LIFECYCLE, (m) => {
       if (callbackID === undefined) early.push(m);
       else deliver(m);
     });
     try {
-      ({ callbackID } = await this.client.call(PROC.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, {
+      ({ callbackID } = await this.remote.call(PROC.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, {
         eventID: DomainEventId.LIFECYCLE,
         dom: null,
       }));
@@ -302,22 +306,22 @@ class NativeConnection implements Connection {
       if (!subscribed) return;
       subscribed = false;
       off();
-      if (!this.client.closed) {
-        await this.client.call(PROC.CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, { callbackID: callbackID! });
+      if (!this.remote.closed) {
+        await this.remote.call(PROC.CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, { callbackID: callbackID! });
       }
     };
   }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      if (!this.client.closed) {
+      if (!this.remote.closed) {
         try {
-          await this.client.call(PROC.CONNECT_CLOSE, undefined, { timeoutMs: 5000 });
+          await this.remote.call(PROC.CONNECT_CLOSE, undefined, { timeoutMs: 5000 });
         } catch {
           // closing anyway
         }
       }
-      await this.client.close();
+      await this.remote.close();
     })();
     return this.closing;
   }
@@ -340,4 +344,17 @@ function abortedError(guest: GuestRef, cause?: unknown): LibvirtError {
   );
 }
 
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
+/** resolves after `ms`, or at once when `signal` aborts */
+const delay = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', wake);
+      resolve();
+    }, ms).unref();
+    const wake = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    signal?.addEventListener('abort', wake, { once: true });
+  });

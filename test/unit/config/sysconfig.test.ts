@@ -20,6 +20,14 @@ const UPSTREAM_DEFAULTS = {
   BYPASS_CACHE: false,
   SYNC_TIME: false,
   PERSISTENT_ONLY: 'default',
+  // ours
+  PARALLEL_SUSPEND: 4,
+  PARALLEL_START: 4,
+  FALLBACK: false,
+  STOP_DEADLINE: 0,
+  CONNECT_RETRIES: 10,
+  RETRIES_SLEEP: 1,
+  LOCK_TIMEOUT: 300,
 };
 
 test('defaults are upstream defaults', () => {
@@ -78,6 +86,13 @@ test('each variable accepts its allowed values', () => {
     BYPASS_CACHE: true,
     SYNC_TIME: false,
     PERSISTENT_ONLY: 'true',
+    PARALLEL_SUSPEND: 4,
+    PARALLEL_START: 4,
+    FALLBACK: false,
+    STOP_DEADLINE: 0,
+    CONNECT_RETRIES: 10,
+    RETRIES_SLEEP: 1,
+    LOCK_TIMEOUT: 300,
   });
 });
 
@@ -93,6 +108,13 @@ const BAD: [string, string, RegExp][] = [
   ['BYPASS_CACHE', 'yes', /0 \(off\) or 1 \(on\)/],
   ['SYNC_TIME', 'true', /0 \(off\) or 1 \(on\)/],
   ['PERSISTENT_ONLY', 'yes', /"default" or "true" or "false"/],
+  ['PARALLEL_SUSPEND', '0', /1 or greater/],
+  ['PARALLEL_START', 'x', /1 or greater/],
+  ['FALLBACK', 'on', /0 \(off\) or 1 \(on\)/],
+  ['STOP_DEADLINE', '-1', /whole number/],
+  ['CONNECT_RETRIES', '2.5', /whole number/],
+  ['RETRIES_SLEEP', 'x', /whole number/],
+  ['LOCK_TIMEOUT', '1m', /whole number/],
 ];
 
 for (const [name, value, allowed] of BAD) {

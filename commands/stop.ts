@@ -1,0 +1,22 @@
+import { GuestActionCommand } from '../src/cli/guest-command.js';
+import type { CommandContext, Outcome } from '../src/cli/base-command.js';
+import { stopRequest } from '../src/cli/requests.js';
+import { stopGuests } from '../src/orchestrator/stop.js';
+import type { Services } from '../src/orchestrator/services.js';
+import { renderStop } from '../src/ui/summary.js';
+
+export default class Stop extends GuestActionCommand<typeof Stop> {
+  static override summary = 'Suspend (ON_SHUTDOWN=suspend) or shut down every running guest and record them for start.';
+  static override description =
+    'Lists the running guests of every URI in URIS, writes them to the list file, then saves them (managed save, PARALLEL_SUSPEND at a time) or shuts them down (PARALLEL_SHUTDOWN, SHUTDOWN_TIMEOUT). Every URI is handled at the same time. Exit 1 when a guest could not be handled or a URI could not be reached.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --dry-run',
+    '<%= config.bin %> <%= command.id %> --json > /var/log/libvirt-guests-stop.json',
+  ];
+
+  protected async act(context: CommandContext, services: Services): Promise<Outcome> {
+    const result = await stopGuests(stopRequest(context, 'stop', this.flags['dry-run'] as boolean), services);
+    return { result, text: renderStop(result) };
+  }
+}

@@ -1,0 +1,24 @@
+// Base of the commands that act on guests: builds the services and the terminal, runs one orchestrator function,
+// waits for the progress display, renders the result.
+import type { Command } from '@oclif/core';
+import type { Services } from '../orchestrator/services.js';
+import { GuestsCommand, type CommandContext, type Outcome } from './base-command.js';
+import { actionFlags } from './flags.js';
+import { realServices, terminalFor } from './services.js';
+
+export abstract class GuestActionCommand<T extends typeof Command> extends GuestsCommand<T> {
+  static override baseFlags = { ...GuestsCommand.baseFlags, ...actionFlags };
+
+  protected abstract act(context: CommandContext, services: Services): Promise<Outcome>;
+
+  protected async execute(context: CommandContext): Promise<Outcome> {
+    const flags = this.flags as unknown as { quiet: boolean; backend: 'auto' | 'native' | 'virsh' };
+    const terminal = terminalFor({ json: context.json, quiet: flags.quiet });
+    const services = realServices(terminal, context.env, flags.backend);
+    try {
+      return await this.act(context, services);
+    } finally {
+      await terminal.finish();
+    }
+  }
+}

@@ -1,0 +1,79 @@
+// The REMOTE program served over src/rpc's server core: per-client state, the read-only and not-yet-open guards
+// (both decided from the header, before any argument is decoded), the handlers, and lifecycle events delivered to
+// every client that registered a callback.
+import type net from 'node:net';
+import type { Driver } from '../driver/driver.js';
+import { LibvirtError, VirErr, VirFrom } from '../remote/error.js';
+import { buildRemoteDispatch, readOnlyGuard, sendRemoteEvent, type RemoteHandlers } from '../remote/dispatch.js';
+import { procedureByNumber } from '../remote/procedures.js';
+import { ConnectFlags, PROC, REMOTE_PROGRAM, type ProcName } from '../remote/protocol.js';
+import { RpcServer, type ServerConnection } from '../rpc/server.js';
+import { newClientState, type ClientState } from './client-state.js';
+import type { RpcService } from './daemon.js';
+import type { Logger } from './log.js';
+import { BEFORE_OPEN, createHandlers, wireDomain, type Handlers } from './remote-handlers.js';
+
+const PROC_NAMES = new Map<number, ProcName>(Object.entries(PROC).map(([name, p]) => [p.number, name as ProcName]));
+
+export function createRemoteService(driver: Driver, log: Logger, options: { defaultUri?: string } = {}): RpcService {
+  const readonlySockets = new WeakSet<object>();
+  const guardReadOnly = readOnlyGuard<ClientState>((c) => c.state.readonly);
+  const server = new RpcServer<ClientState>({
+    createState: (connection) => newClientState(readonlySockets.has(connection.socket)),
+    authorize: (connection, header) => {
+      const denied = guardReadOnly(connection, header);
+      if (denied) return denied;
+      if (header.prog !== REMOTE_PROGRAM || connection.state.opened) return undefined;
+      const name = PROC_NAMES.get(header.proc);
+      if (name && BEFORE_OPEN.has(name)) return undefined;
+      if (!name && !procedureByNumber(header.proc)) return undefined;
+      return new LibvirtError(VirErr.INTERNAL_ERROR, VirFrom.RPC, 'internal error: hypervisor connection not open');
+    },
+    keepalive: { intervalMs: 5000, count: 5 },
+    onInternalError: (error, header) =>
+      log.error(`procedure ${header.proc} failed unexpectedly: ${(error as Error)?.stack ?? String(error)}`),
+  });
+  const handlers = createHandlers({ driver, defaultUri: options.defaultUri ?? 'guest:///system' });
+  // CONNECT_OPEN with VIR_CONNECT_RO makes the connection read-only whatever the socket
+  const open = handlers.CONNECT_OPEN!;
+  handlers.CONNECT_OPEN = (args, client) => {
+    if (args.flags & ConnectFlags.RO) client.readonly = true;
+    return open(args, client);
+  };
+  server.addProgram(buildRemoteDispatch(adapt(handlers)));
+
+  const unsubscribe = driver.onEvent((event) => {
+    for (const connection of server.connections) {
+      for (const [callbackID, cb] of connection.state.callbacks) {
+        if (cb.uuid !== null && cb.uuid !== event.domain.uuid) continue;
+        sendRemoteEvent(connection, 'DOMAIN_EVENT_CALLBACK_LIFECYCLE', {
+          callbackID,
+          msg: { dom: wireDomain(event.domain), event: event.event, detail: event.detail },
+        });
+      }
+    }
+  });
+
+  return {
+    accept(socket: net.Socket, access) {
+      if (access.readonly) readonlySockets.add(socket);
+      const connection: ServerConnection<ClientState> = server.accept(socket);
+      connection.onClose((reason) => log.debug(`client on the ${access.role} socket gone: ${reason.message}`));
+    },
+    clientCount: () => server.connections.size,
+    async close() {
+      unsubscribe();
+      await server.close();
+    },
+  };
+}
+
+/** Our handlers take the client state; the dispatch table passes the call context. */
+function adapt(handlers: Handlers): RemoteHandlers<ClientState> {
+  const out: Record<string, unknown> = {};
+  for (const [name, handler] of Object.entries(handlers)) {
+    const h = handler as (args: unknown, client: ClientState) => unknown;
+    out[name] = (args: unknown, ctx: { connection: ServerConnection<ClientState> }) => h(args, ctx.connection.state);
+  }
+  return out as RemoteHandlers<ClientState>;
+}

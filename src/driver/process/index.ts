@@ -1,0 +1,11 @@
+// The process driver's factory: what guestd (src/daemon) wires up.
+import type { Driver } from '../driver.js';
+import { ProcessDriver, type ProcessDriverOptions } from './driver.js';
+
+export type { DriverClock, DriverLogger, ProcessDriverOptions } from './driver.js';
+export { ProcessDriver } from './driver.js';
+export { BEHAVIOR_NS, DOMAIN_TYPE } from './domain-xml.js';
+
+export function createProcessDriver(options: ProcessDriverOptions): Driver {
+  return new ProcessDriver(options);
+}

@@ -1,0 +1,120 @@
+// Starting the guest runtime: one detached OS process per running guest (own session, stdio to a per-guest log
+// file) so it survives daemon restarts and `kill -9` of the daemon. The runtime reports readiness (or why a restore
+// failed) as one JSON line on fd 3.
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { GuestBehavior, ReadyLine } from '../../guest/protocol.js';
+
+export interface LaunchSpec {
+  name: string;
+  uuid: string;
+  memoryBytes: number;
+  monitorPath: string;
+  behavior: GuestBehavior;
+  logFile: string;
+  restoreFile?: string;
+  bypassCache?: boolean;
+  /** how long to wait for the runtime to report ready */
+  timeoutMs: number;
+}
+
+export class LaunchError extends Error {
+  constructor(
+    readonly errorClass: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type Launcher = (spec: LaunchSpec) => Promise<{ pid: number; restored: boolean }>;
+
+/** `node [--import tsx] main.{js,ts}`: the compiled runtime beside this file, or its source under tsx */
+export function runtimeCommand(): { execPath: string; args: string[] } {
+  const js = fileURLToPath(new URL('../../guest/main.js', import.meta.url));
+  if (existsSync(js)) return { execPath: process.execPath, args: [js] };
+  const ts = fileURLToPath(new URL('../../guest/main.ts', import.meta.url));
+  return { execPath: process.execPath, args: ['--import', import.meta.resolve('tsx'), ts] };
+}
+
+function tail(file: string, lines = 5): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+export const launchGuest: Launcher = (spec) => {
+  const cmd = runtimeCommand();
+  const args = [
+    ...cmd.args,
+    '--name',
+    spec.name,
+    '--uuid',
+    spec.uuid,
+    '--memory-bytes',
+    String(spec.memoryBytes),
+    '--monitor',
+    spec.monitorPath,
+    '--behavior',
+    JSON.stringify(spec.behavior),
+    '--ready-fd',
+    '3',
+    ...(spec.restoreFile ? ['--restore', spec.restoreFile] : []),
+    ...(spec.bypassCache ? ['--bypass-cache'] : []),
+  ];
+  const log = openSync(spec.logFile, 'a', 0o600);
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT; // set by node:test; a guest is not a test process
+  let child;
+  try {
+    child = spawn(cmd.execPath, args, { detached: true, stdio: ['ignore', log, log, 'pipe'], cwd: '/', env });
+  } finally {
+    closeSync(log);
+  }
+  const readyPipe = child.stdio[3] as NodeJS.ReadableStream | null;
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let done = false;
+    const finish = (err: Error | null, value?: { pid: number; restored: boolean }): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      (readyPipe as unknown as { destroy?: () => void } | null)?.destroy?.();
+      child.unref();
+      if (err) reject(err);
+      else resolve(value as { pid: number; restored: boolean });
+    };
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      finish(new LaunchError('Timeout', `the guest runtime did not become ready within ${spec.timeoutMs} ms`));
+    }, spec.timeoutMs);
+    child.once('error', (err) => finish(new LaunchError('SpawnError', `cannot start the guest runtime: ${err.message}`)));
+    child.once('exit', (code, signal) => {
+      // a ready line may still be in the pipe; give it a moment
+      setTimeout(() => {
+        const why = tail(spec.logFile);
+        finish(
+          new LaunchError('Exited', `the guest runtime exited (${signal ?? `code ${code}`}) before it was ready${why ? `: ${why}` : ''}`),
+        );
+      }, 100);
+    });
+    readyPipe?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      let line: ReadyLine;
+      try {
+        line = JSON.parse(buf.slice(0, nl)) as ReadyLine;
+      } catch {
+        finish(new LaunchError('Protocol', `unreadable ready line from the guest runtime: ${buf.slice(0, nl)}`));
+        return;
+      }
+      if ('error' in line) finish(new LaunchError(line.error.class, line.error.desc));
+      else finish(null, { pid: child.pid ?? line.pid, restored: line.restored });
+    });
+    readyPipe?.on('error', () => undefined);
+  });
+};

@@ -1,0 +1,135 @@
+// The driver's files (DESIGN §4):
+//   <state>/domains/<name>.xml     persistent configs (0600, atomic)
+//   <state>/autostart/<name>       autostart markers (content: uuid)
+//   <state>/save/<name>.save       managed save images
+//   <state>/log/<name>.log         guest runtime logs
+//   <run>/domains/<name>.json      runtime status of a running guest (pid, start time, monitor, id, live XML)
+//   <run>/domains/<uuid>.sock      monitor sockets (uuid: short, fixed length — unix socket paths are limited)
+//   <run>/autostarted              marker: autostart already ran since the run dir was created (host boot)
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+
+export interface RuntimeStatus {
+  uuid: string;
+  name: string;
+  id: number;
+  pid: number;
+  /** /proc/PID/stat field 22 */
+  startTime: string;
+  monitor: string;
+  startedAt: string;
+  /** running reason (BOOTED 1, RESTORED 3) */
+  reason: number;
+  persistent: boolean;
+  /** the live definition (transient guests have no other) */
+  xml: string;
+}
+
+export class Store {
+  constructor(
+    readonly stateDir: string,
+    readonly runDir: string,
+  ) {}
+
+  private dir(...parts: string[]): string {
+    return join(...parts);
+  }
+  get configDir(): string {
+    return this.dir(this.stateDir, 'domains');
+  }
+  get autostartDir(): string {
+    return this.dir(this.stateDir, 'autostart');
+  }
+  get saveDir(): string {
+    return this.dir(this.stateDir, 'save');
+  }
+  get logDir(): string {
+    return this.dir(this.stateDir, 'log');
+  }
+  get statusDir(): string {
+    return this.dir(this.runDir, 'domains');
+  }
+
+  ensureDirs(): void {
+    for (const d of [this.configDir, this.autostartDir, this.saveDir, this.logDir, this.statusDir])
+      mkdirSync(d, { recursive: true, mode: 0o700 });
+  }
+
+  configPath = (name: string): string => join(this.configDir, `${name}.xml`);
+  savePath = (name: string): string => join(this.saveDir, `${name}.save`);
+  logPath = (name: string): string => join(this.logDir, `${name}.log`);
+  statusPath = (name: string): string => join(this.statusDir, `${name}.json`);
+  monitorPath = (uuid: string): string => join(this.statusDir, `${uuid}.sock`);
+  autostartPath = (name: string): string => join(this.autostartDir, name);
+
+  /** every config file: [name from the file name, xml] */
+  listConfigs(): Array<{ file: string; name: string; xml: string }> {
+    return readdirSync(this.configDir)
+      .filter((f) => f.endsWith('.xml'))
+      .map((f) => ({ file: join(this.configDir, f), name: f.slice(0, -4), xml: readFileSync(join(this.configDir, f), 'utf8') }));
+  }
+
+  async writeConfig(name: string, xml: string): Promise<void> {
+    await writeFileAtomic(this.configPath(name), xml, { mode: 0o600, fsync: true });
+  }
+  removeConfig(name: string): void {
+    rmSync(this.configPath(name), { force: true });
+  }
+
+  hasManagedSave(name: string): boolean {
+    return existsSync(this.savePath(name));
+  }
+  removeManagedSave(name: string): void {
+    rmSync(this.savePath(name), { force: true });
+  }
+
+  listPartialImages(): Array<{ file: string; pid: number }> {
+    return readdirSync(this.saveDir)
+      .map((f) => ({ f, m: /\.save\.part-(\d+)$/.exec(f) }))
+      .filter((x) => x.m !== null)
+      .map((x) => ({ file: join(this.saveDir, x.f), pid: Number(x.m?.[1]) }));
+  }
+
+  isAutostart(name: string): boolean {
+    return existsSync(this.autostartPath(name));
+  }
+  async setAutostart(name: string, uuid: string, on: boolean): Promise<void> {
+    if (on) await writeFileAtomic(this.autostartPath(name), `${uuid}\n`, { mode: 0o600 });
+    else rmSync(this.autostartPath(name), { force: true });
+  }
+
+  listStatus(): Array<{ file: string; status: RuntimeStatus | null }> {
+    return readdirSync(this.statusDir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => {
+        const file = join(this.statusDir, f);
+        try {
+          return { file, status: JSON.parse(readFileSync(file, 'utf8')) as RuntimeStatus };
+        } catch {
+          return { file, status: null };
+        }
+      });
+  }
+  async writeStatus(status: RuntimeStatus): Promise<void> {
+    await writeFileAtomic(this.statusPath(status.name), `${JSON.stringify(status, null, 2)}\n`, { mode: 0o600 });
+  }
+  removeStatus(name: string): void {
+    rmSync(this.statusPath(name), { force: true });
+  }
+  removeFile(file: string): void {
+    try {
+      unlinkSync(file);
+    } catch {
+      /* gone */
+    }
+  }
+
+  /** true once per run dir: whether autostart should run now (libvirt does it once per host boot) */
+  claimAutostart(): boolean {
+    const marker = join(this.runDir, 'autostarted');
+    if (existsSync(marker)) return false;
+    writeFileAtomic.sync(marker, `${new Date().toISOString()}\n`, { mode: 0o600 });
+    return true;
+  }
+}

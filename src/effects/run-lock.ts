@@ -1,0 +1,94 @@
+// Mutual exclusion between libvirt-guests runs (systemd's stop and a cron job must never act on guests at once).
+// A lock file created with O_EXCL holds the owner's pid and process start time; a lock whose owner is gone (or
+// whose pid was reused by another process) is stale and taken over, so a kill -9 never leaves the service locked.
+import { promises as fs, readFileSync } from 'node:fs';
+import { OperationError, StateFileError } from '../errors.js';
+import type { Clock } from './clock.js';
+
+export interface RunLock {
+  release(): Promise<void>;
+}
+
+interface Owner {
+  pid: number;
+  start: string;
+}
+
+/** Field 22 of /proc/PID/stat (start time in clock ticks since boot), or null when the process is gone. */
+export function processStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the command name (field 2) is in parentheses and may contain spaces: split after the last ')'
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function ownerAlive(owner: Owner): boolean {
+  return processStartTime(owner.pid) === owner.start;
+}
+
+async function readOwner(file: string): Promise<Owner | null> {
+  try {
+    const [pid, start] = (await fs.readFile(file, 'utf8')).trim().split(/\s+/);
+    return pid && start ? { pid: Number(pid), start } : null;
+  } catch {
+    return null;
+  }
+}
+
+async function tryCreate(file: string, me: Owner): Promise<boolean> {
+  try {
+    const handle = await fs.open(file, 'wx', 0o600);
+    await handle.writeFile(`${me.pid} ${me.start}\n`);
+    await handle.close();
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new StateFileError(file, `cannot create the run lock: ${(err as Error).message}`, {
+      hint: 'Run as root, or point --list-file at a writable directory (the lock lives beside the list file).',
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Takes the lock, waiting up to `waitMs` for another run to finish (`onWait` is told once who holds it).
+ * Throws an OperationError (exit 1) naming the holder when the wait is over.
+ */
+export async function acquireRunLock(
+  file: string,
+  options: { waitMs: number; clock: Clock; onWait?: (pid: number) => void },
+): Promise<RunLock> {
+  const me: Owner = { pid: process.pid, start: processStartTime(process.pid) ?? '0' };
+  const until = options.clock.now() + options.waitMs;
+  let told = false;
+  for (;;) {
+    if (await tryCreate(file, me)) break;
+    const owner = await readOwner(file);
+    if (owner === null || !ownerAlive(owner)) {
+      // stale (owner died, or a half-written file): remove it only if it is still the same stale file
+      const again = await readOwner(file);
+      if (JSON.stringify(again) === JSON.stringify(owner)) await fs.rm(file, { force: true });
+      continue;
+    }
+    if (!told) {
+      options.onWait?.(owner.pid);
+      told = true;
+    }
+    if (options.clock.now() >= until) {
+      throw new OperationError('locked', `another libvirt-guests run (pid ${owner.pid}) is acting on guests; gave up waiting`, {
+        hint: `Wait for it to finish (or raise LOCK_TIMEOUT); the lock is ${file}.`,
+      });
+    }
+    await options.clock.sleep(Math.min(200, Math.max(0, until - options.clock.now())));
+  }
+  return {
+    async release() {
+      const owner = await readOwner(file);
+      if (owner && owner.pid === me.pid && owner.start === me.start) await fs.rm(file, { force: true });
+    },
+  };
+}

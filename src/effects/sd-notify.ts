@@ -1,0 +1,40 @@
+// sd_notify(3) for a process run by systemd. Node has no unix datagram sockets, so the message is handed to
+// systemd-notify(1) with our pid (the unit needs NotifyAccess=all). Without NOTIFY_SOCKET nothing is sent; without
+// systemd-notify the first failure is reported once and the rest are dropped.
+import { execFile } from 'node:child_process';
+
+export interface Supervisor {
+  /** STATUS= line shown by `systemctl status` */
+  status(text: string): void;
+  /** ask for more time before systemd's stop timeout kills us (EXTEND_TIMEOUT_USEC) */
+  extendTimeout(ms: number): void;
+  /** READY=1 (daemons) */
+  ready(text: string): void;
+  /** STOPPING=1 (daemons) */
+  stopping(): void;
+}
+
+/**
+ * `env` is the process environment: NOTIFY_SOCKET is taken out of it, so that children (guests, virsh) never talk
+ * to our supervisor in our name.
+ */
+export function systemdSupervisor(env: NodeJS.ProcessEnv, warn: (message: string) => void): Supervisor {
+  const socket = env.NOTIFY_SOCKET;
+  delete env.NOTIFY_SOCKET;
+  let broken = false;
+  const send = (assignments: string[]): void => {
+    if (!socket || broken) return;
+    execFile('systemd-notify', [`--pid=${process.pid}`, ...assignments], { env: { ...env, NOTIFY_SOCKET: socket } }, (error) => {
+      if (error && !broken) {
+        broken = (error as NodeJS.ErrnoException).code === 'ENOENT';
+        warn(`cannot notify systemd (${assignments.join(' ')}): ${error.message}`);
+      }
+    });
+  };
+  return {
+    status: (text) => send([`STATUS=${text}`]),
+    extendTimeout: (ms) => send([`EXTEND_TIMEOUT_USEC=${Math.ceil(ms * 1000)}`]),
+    ready: (text) => send(['--ready', `STATUS=${text}`]),
+    stopping: () => send(['STOPPING=1']),
+  };
+}

@@ -1,0 +1,344 @@
+// One process guest: memory that changes while it runs, a clock, a monitor socket, boot/shutdown behaviour, and
+// save (stream the state to an image, then exit) / restore (validate an image, continue from it).
+import { createHash } from 'node:crypto';
+import { openSync, closeSync, fsyncSync, unlinkSync } from 'node:fs';
+import { rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GuestClock, hostNowNs, type HostClock } from './clock.js';
+import { openImageWriter, type ImageWriter } from './direct-io.js';
+import { BLOCK, encodeHeader, encodeTrailer, imageSize, ImageError, paddedSize, readImage } from './image.js';
+import { GuestMemory } from './memory.js';
+import { MonitorError, MonitorServer } from './monitor-server.js';
+import type {
+  GuestBehavior,
+  GuestStatus,
+  PowerOffReason,
+  QuerySaveReply,
+  SaveReply,
+  StateReply,
+  StatusReply,
+  TimeReply,
+} from './protocol.js';
+
+export interface RuntimeOptions {
+  name: string;
+  uuid: string;
+  memoryBytes: number;
+  monitorPath: string;
+  behavior: GuestBehavior;
+  restoreFile?: string;
+  bypassCache?: boolean;
+  tickMs?: number;
+  chunkBytes?: number;
+  host?: HostClock;
+  log?: (msg: string) => void;
+  /** how the process ends; replaced in tests */
+  exit?: (code: number) => void;
+}
+
+interface SaveJob {
+  startedAt: number;
+  processed: number;
+  total: number;
+  aborted: boolean;
+  tmp: string;
+}
+
+export class GuestRuntime {
+  status: GuestStatus = 'booting';
+  private memory!: GuestMemory;
+  private clock!: GuestClock;
+  private restoredFrom: StateReply['restoredFrom'] = null;
+  private monitor!: MonitorServer;
+  private ticker: NodeJS.Timeout | null = null;
+  private save: SaveJob | null = null;
+  private shutdownPending = false;
+  private readonly log: (msg: string) => void;
+  private readonly host: HostClock;
+
+  constructor(private readonly opts: RuntimeOptions) {
+    this.log = opts.log ?? ((m) => process.stderr.write(`${new Date().toISOString()} ${opts.name}: ${m}\n`));
+    this.host = opts.host ?? hostNowNs;
+  }
+
+  /** Load state (fresh or from an image) and open the monitor. Throws ImageError for a bad image. */
+  async start(): Promise<void> {
+    const { behavior } = this.opts;
+    if (this.opts.restoreFile) {
+      const img = await readImage(this.opts.restoreFile, {
+        uuid: this.opts.uuid,
+        memoryBytes: this.opts.memoryBytes,
+        bypassCache: this.opts.bypassCache ?? false,
+        ...(this.opts.chunkBytes ? { chunkBytes: this.opts.chunkBytes } : {}),
+      });
+      this.memory = new GuestMemory(img.memory, img.facts.counter);
+      this.clock = new GuestClock(this.host, BigInt(img.facts.guestTimeNs), behavior.driftPpm);
+      this.restoredFrom = { counter: img.facts.counter, checksum: img.payloadSha };
+      this.log(
+        `restored from ${this.opts.restoreFile} (counter ${img.facts.counter}, ${img.direct ? 'O_DIRECT' : 'buffered'} read)`,
+      );
+    } else {
+      this.memory = GuestMemory.fresh(this.opts.memoryBytes);
+      this.clock = new GuestClock(this.host, this.host(), behavior.driftPpm);
+      this.log(`booting with ${this.opts.memoryBytes} bytes of memory`);
+    }
+    this.monitor = new MonitorServer(
+      this.opts.monitorPath,
+      () => ({
+        greeting: {
+          name: this.opts.name,
+          uuid: this.opts.uuid,
+          pid: process.pid,
+          status: this.status,
+          restored: this.restoredFrom !== null,
+        },
+      }),
+      (cmd, args) => this.dispatch(cmd, args),
+    );
+    await this.monitor.listen();
+    this.resumeTicks();
+    if (this.restoredFrom || behavior.bootSeconds === 0) this.booted();
+    else setTimeout(() => this.booted(), behavior.bootSeconds * 1000);
+  }
+
+  private booted(): void {
+    if (this.status !== 'booting') return;
+    this.status = 'running';
+    void this.monitor.broadcast('BOOTED', {});
+    if (this.shutdownPending) this.requestShutdown();
+  }
+
+  private resumeTicks(): void {
+    if (this.ticker) return;
+    this.ticker = setInterval(() => this.memory.tick(), this.opts.tickMs ?? 100);
+  }
+  private pauseTicks(): void {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
+  }
+
+  private async dispatch(cmd: string, args: Record<string, unknown>): Promise<unknown> {
+    switch (cmd) {
+      case 'query-status':
+        return {
+          status: this.status,
+          name: this.opts.name,
+          uuid: this.opts.uuid,
+          pid: process.pid,
+          counter: this.memory.counter,
+          restored: this.restoredFrom !== null,
+        } satisfies StatusReply;
+      case 'query-state':
+        return {
+          counter: this.memory.counter,
+          checksum: this.memory.checksum(),
+          memoryBytes: this.memory.bytes.length,
+          guestTimeNs: this.clock.now().toString(),
+          restoredFrom: this.restoredFrom,
+        } satisfies StateReply;
+      case 'system_powerdown':
+        return this.requestShutdown();
+      case 'quit':
+        setImmediate(() => void this.powerOff('destroyed'));
+        return {};
+      case 'save':
+        return this.saveTo(String(args.file ?? ''), args.bypassCache === true);
+      case 'save-cancel':
+        if (!this.save) throw new MonitorError('NoJob', 'no save in progress');
+        this.save.aborted = true;
+        return {};
+      case 'query-save': {
+        const s = this.save;
+        return {
+          active: s !== null,
+          processed: s?.processed ?? 0,
+          total: s?.total ?? 0,
+          elapsedMs: s ? Date.now() - s.startedAt : 0,
+        } satisfies QuerySaveReply;
+      }
+      case 'guest-get-time':
+        this.requireAgent();
+        return { timeNs: this.clock.now().toString() } satisfies TimeReply;
+      case 'guest-set-time': {
+        this.requireAgent();
+        const raw = args.timeNs;
+        let target: bigint;
+        try {
+          target = raw === undefined || raw === null ? this.host() : BigInt(String(raw));
+        } catch {
+          throw new MonitorError('InvalidArgument', `timeNs '${String(raw)}' is not an integer`);
+        }
+        if (target < 0n) throw new MonitorError('InvalidArgument', 'time before the epoch');
+        this.clock.set(target);
+        return { timeNs: this.clock.now().toString() } satisfies TimeReply;
+      }
+      default:
+        throw new MonitorError('CommandNotFound', `unknown command '${cmd}'`);
+    }
+  }
+
+  private requireAgent(): void {
+    if (!this.opts.behavior.agent) throw new MonitorError('AgentNotConfigured', 'the guest has no agent');
+    if (this.status !== 'running') throw new MonitorError('AgentUnavailable', `the guest agent is not up (${this.status})`);
+  }
+
+  private requestShutdown(): { accepted: boolean; honored: boolean } {
+    const honored = this.opts.behavior.honorShutdown;
+    void this.monitor.broadcast('SHUTDOWN_REQUESTED', { honored });
+    if (!honored) {
+      this.log('shutdown requested: ignored (honor-shutdown="no")');
+      return { accepted: true, honored };
+    }
+    if (this.status === 'booting') {
+      this.shutdownPending = true; // the power button is seen once the guest is up
+      return { accepted: true, honored };
+    }
+    if (this.status === 'running') {
+      this.status = 'shutting-down';
+      this.log(`shutdown requested: powering off in ${this.opts.behavior.shutdownSeconds}s`);
+      setTimeout(() => void this.powerOff('shutdown'), this.opts.behavior.shutdownSeconds * 1000);
+    }
+    return { accepted: true, honored };
+  }
+
+  private async saveTo(file: string, bypassCache: boolean): Promise<SaveReply> {
+    if (!file) throw new MonitorError('InvalidArgument', 'save needs a file');
+    if (this.save) throw new MonitorError('Busy', 'a save is already in progress');
+    if (this.status === 'shutting-down') throw new MonitorError('Busy', 'the guest is shutting down');
+    const previous = this.status;
+    this.status = 'saving';
+    this.pauseTicks();
+    const guestTimeNs = this.clock.freeze();
+    const memoryBytes = this.memory.bytes.length;
+    const job: SaveJob = {
+      startedAt: Date.now(),
+      processed: 0,
+      total: imageSize(memoryBytes),
+      aborted: false,
+      tmp: `${file}.part-${process.pid}`,
+    };
+    this.save = job;
+    const chunk = this.opts.chunkBytes ?? 1 << 20;
+    let writer: ImageWriter | null = null;
+    try {
+      writer = await openImageWriter(job.tmp, chunk, bypassCache);
+      const method = writer.method;
+      const header = encodeHeader({
+        name: this.opts.name,
+        uuid: this.opts.uuid,
+        memoryBytes,
+        payloadBytes: paddedSize(memoryBytes),
+        counter: this.memory.counter,
+        guestTimeNs: guestTimeNs.toString(),
+        savedAt: new Date().toISOString(),
+      });
+      await writer.writeAt(header, 0);
+      job.processed = BLOCK;
+      const hash = createHash('sha256');
+      const payload = paddedSize(memoryBytes);
+      const bytesPerMs = this.opts.behavior.saveMiBps > 0 ? (this.opts.behavior.saveMiBps * 1048576) / 1000 : 0;
+      let lastReport = 0;
+      for (let pos = 0; pos < payload; pos += chunk) {
+        if (job.aborted) throw new MonitorError('Aborted', 'save cancelled');
+        const n = Math.min(chunk, payload - pos);
+        const useful = Math.max(0, Math.min(n, memoryBytes - pos));
+        const slice = this.memory.bytes.subarray(pos, pos + useful);
+        hash.update(slice);
+        slice.copy(writer.scratch, 0);
+        if (useful < n) writer.scratch.fill(0, useful, n);
+        await writer.write(n);
+        job.processed += n;
+        const now = Date.now();
+        if (now - lastReport >= 50) {
+          lastReport = now;
+          void this.monitor.broadcast('SAVE_PROGRESS', {
+            processed: job.processed,
+            total: job.total,
+            elapsedMs: now - job.startedAt,
+          });
+        }
+        if (bytesPerMs > 0) {
+          const ahead = (pos + n) / bytesPerMs - (Date.now() - job.startedAt);
+          if (ahead > 0) await sleep(ahead);
+        } else if ((pos / chunk) % 16 === 15) {
+          await new Promise((r) => setImmediate(r)); // let the monitor answer query-save / save-cancel
+        }
+      }
+      if (job.aborted) throw new MonitorError('Aborted', 'save cancelled');
+      const sha = hash.digest();
+      await writer.writeAt(encodeTrailer(sha, header), BLOCK + payload);
+      job.processed += BLOCK;
+      await writer.finish();
+      writer = null;
+      await rename(job.tmp, file);
+      syncDir(dirname(file));
+      const reply: SaveReply = {
+        file,
+        bytes: job.total,
+        method,
+        counter: this.memory.counter,
+        checksum: sha.toString('hex'),
+        guestTimeNs: guestTimeNs.toString(),
+      };
+      this.log(`saved to ${file}: ${job.total} bytes in ${Date.now() - job.startedAt} ms (${reply.method})`);
+      void this.monitor.broadcast('SAVE_PROGRESS', {
+        processed: job.total,
+        total: job.total,
+        elapsedMs: Date.now() - job.startedAt,
+      });
+      // the guest is gone once its state is on disk; exit after the reply is written
+      setImmediate(() => void this.powerOff('saved'));
+      return reply;
+    } catch (err) {
+      if (writer) await writer.abort().catch(() => undefined);
+      await unlink(job.tmp).catch(() => undefined);
+      this.save = null;
+      this.status = previous === 'saving' ? 'running' : previous;
+      this.clock.thaw();
+      this.resumeTicks();
+      if (err instanceof MonitorError) {
+        this.log(`save aborted after ${job.processed} of ${job.total} bytes; guest continues`);
+        throw err;
+      }
+      this.log(`save failed: ${(err as Error).message}; guest continues`);
+      throw new MonitorError('GenericError', `save to ${file} failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** tell the monitors why, then exit */
+  async powerOff(reason: PowerOffReason): Promise<void> {
+    this.pauseTicks();
+    await Promise.race([this.monitor.broadcast('POWEROFF', { reason }), sleep(500)]);
+    this.log(`powered off (${reason})`);
+    this.monitor.closeSync();
+    (this.opts.exit ?? process.exit)(0);
+  }
+
+  /** SIGTERM/SIGINT: the host pulls the plug (virsh destroy); never leave a partial image behind */
+  onTerminate(): void {
+    if (this.save) {
+      try {
+        unlinkSync(this.save.tmp);
+      } catch {
+        /* not created yet */
+      }
+    }
+    void this.powerOff('destroyed');
+  }
+}
+
+function syncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* best effort: some filesystems refuse fsync on directories */
+  }
+}
+
+export { ImageError };

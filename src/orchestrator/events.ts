@@ -1,0 +1,34 @@
+// What the orchestrator tells the outside world while it works. Renderers (src/ui) turn these into the original's
+// plain lines, listr2 tasks on a TTY, or systemd STATUS= lines; the orchestrator never formats text itself.
+import type { GuestRef } from '../connect/connection.js';
+import type { GuestResult } from './result.js';
+
+export type UriAction = 'suspend' | 'shutdown' | 'start';
+
+export type OrchestratorEvent =
+  | { kind: 'lock-wait'; pid: number }
+  | { kind: 'connect-retry'; uri: string; attempt: number; retries: number; error: string }
+  | { kind: 'connect-failed'; uri: string; error: string; keptInList?: boolean }
+  | { kind: 'connected'; uri: string; note?: string }
+  /** stop: the running guests of a URI (before filtering) */
+  | { kind: 'running'; uri: string; names: string[] }
+  | { kind: 'transient-skipped'; uri: string; action: 'suspend' | 'shutdown'; names: string[] }
+  /** everything that will be acted on, known before the first action (renderers build their task lists) */
+  | { kind: 'plan'; action: UriAction; uris: { uri: string; guests: { uuid: string; name?: string }[] }[] }
+  | { kind: 'uri-begin'; uri: string; action: UriAction }
+  | { kind: 'guest-begin'; uri: string; guest: GuestRef; action: 'suspend' | 'shutdown' | 'destroy' | 'start' }
+  | { kind: 'save-progress'; uri: string; guest: GuestRef; processed: number; total: number | undefined }
+  /** sequential shutdown: one guest being waited for (secondsLeft null: no limit) */
+  | { kind: 'guest-waiting'; uri: string; guest: GuestRef; secondsLeft: number | null }
+  /** parallel shutdown: how many guests of a URI are still being waited for */
+  | { kind: 'uri-waiting'; uri: string; count: number; secondsLeft: number | null }
+  | { kind: 'fallback'; uri: string; guest: GuestRef; from: 'suspend' | 'shutdown'; to: 'shutdown' | 'destroy'; reason: string }
+  | { kind: 'timeout-expired'; uri: string }
+  | { kind: 'guest-end'; result: GuestResult }
+  | { kind: 'time-sync-failed'; uri: string; guest: GuestRef; error: string }
+  | { kind: 'ignoring-uri'; uri: string }
+  | { kind: 'not-starting' }
+  | { kind: 'deadline-expired'; seconds: number }
+  | { kind: 'finished' };
+
+export type Reporter = (event: OrchestratorEvent) => void;

@@ -1,0 +1,22 @@
+// `restart` is stop then start, as the original (`stop && start`, where stop's own status is that of its last
+// command, so start runs after a stop with failures too). `condrestart`/`try-restart` do it only when the service
+// was started (the lock file exists).
+import { EXIT } from '../errors.js';
+import type { RestartResult } from './result.js';
+import type { Services } from './services.js';
+import { startGuests, type StartRequest } from './start.js';
+import { stopGuests, type StopRequest } from './stop.js';
+
+export async function restartService(
+  command: RestartResult['command'],
+  stop: StopRequest,
+  start: StartRequest,
+  services: Services,
+): Promise<RestartResult> {
+  if (command !== 'restart' && !(await services.files.exists(stop.lockFile))) {
+    return { command, exit: EXIT.OK, ran: false };
+  }
+  const stopped = await stopGuests(stop, services);
+  const started = await startGuests(start, services);
+  return { command, exit: stopped.exit !== EXIT.OK ? stopped.exit : started.exit, ran: true, stop: stopped, start: started };
+}

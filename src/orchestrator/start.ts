@@ -1,0 +1,185 @@
+// `start`: bring back the guests of the list file. `start` on a guest restores its managed save image when it has
+// one. Only guests that were handled leave the list: a URI that cannot be reached, or a guest that fails to start,
+// keeps its place for the next `start` (the original deleted the whole list and lost them).
+import pLimit from 'p-limit';
+import type { Connection, GuestRef } from '../connect/connection.js';
+import type { GuestsConfig } from '../config/variables.js';
+import { EXIT } from '../errors.js';
+import { LibvirtError, VirErr } from '../remote/error.js';
+import { connectWithRetry } from './connect-retry.js';
+import { readListFile, writeListFile, type ListEntry } from './list-file.js';
+import type { GuestResult, StartResult, UriResult } from './result.js';
+import { errorText, runLockPath, type Services } from './services.js';
+import { GuestRecord } from './uri-run.js';
+
+export interface StartRequest {
+  config: GuestsConfig;
+  dryRun: boolean;
+  listFile: string;
+  lockFile: string;
+}
+
+/**
+ * Spacing of starts across every URI: START_DELAY seconds between two starts (not before the first), or, with
+ * START_DELAY=0, up to PARALLEL_START at the same time.
+ */
+function startGate(config: GuestsConfig, services: Services): <T>(work: () => Promise<T>) => Promise<T> {
+  if (config.START_DELAY === 0) return pLimit(config.PARALLEL_START);
+  const serial = pLimit(1);
+  let first = true;
+  return (work) =>
+    serial(async () => {
+      if (!first) await services.clock.sleep(config.START_DELAY * 1000);
+      first = false;
+      return work();
+    });
+}
+
+interface UriOutcome {
+  result: UriResult;
+  /** UUIDs that stay in the list */
+  keep: string[];
+}
+
+async function syncTime(conn: Connection, guest: GuestRef, rec: GuestRecord, uri: string, services: Services): Promise<void> {
+  try {
+    await conn.setTime(guest, { sync: true });
+    rec.result.timeSync = 'done';
+  } catch (err) {
+    rec.result.timeSync = 'failed';
+    rec.result.timeSyncError = errorText(err);
+    services.report({ kind: 'time-sync-failed', uri, guest, error: errorText(err) });
+  }
+}
+
+const JOB_WAIT_MS = 300_000;
+
+/**
+ * A guest may still be in the middle of a save (a stop killed half-way, or still finishing on the host): whether it
+ * will be running or saved is only known when that job ends, so wait for it (bounded) and look again.
+ */
+async function settled(conn: Connection, guest: GuestRef, services: Services): Promise<GuestRef> {
+  const until = services.clock.now() + JOB_WAIT_MS;
+  while (services.clock.now() < until) {
+    const job = await conn.jobInfo(guest).catch(() => ({ type: 'none' as const }));
+    if (job.type !== 'bounded' && job.type !== 'unbounded') break;
+    await services.clock.sleep(250);
+  }
+  return conn.lookup(guest.uuid);
+}
+
+async function startOne(
+  request: StartRequest,
+  conn: Connection,
+  uri: string,
+  uuid: string,
+  gate: ReturnType<typeof startGate>,
+  services: Services,
+): Promise<{ result: GuestResult; keep: boolean }> {
+  let guest: GuestRef;
+  try {
+    guest = await conn.lookup(uuid);
+  } catch (err) {
+    const rec = new GuestRecord({ uri, services }, { uuid, name: '', id: -1 }, 'start');
+    if (err instanceof LibvirtError && err.virCode === VirErr.NO_DOMAIN) {
+      // undefined meanwhile (or a transient guest listed by the original): nothing can bring it back
+      return { result: rec.end('missing', `no guest with UUID ${uuid} on ${uri} any more; dropped from the list`), keep: false };
+    }
+    return { result: rec.end('failed', err), keep: true };
+  }
+  const rec = new GuestRecord({ uri, services }, guest, 'start');
+  if (request.dryRun) return { result: rec.end('planned'), keep: true };
+  services.report({ kind: 'guest-begin', uri, guest, action: 'start' });
+  try {
+    if (guest.id !== -1) guest = await settled(conn, guest, services);
+    if (guest.id !== -1 || (await conn.state(guest)).state === 'running') {
+      if (request.config.SYNC_TIME) await syncTime(conn, guest, rec, uri, services);
+      return { result: rec.end('already-active'), keep: false };
+    }
+    const started = await gate(() => conn.start(guest, { bypassCache: request.config.BYPASS_CACHE }));
+    if (request.config.SYNC_TIME) await syncTime(conn, started, rec, uri, services);
+    return { result: rec.end('done'), keep: false };
+  } catch (err) {
+    return { result: rec.end('failed', err), keep: true };
+  }
+}
+
+async function startUri(request: StartRequest, entry: ListEntry, gate: ReturnType<typeof startGate>, services: Services): Promise<UriOutcome> {
+  const { config } = request;
+  const { uri } = entry;
+  if (!config.URIS.includes(uri)) {
+    services.report({ kind: 'ignoring-uri', uri });
+    const guests = entry.uuids.map(
+      (uuid): GuestResult => ({
+        uri,
+        uuid,
+        name: '',
+        action: 'none',
+        finalAction: 'none',
+        outcome: 'skipped',
+        durationMs: 0,
+        fallback: [],
+        error: 'URI not in URIS: kept in the list',
+      }),
+    );
+    return { result: { uri, reachable: true, ignored: true, guests }, keep: entry.uuids };
+  }
+  let conn: Connection;
+  try {
+    conn = await connectWithRetry(uri, { retries: config.CONNECT_RETRIES, sleepMs: config.RETRIES_SLEEP * 1000, readonly: request.dryRun }, services);
+  } catch (err) {
+    services.report({ kind: 'connect-failed', uri, error: errorText(err), keptInList: true });
+    return { result: { uri, reachable: false, error: errorText(err), guests: [] }, keep: entry.uuids };
+  }
+  try {
+    services.report({ kind: 'uri-begin', uri, action: 'start' });
+    const outcomes = await Promise.all(entry.uuids.map((uuid) => startOne(request, conn, uri, uuid, gate, services)));
+    return {
+      result: { uri, reachable: true, backend: conn.backend, guests: outcomes.map((o) => o.result) },
+      keep: entry.uuids.filter((_, i) => outcomes[i]!.keep),
+    };
+  } finally {
+    await conn.close().catch(() => undefined);
+  }
+}
+
+export async function startGuests(request: StartRequest, services: Services): Promise<StartResult> {
+  const { config, listFile } = request;
+  const startedAt = services.clock.now();
+  const lock = request.dryRun
+    ? null
+    : await services.lock(runLockPath(listFile), config.LOCK_TIMEOUT * 1000, (pid) => services.report({ kind: 'lock-wait', pid }));
+  const base = { command: 'start' as const, dryRun: request.dryRun, listFile };
+  const elapsed = (): number => Math.round(services.clock.now() - startedAt);
+  try {
+    const entries = await readListFile(services.files, listFile);
+    if (entries === null) {
+      if (!request.dryRun) await services.files.touch(request.lockFile);
+      return { ...base, exit: EXIT.OK, skippedReason: 'no-list', remaining: 0, durationMs: elapsed(), uris: [] };
+    }
+    if (config.ON_BOOT !== 'start') {
+      services.report({ kind: 'not-starting' });
+      if (!request.dryRun) {
+        await services.files.remove(listFile);
+        await services.files.touch(request.lockFile);
+      }
+      return { ...base, exit: EXIT.OK, skippedReason: 'on-boot-ignore', remaining: 0, durationMs: elapsed(), uris: [] };
+    }
+    services.report({ kind: 'plan', action: 'start', uris: entries.map((e) => ({ uri: e.uri, guests: e.uuids.map((uuid) => ({ uuid })) })) });
+    const gate = startGate(config, services);
+    const outcomes = await Promise.all(entries.map((e) => startUri(request, e, gate, services)));
+    const remaining: ListEntry[] = entries.map((e, i) => ({ uri: e.uri, uuids: outcomes[i]!.keep }));
+    const left = remaining.reduce((n, e) => n + e.uuids.length, 0);
+    if (!request.dryRun) {
+      if (left > 0) await writeListFile(services.files, listFile, remaining);
+      else await services.files.remove(listFile);
+      await services.files.touch(request.lockFile);
+    }
+    const uris = outcomes.map((o) => o.result);
+    const failed = uris.some((u) => !u.reachable || u.guests.some((g) => g.outcome === 'failed'));
+    services.report({ kind: 'finished' });
+    return { ...base, exit: failed ? EXIT.FAILURE : EXIT.OK, remaining: request.dryRun ? 0 : left, durationMs: elapsed(), uris };
+  } finally {
+    await lock?.release();
+  }
+}

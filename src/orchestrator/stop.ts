@@ -1,0 +1,218 @@
+// `stop` and `shutdown`: record which guests run, then suspend or shut them down, every URI at the same time.
+//
+// Order matters for the night the host goes down: (1) list the running guests of every URI, (2) write the list
+// file atomically, merged with any list a previous stop left behind (the original's stop silently did nothing when
+// a list existed), (3) only then touch guests. A kill at any moment leaves a list that `start` can act on.
+import type { Connection, GuestInfo } from '../connect/connection.js';
+import type { GuestsConfig, OnShutdown } from '../config/variables.js';
+import { EXIT } from '../errors.js';
+import { connectWithRetry } from './connect-retry.js';
+import { mergeLists, readListFile, writeListFile, type ListEntry } from './list-file.js';
+import { PowerWatch } from './power-watch.js';
+import type { GuestResult, StopResult, UriResult } from './result.js';
+import { errorText, runLockPath, type Services } from './services.js';
+import { shutdownParallel, shutdownSequential } from './shutdown.js';
+import { suspendGuests } from './suspend.js';
+import type { Deadline, UriRun } from './uri-run.js';
+
+export interface StopRequest {
+  command: 'stop' | 'shutdown';
+  config: GuestsConfig;
+  /** `shutdown` forces ON_SHUTDOWN=shutdown */
+  action: OnShutdown;
+  dryRun: boolean;
+  listFile: string;
+  lockFile: string;
+}
+
+const XEN_DOM0 = '00000000-0000-0000-0000-000000000000';
+
+/** PERSISTENT_ONLY as the original reads it: `default` means persistent-only when suspending, all when shutting down. */
+export function persistentOnly(action: OnShutdown, setting: GuestsConfig['PERSISTENT_ONLY']): boolean {
+  if (setting === 'true') return true;
+  if (setting === 'false') return false;
+  return action === 'suspend';
+}
+
+interface UriPlan {
+  uri: string;
+  conn: Connection | null;
+  error?: string;
+  targets: GuestInfo[];
+  skipped: GuestInfo[];
+}
+
+async function planUri(request: StopRequest, uri: string, services: Services, deadline: Deadline): Promise<UriPlan> {
+  const { config } = request;
+  let conn: Connection;
+  try {
+    conn = await connectWithRetry(
+      uri,
+      { retries: config.CONNECT_RETRIES, sleepMs: config.RETRIES_SLEEP * 1000, readonly: request.dryRun, signal: deadline.signal },
+      services,
+    );
+  } catch (err) {
+    services.report({ kind: 'connect-failed', uri, error: errorText(err) });
+    return { uri, conn: null, error: errorText(err), targets: [], skipped: [] };
+  }
+  services.report({ kind: 'connected', uri });
+  try {
+    const running = (await conn.listGuests({ which: 'active' })).filter((g) => g.uuid !== XEN_DOM0);
+    services.report({ kind: 'running', uri, names: running.map((g) => g.name) });
+    if (!persistentOnly(request.action, config.PERSISTENT_ONLY)) return { uri, conn, targets: running, skipped: [] };
+    const skipped = running.filter((g) => !g.persistent);
+    services.report({ kind: 'transient-skipped', uri, action: request.action, names: skipped.map((g) => g.name) });
+    return { uri, conn, targets: running.filter((g) => g.persistent), skipped };
+  } catch (err) {
+    await conn.close().catch(() => undefined);
+    const error = `failed to list the running guests: ${errorText(err)}`;
+    services.report({ kind: 'connect-failed', uri, error });
+    return { uri, conn: null, error, targets: [], skipped: [] };
+  }
+}
+
+async function actOnUri(request: StopRequest, plan: UriPlan, services: Services, deadline: Deadline): Promise<GuestResult[]> {
+  const conn = plan.conn;
+  if (!conn || plan.targets.length === 0) return [];
+  const { config } = request;
+  const watch = new PowerWatch(conn, services.clock);
+  const run: UriRun = { uri: plan.uri, conn, config, services, watch, deadline };
+  services.report({ kind: 'uri-begin', uri: plan.uri, action: request.action });
+  if (request.action === 'suspend') return suspendGuests(run, plan.targets);
+  await watch.start();
+  try {
+    return config.PARALLEL_SHUTDOWN > 1
+      ? await shutdownParallel(run, plan.targets, config.PARALLEL_SHUTDOWN)
+      : await shutdownSequential(run, plan.targets);
+  } finally {
+    await watch.close();
+  }
+}
+
+function plannedResults(request: StopRequest, plan: UriPlan): GuestResult[] {
+  return plan.targets.map((g) => ({
+    uri: plan.uri,
+    uuid: g.uuid,
+    name: g.name,
+    action: request.action,
+    finalAction: request.action,
+    outcome: 'planned',
+    durationMs: 0,
+    fallback: [],
+    persistent: g.persistent,
+  }));
+}
+
+function skippedResults(plan: UriPlan, request: StopRequest): GuestResult[] {
+  return plan.skipped.map((g) => ({
+    uri: plan.uri,
+    uuid: g.uuid,
+    name: g.name,
+    action: 'none',
+    finalAction: 'none',
+    outcome: 'skipped',
+    durationMs: 0,
+    fallback: [],
+    persistent: false,
+    error: `transient guest: not ${request.action === 'suspend' ? 'suspended (a transient guest cannot be saved)' : 'shut down'} because of PERSISTENT_ONLY`,
+  }));
+}
+
+/** Starts the deadline timer and the systemd keep-alive; returns the deadline and a function that stops both. */
+function watchTime(config: GuestsConfig, services: Services, progress: () => string): { deadline: Deadline; done: () => void } {
+  const { clock, supervisor } = services;
+  const controller = new AbortController();
+  const stop = new AbortController();
+  const at = config.STOP_DEADLINE > 0 ? clock.now() + config.STOP_DEADLINE * 1000 : null;
+  if (at !== null) {
+    clock.sleep(at - clock.now(), stop.signal).then(
+      () => {
+        services.report({ kind: 'deadline-expired', seconds: config.STOP_DEADLINE });
+        controller.abort(new Error('stop deadline expired'));
+      },
+      () => undefined,
+    );
+  }
+  // Tell systemd we are alive and how far we got, every 10 s, asking for 30 s more each time (a unit with a stop
+  // timeout would otherwise kill a long save half-way).
+  void (async () => {
+    for (;;) {
+      supervisor.extendTimeout(30_000);
+      supervisor.status(progress());
+      try {
+        await clock.sleep(10_000, stop.signal);
+      } catch {
+        return;
+      }
+    }
+  })();
+  return { deadline: { at, signal: controller.signal }, done: () => stop.abort() };
+}
+
+export async function stopGuests(request: StopRequest, services: Services): Promise<StopResult> {
+  const { config, listFile } = request;
+  const startedAt = services.clock.now();
+  const lock = request.dryRun
+    ? null
+    : await services.lock(runLockPath(listFile), config.LOCK_TIMEOUT * 1000, (pid) => services.report({ kind: 'lock-wait', pid }));
+  let handled = 0;
+  let total = 0;
+  const verb = request.action === 'suspend' ? 'Suspending' : 'Shutting down';
+  const timing = watchTime(config, services, () => `${verb} guests: ${handled} of ${total} done`);
+  const countEnds = (event: Parameters<Services['report']>[0]): void => {
+    if (event.kind === 'guest-end') handled++;
+  };
+  const counting: Services = { ...services, report: (e) => (countEnds(e), services.report(e)) };
+  const plans: UriPlan[] = [];
+  try {
+    const leftover = (await readListFile(services.files, listFile)) ?? [];
+    plans.push(...(await Promise.all(config.URIS.map((uri) => planUri(request, uri, counting, timing.deadline)))));
+    total = plans.reduce((n, p) => n + p.targets.length, 0);
+    counting.report({
+      kind: 'plan',
+      action: request.action,
+      uris: plans.filter((p) => p.conn).map((p) => ({ uri: p.uri, guests: p.targets.map((g) => ({ uuid: g.uuid, name: g.name })) })),
+    });
+
+    let uriResults: UriResult[];
+    if (request.dryRun) {
+      uriResults = plans.map((p) => uriResult(p, [...plannedResults(request, p), ...skippedResults(p, request)]));
+    } else {
+      // Transient guests cannot come back (they are gone once stopped), so only persistent ones are listed.
+      const fresh: ListEntry[] = plans.map((p) => ({ uri: p.uri, uuids: p.targets.filter((g) => g.persistent).map((g) => g.uuid) }));
+      const merged = mergeLists(leftover, fresh);
+      if (merged.some((e) => e.uuids.length > 0)) await writeListFile(services.files, listFile, merged);
+      else await services.files.remove(listFile);
+      const acted = await Promise.all(plans.map((p) => actOnUri(request, p, counting, timing.deadline)));
+      uriResults = plans.map((p, i) => uriResult(p, [...acted[i]!, ...skippedResults(p, request)]));
+      await services.files.remove(request.lockFile);
+    }
+    const failed = uriResults.some((u) => !u.reachable || u.guests.some((g) => ['failed', 'timeout', 'aborted'].includes(g.outcome)));
+    counting.report({ kind: 'finished' });
+    return {
+      command: request.command,
+      action: request.action,
+      exit: failed ? EXIT.FAILURE : EXIT.OK,
+      dryRun: request.dryRun,
+      listFile,
+      carriedOver: leftover.reduce((n, e) => n + e.uuids.length, 0),
+      deadlineExpired: timing.deadline.signal.aborted,
+      durationMs: Math.round(services.clock.now() - startedAt),
+      uris: uriResults,
+    };
+  } finally {
+    timing.done();
+    await Promise.all(plans.map((p) => p.conn?.close().catch(() => undefined)));
+    await lock?.release();
+  }
+}
+
+function uriResult(plan: UriPlan, guests: GuestResult[]): UriResult {
+  return {
+    uri: plan.uri,
+    reachable: plan.conn !== null,
+    ...(plan.error !== undefined ? { error: plan.error } : {}),
+    ...(plan.conn ? { backend: plan.conn.backend } : {}),
+    guests,
+  };
+}

@@ -1,0 +1,70 @@
+// The result of each command as people read it on stdout (progress went to stderr while it ran).
+import type { GuestResult, GuestStatusResult, RestartResult, StartResult, StopResult, UriResult } from '../orchestrator/result.js';
+
+function count(guests: GuestResult[], outcome: GuestResult['outcome']): number {
+  return guests.filter((g) => g.outcome === outcome).length;
+}
+
+function allGuests(uris: UriResult[]): GuestResult[] {
+  return uris.flatMap((u) => u.guests);
+}
+
+function plan(uris: UriResult[], verb: string): string {
+  const lines = uris.flatMap((u) => {
+    if (!u.reachable) return [`${u.uri}: cannot connect (${u.error ?? 'unknown error'})`];
+    if (u.guests.length === 0) return [`${u.uri}: nothing to do`];
+    return u.guests.map((g) =>
+      g.outcome === 'planned' ? `${u.uri}: would ${verb} ${g.name || g.uuid} (${g.uuid})` : `${u.uri}: would leave ${g.name || g.uuid} (${g.error ?? g.outcome})`,
+    );
+  });
+  return ['Dry run: nothing was changed.', ...lines].join('\n');
+}
+
+function tally(guests: GuestResult[], done: string): string {
+  const parts = [`${count(guests, 'done')} ${done}`];
+  for (const outcome of ['already-active', 'failed', 'timeout', 'aborted', 'missing', 'skipped'] as const) {
+    const n = count(guests, outcome);
+    if (n > 0) parts.push(`${n} ${outcome.replace('-', ' ')}`);
+  }
+  const fallbacks = guests.filter((g) => g.fallback.length > 0).length;
+  if (fallbacks > 0) parts.push(`${fallbacks} through a fallback`);
+  return parts.join(', ');
+}
+
+function unreachable(uris: UriResult[]): string[] {
+  return uris.filter((u) => !u.reachable).map((u) => `cannot connect to ${u.uri}: ${u.error ?? 'unknown error'}`);
+}
+
+export function renderStop(r: StopResult): string {
+  if (r.dryRun) return plan(r.uris, r.action === 'suspend' ? 'suspend' : 'shut down');
+  const guests = allGuests(r.uris);
+  const head = `${r.command}: ${tally(guests, r.action === 'suspend' ? 'suspended' : 'shut down')}${r.deadlineExpired ? ' (stop deadline expired)' : ''}`;
+  const carried = r.carriedOver > 0 ? [`${r.carriedOver} guests from an earlier stop were kept in ${r.listFile}`] : [];
+  return [head, ...carried, ...unreachable(r.uris)].join('\n');
+}
+
+export function renderStart(r: StartResult): string {
+  if (r.skippedReason === 'no-list') return 'start: no saved guests to resume';
+  if (r.skippedReason === 'on-boot-ignore') return 'start: ON_BOOT is not "start": no guests resumed, list removed';
+  if (r.dryRun) return plan(r.uris, 'resume');
+  const head = `start: ${tally(allGuests(r.uris), 'resumed')}`;
+  const left = r.remaining > 0 ? [`${r.remaining} guests stay in ${r.listFile} for the next start`] : [];
+  return [head, ...left, ...unreachable(r.uris)].join('\n');
+}
+
+export function renderRestart(r: RestartResult): string {
+  if (!r.ran) return `${r.command}: the service is not started (no lock file): nothing done`;
+  return [r.stop ? renderStop(r.stop) : '', r.start ? renderStart(r.start) : ''].filter((s) => s !== '').join('\n');
+}
+
+/** As the original: "* URI URI:" then a virsh-like table of the running guests. */
+export function renderGuestStatus(r: GuestStatusResult): string {
+  return r.uris
+    .map((u) => {
+      const head = `* ${u.uri} URI:`;
+      if (!u.reachable) return `${head}\nCan't connect to ${u.uri}: ${u.error ?? 'unknown error'}\n`;
+      const rows = u.guests.map((g) => ` ${String(g.id).padStart(3)}   ${g.name.padEnd(30)} ${g.state === 'shutoff' ? 'shut off' : g.state}`);
+      return [head, ' Id    Name                           State', '-'.repeat(48), ...rows, ''].join('\n');
+    })
+    .join('\n');
+}

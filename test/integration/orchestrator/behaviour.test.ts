@@ -1,0 +1,221 @@
+// libvirt-guests against real guestd processes: the improvements over the original, each shown on real guests.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { GuestStatusResult, StartResult, StopResult } from '../../../src/orchestrator/result.js';
+import { runGuests } from '../../helpers/cli.js';
+import { cleanupAllGuestd, sleep, startGuestd } from '../../helpers/guestd.js';
+import { RUNNING_RESTORED, SHUTOFF_SAVED, startFleet } from '../../helpers/fleet.js';
+import { repoPath } from '../../helpers/repo.js';
+
+after(cleanupAllGuestd);
+
+function json<T>(schema: { parse(v: unknown): T }, run: { stdout: string; stderr: string; exitCode: number }): T {
+  try {
+    return schema.parse(JSON.parse(run.stdout));
+  } catch (err) {
+    throw new Error(`bad JSON result (exit ${run.exitCode}): ${String(err)}\n${run.stdout}\nstderr:\n${run.stderr}`);
+  }
+}
+
+test('8 stuck guests, PARALLEL_SHUTDOWN=4, SHUTDOWN_TIMEOUT=10: all 8 are asked, and stop ends with the budget', async () => {
+  const fleet = await startFleet({ stuck: 8 });
+  try {
+    fleet.configure({ ON_SHUTDOWN: 'shutdown', PARALLEL_SHUTDOWN: 4, SHUTDOWN_TIMEOUT: 10, CONNECT_RETRIES: 0 });
+    const run = await runGuests(['stop', '--json'], fleet.sb.env);
+    const result = json(StopResult, run);
+    assert.equal(run.exitCode, 1, 'guests still running: failure');
+    assert.ok(result.durationMs <= 11_000, `stop took ${result.durationMs} ms: the budget is one per URI`);
+    assert.match(run.stderr, /Timeout expired while shutting down domains/);
+    for (const g of fleet.guests) {
+      assert.match(fleet.guestLog(g.name), /shutdown requested/, `${g.name} was asked to shut down`);
+      assert.equal((await fleet.state(g.name)) !== 'gone' && ((await fleet.state(g.name)) as { state: string }).state, 'running');
+    }
+    assert.deepEqual(result.uris[0]!.guests.map((g) => g.outcome), Array(8).fill('timeout'));
+  } finally {
+    await fleet.close();
+  }
+});
+
+test('the same with FALLBACK=1: every guest is off at the end, through destroy', async () => {
+  const fleet = await startFleet({ stuck: 8 });
+  try {
+    fleet.configure({ ON_SHUTDOWN: 'shutdown', PARALLEL_SHUTDOWN: 4, SHUTDOWN_TIMEOUT: 10, FALLBACK: 1, CONNECT_RETRIES: 0 });
+    const run = await runGuests(['stop', '--json'], fleet.sb.env);
+    const result = json(StopResult, run);
+    assert.equal(run.exitCode, 0, run.stderr);
+    for (const g of fleet.guests) {
+      const s = await fleet.state(g.name);
+      assert.equal(s !== 'gone' && s.state, 'shutoff', g.name);
+    }
+    for (const g of result.uris[0]!.guests) {
+      assert.equal(g.outcome, 'done');
+      assert.deepEqual(g.fallback, ['destroy']);
+      assert.equal(g.finalAction, 'destroy');
+    }
+  } finally {
+    await fleet.close();
+  }
+});
+
+test('a failed save falls back to shutdown with FALLBACK=1 (transient guest, PERSISTENT_ONLY=false)', async () => {
+  const fleet = await startFleet({ plain: 1, transient: 1 });
+  try {
+    fleet.configure({ PERSISTENT_ONLY: 'false', FALLBACK: 1, SHUTDOWN_TIMEOUT: 10, CONNECT_RETRIES: 0 });
+    const result = json(StopResult, await runGuests(['stop', '--json'], fleet.sb.env));
+    assert.equal(result.exit, 0);
+    const transient = result.uris[0]!.guests.find((g) => g.name === 'transient1')!;
+    assert.deepEqual([transient.outcome, transient.finalAction, transient.fallback], ['done', 'shutdown', ['shutdown']]);
+    assert.equal(await fleet.state('transient1'), 'gone');
+    assert.deepEqual(await fleet.state('plain1'), { state: 'shutoff', reason: SHUTOFF_SAVED });
+  } finally {
+    await fleet.close();
+  }
+});
+
+test('a leftover list from a stop never followed by a start is merged, not a silent no-op', async () => {
+  const fleet = await startFleet({ plain: 2 });
+  try {
+    const [a, b] = fleet.guests as [(typeof fleet.guests)[0], (typeof fleet.guests)[0]];
+    fleet.configure({ CONNECT_RETRIES: 0 });
+    // a list from an earlier stop: guest a, and a guest on another host
+    const other = 'qemu+tls://elsewhere/system 11111111-2222-3333-4444-555555555555';
+    await import('node:fs').then((fs) => fs.writeFileSync(fleet.sb.listFile, `${fleet.guestd.uri} ${a.uuid}\n${other}\n`));
+    const result = json(StopResult, await runGuests(['stop', '--json'], fleet.sb.env));
+    assert.equal(result.exit, 0);
+    assert.equal(result.carriedOver, 2);
+    for (const name of [a.name, b.name]) assert.deepEqual(await fleet.state(name), { state: 'shutoff', reason: SHUTOFF_SAVED });
+    const list = readFileSync(fleet.sb.listFile, 'utf8');
+    assert.equal(list, `${fleet.guestd.uri} ${a.uuid} ${b.uuid}\n${other}\n`);
+  } finally {
+    await fleet.close();
+  }
+});
+
+test('--dry-run prints the plan and touches nothing', async () => {
+  const fleet = await startFleet({ plain: 2 });
+  try {
+    fleet.configure({ CONNECT_RETRIES: 0 });
+    const run = await runGuests(['stop', '--dry-run'], fleet.sb.env);
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.match(run.stdout, /Dry run: nothing was changed/);
+    assert.match(run.stdout, /would suspend plain1/);
+    assert.equal(existsSync(fleet.sb.listFile), false);
+    for (const g of fleet.guests) assert.equal(((await fleet.state(g.name)) as { state: string }).state, 'running');
+    const json1 = json(StopResult, await runGuests(['shutdown', '--dry-run', '--json'], fleet.sb.env));
+    assert.deepEqual(json1.uris[0]!.guests.map((g) => [g.action, g.outcome]), [['shutdown', 'planned'], ['shutdown', 'planned']]);
+  } finally {
+    await fleet.close();
+  }
+});
+
+test('START_DELAY spaces the starts; SYNC_TIME syncs clocks and reports a guest without agent without failing', async () => {
+  const fleet = await startFleet({ agent: 1, plain: 1 });
+  try {
+    fleet.configure({ CONNECT_RETRIES: 0, START_DELAY: 1, SYNC_TIME: 1 });
+    assert.equal((await runGuests(['stop'], fleet.sb.env)).exitCode, 0);
+    const run = await runGuests(['start', '--json'], fleet.sb.env);
+    const result = json(StartResult, run);
+    assert.equal(run.exitCode, 0, run.stderr);
+    const byName = Object.fromEntries(result.uris[0]!.guests.map((g) => [g.name, g]));
+    assert.equal(byName.agent1!.timeSync, 'done');
+    assert.equal(byName.plain1!.timeSync, 'failed');
+    assert.match(run.stderr, /Could not set the time of guest plain1/);
+    for (const name of ['agent1', 'plain1']) assert.deepEqual(await fleet.state(name), { state: 'running', reason: RUNNING_RESTORED });
+  } finally {
+    await fleet.close();
+  }
+});
+
+test('a URI that is down during start keeps its line; a later start restores its guests', async () => {
+  const fleet = await startFleet({ plain: 2 });
+  const second = await startGuestd();
+  try {
+    const { writeFileSync } = await import('node:fs');
+    const xml = (await import('../../helpers/virsh.js')).guestXml('other1', { 'shutdown-seconds': 0 });
+    writeFileSync(`${second.dir}/other1.xml`, xml);
+    const { virsh } = await import('../../helpers/virsh.js');
+    assert.equal((await virsh(second.uri, 'define', `${second.dir}/other1.xml`)).code, 0);
+    assert.equal((await virsh(second.uri, 'start', 'other1')).code, 0);
+    const uris = `'${fleet.guestd.uri} ${second.uri}'`;
+    fleet.configure({ URIS: uris, CONNECT_RETRIES: 0 });
+    assert.equal((await runGuests(['stop'], fleet.sb.env)).exitCode, 0);
+    await second.stop(); // its guest is saved: nothing runs there
+
+    const down = await runGuests(['start', '--json'], fleet.sb.env);
+    const downResult = json(StartResult, down);
+    assert.equal(down.exitCode, 1, 'an unreachable URI is a failure');
+    assert.match(down.stderr, /Can't connect to .*guestd-sock\. Skipping\. Its guests stay in the list/);
+    assert.equal(downResult.remaining, 1);
+    const kept = readFileSync(fleet.sb.listFile, 'utf8').split('\n');
+    assert.equal(kept.length, 2, 'one line, newline-terminated');
+    const [uri, uuid, ...rest] = kept[0]!.split(' ');
+    assert.deepEqual([uri, rest], [second.uri, []]);
+    assert.match(uuid!, /^[0-9a-f-]{36}$/);
+    for (const g of fleet.guests) assert.equal(((await fleet.state(g.name)) as { state: string }).state, 'running');
+
+    await startGuestd({ dir: second.dir });
+    const up = await runGuests(['start'], fleet.sb.env);
+    assert.equal(up.exitCode, 0, up.stderr);
+    assert.equal(existsSync(fleet.sb.listFile), false);
+    const check = await virsh(second.uri, 'domstate', '--reason', 'other1');
+    assert.match(check.stdout, /running \(restored\)/);
+  } finally {
+    await fleet.close();
+  }
+});
+
+test('two concurrent stops: each guest is saved exactly once', async () => {
+  const fleet = await startFleet({ plain: 4 });
+  try {
+    fleet.configure({ CONNECT_RETRIES: 0 });
+    const [one, two] = await Promise.all([runGuests(['stop', '--json'], fleet.sb.env), runGuests(['stop', '--json'], fleet.sb.env)]);
+    assert.equal(one.exitCode, 0, one.stderr);
+    assert.equal(two.exitCode, 0, two.stderr);
+    const saves = (fleet.guestd.stderr().match(/domain '(plain\d)': saved/g) ?? []).sort();
+    assert.deepEqual(saves, ["domain 'plain1': saved", "domain 'plain2': saved", "domain 'plain3': saved", "domain 'plain4': saved"]);
+    const done = [json(StopResult, one), json(StopResult, two)].flatMap((r) => r.uris[0]!.guests.filter((g) => g.outcome === 'done'));
+    assert.equal(done.length, 4, 'four saves reported in all');
+  } finally {
+    await fleet.close();
+  }
+});
+
+test('kill -9 of the CLI at random moments of a stop of 10 guests, then start: every guest runs again', async () => {
+  for (let round = 0; round < 4; round++) {
+    const fleet = await startFleet({ slowsave: 10 }, 32);
+    try {
+      fleet.configure({ CONNECT_RETRIES: 0, PARALLEL_SUSPEND: 2 });
+      const child = spawn(process.execPath, [repoPath('bin/run.js'), 'stop'], { env: { ...process.env, ...fleet.sb.env }, stdio: 'ignore' });
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      await sleep(300 + Math.floor(Math.random() * 4000));
+      child.kill('SIGKILL');
+      await exited;
+      // saves that guestd was running for the killed CLI go on; start waits for them before deciding
+      const start = await runGuests(['start'], fleet.sb.env);
+      assert.equal(start.exitCode, 0, `round ${round}: ${start.stderr}`);
+      for (const g of fleet.guests) {
+        const s = await fleet.state(g.name);
+        assert.equal(s !== 'gone' && s.state, 'running', `round ${round}: ${g.name} runs again`);
+      }
+    } finally {
+      await fleet.close();
+    }
+  }
+});
+
+test('gueststatus lists the running guests per URI and exits 1 when a URI cannot be reached', async () => {
+  const fleet = await startFleet({ plain: 2 });
+  try {
+    fleet.configure({ URIS: `'${fleet.guestd.uri} guest+unix:///system?socket=/nonexistent/sock'` });
+    const run = await runGuests(['gueststatus'], fleet.sb.env);
+    assert.equal(run.exitCode, 1);
+    assert.match(run.stdout, /\* guest\+unix:\/\/\/system\?socket=.*guestd-sock URI:\n Id +Name +State\n-+\n +\d+ +plain1 +running\n +\d+ +plain2 +running/);
+    assert.match(run.stdout, /Can't connect to guest\+unix:\/\/\/system\?socket=\/nonexistent\/sock/);
+    const result = json(GuestStatusResult, await runGuests(['gueststatus', '--json'], fleet.sb.env));
+    assert.deepEqual(result.uris.map((u) => [u.reachable, u.guests.length]), [[true, 2], [false, 0]]);
+  } finally {
+    await fleet.close();
+  }
+});

@@ -1,0 +1,120 @@
+// The libvirt-guests contract over a real guestd with 8 guests (2 stuck, 2 slow to shut down, 2 with agent,
+// 2 transient): sequential/parallel × suspend/shutdown × ON_BOOT start/ignore × PERSISTENT_ONLY default/true/false.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { StartResult, StopResult } from '../../../src/orchestrator/result.js';
+import { runGuests } from '../../helpers/cli.js';
+import { cleanupAllGuestd } from '../../helpers/guestd.js';
+import { RUNNING_RESTORED, SHUTOFF_SAVED, startFleet, type FleetGuest } from '../../helpers/fleet.js';
+
+after(cleanupAllGuestd);
+
+function parseJson(run: { stdout: string; stderr: string; exitCode: number }): unknown {
+  try {
+    return JSON.parse(run.stdout);
+  } catch {
+    throw new Error(`no JSON on stdout (exit ${run.exitCode}):\n${run.stdout}\nstderr:\n${run.stderr}`);
+  }
+}
+
+type Action = 'suspend' | 'shutdown';
+type PersistentOnly = 'default' | 'true' | 'false';
+
+const persistentOnly = (action: Action, po: PersistentOnly): boolean => po === 'true' || (po === 'default' && action === 'suspend');
+
+/** what stop must leave behind for one guest */
+function afterStop(g: FleetGuest, action: Action, po: PersistentOnly): 'saved' | 'off' | 'running' | 'gone' {
+  if (g.kind === 'transient') {
+    if (persistentOnly(action, po)) return 'running';
+    return action === 'suspend' ? 'running' /* a transient guest cannot be saved */ : 'gone';
+  }
+  if (action === 'suspend') return 'saved';
+  return g.kind === 'stuck' ? 'running' : 'off';
+}
+
+for (const parallel of [false, true]) {
+  for (const action of ['suspend', 'shutdown'] as const) {
+    for (const onBoot of ['start', 'ignore'] as const) {
+      for (const po of ['default', 'true', 'false'] as const) {
+        const name = `${parallel ? 'parallel' : 'sequential'} ${action}, ON_BOOT=${onBoot}, PERSISTENT_ONLY=${po}`;
+        describe(name, () => {
+          test('stop then start end in the expected guest states and exit codes', async () => {
+            const fleet = await startFleet({ stuck: 2, slow: 2, agent: 2, transient: 2 });
+            try {
+              fleet.configure({
+                ON_SHUTDOWN: action,
+                ON_BOOT: onBoot,
+                PERSISTENT_ONLY: po,
+                SHUTDOWN_TIMEOUT: 3,
+                PARALLEL_SHUTDOWN: parallel ? 4 : 0,
+                PARALLEL_SUSPEND: parallel ? 4 : 1,
+                CONNECT_RETRIES: 0,
+              });
+              const stop = await runGuests(['stop', '--json'], fleet.sb.env);
+              const stopResult = StopResult.parse(parseJson(stop));
+              const transientFails = action === 'suspend' && !persistentOnly(action, po);
+              const expectedStopExit = action === 'shutdown' || transientFails ? 1 : 0;
+              assert.equal(stop.exitCode, expectedStopExit, stop.stderr);
+              assert.equal(stopResult.exit, expectedStopExit);
+              assert.match(stop.stderr, /Running guests on .* URI: /);
+
+              for (const g of fleet.guests) {
+                const want = afterStop(g, action, po);
+                const got = await fleet.state(g.name);
+                const label = `${g.name} after stop`;
+                if (want === 'gone') assert.equal(got, 'gone', label);
+                else if (want === 'running') assert.equal(got !== 'gone' && got.state, 'running', label);
+                else if (want === 'off') assert.equal(got !== 'gone' && got.state, 'shutoff', label);
+                else {
+                  assert.deepEqual(got, { state: 'shutoff', reason: SHUTOFF_SAVED }, label);
+                  assert.equal(await fleet.hasManagedSave(g.name), true, label);
+                }
+              }
+              if (action === 'shutdown') {
+                for (const g of fleet.guests.filter((x) => x.kind === 'stuck')) {
+                  assert.match(fleet.guestLog(g.name), /shutdown requested: ignored/, `${g.name} was asked`);
+                }
+              }
+              // the list holds the persistent guests (transient ones cannot come back)
+              const persistent = fleet.guests.filter((g) => g.kind !== 'transient');
+              const list = fleet.listFile();
+              assert.ok(list !== null, 'list file written');
+              assert.deepEqual(list.trim().split(/\s+/).slice(1).sort(), persistent.map((g) => g.uuid).sort());
+
+              const start = await runGuests(['start', '--json'], fleet.sb.env);
+              const startResult = StartResult.parse(parseJson(start));
+              assert.equal(start.exitCode, 0, start.stderr);
+              assert.equal(startResult.exit, 0);
+              assert.equal(fleet.listFile(), null, 'list file removed after start');
+              assert.ok(existsSync(fleet.sb.lockFile), 'lock file touched');
+              for (const g of persistent) {
+                const got = await fleet.state(g.name);
+                const stopped = afterStop(g, action, po);
+                const label = `${g.name} after start`;
+                if (onBoot === 'ignore') {
+                  if (stopped === 'saved') assert.deepEqual(got, { state: 'shutoff', reason: SHUTOFF_SAVED }, label);
+                  else assert.equal(got !== 'gone' && got.state, stopped === 'off' ? 'shutoff' : 'running', label);
+                } else {
+                  assert.equal(got !== 'gone' && got.state, 'running', label);
+                  if (stopped === 'saved') assert.equal(got !== 'gone' && got.reason, RUNNING_RESTORED, `${label}: restored`);
+                }
+              }
+              if (onBoot === 'start') {
+                const outcomes = startResult.uris.flatMap((u) => u.guests.map((g) => `${g.name}:${g.outcome}`)).sort();
+                const expected = persistent
+                  .map((g) => `${g.name}:${afterStop(g, action, po) === 'running' ? 'already-active' : 'done'}`)
+                  .sort();
+                assert.deepEqual(outcomes, expected);
+              } else {
+                assert.match(start.stderr, /libvirt-guests is configured not to start any guests on boot/);
+              }
+            } finally {
+              await fleet.close();
+            }
+          });
+        });
+      }
+    }
+  }
+}
