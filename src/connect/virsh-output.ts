@@ -1,32 +1,7 @@
 // Parsers for what virsh 9.x prints under LC_ALL=C. Pure functions; the wording comes from virsh's sources
 // (tools/virsh-domain*.c) and was checked against real virsh 9.0 output.
 import { LIFECYCLE_KINDS, type DomainState, type JobProgress, type LifecycleKind } from './connection.js';
-
-/** virsh's state words (virshDomainStateToString), by libvirt's enum order. */
-const STATE_WORDS: ReadonlyArray<[string, DomainState]> = [
-  ['no state', 'nostate'],
-  ['running', 'running'],
-  ['idle', 'blocked'],
-  ['paused', 'paused'],
-  ['in shutdown', 'shutdown'],
-  ['shut off', 'shutoff'],
-  ['crashed', 'crashed'],
-  ['pmsuspended', 'pmsuspended'],
-];
-
-/** virsh's reason words per state (virshDomain*ReasonTypeToString); index = libvirt's reason number. */
-const REASON_WORDS: Readonly<Record<DomainState, readonly string[]>> = {
-  nostate: ['unknown'],
-  running: ['unknown', 'booted', 'migrated', 'restored', 'from snapshot', 'unpaused', 'migration canceled',
-    'save canceled', 'event wakeup', 'crashed', 'post-copy', 'post-copy failed'],
-  blocked: ['unknown'],
-  paused: ['unknown', 'user', 'migrating', 'saving', 'dumping', 'I/O error', 'watchdog', 'from snapshot',
-    'shutting down', 'creating snapshot', 'crashed', 'starting up', 'post-copy', 'post-copy failed', 'api error'],
-  shutdown: ['unknown', 'user'],
-  shutoff: ['unknown', 'shutdown', 'destroyed', 'crashed', 'migrated', 'saved', 'failed', 'from snapshot', 'daemon'],
-  crashed: ['unknown', 'panicked'],
-  pmsuspended: ['unknown'],
-};
+import { REASON_WORDS, STATE_WORDS } from './state-words.js';
 
 /** virsh's lifecycle event words (virshDomainEvent*), per event; index = libvirt's detail number. */
 const EVENT_WORDS: ReadonlyArray<[string, readonly string[]]> = [

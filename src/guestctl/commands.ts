@@ -1,5 +1,6 @@
 // guestctl's commands over a Connection: each returns one result object; `text` renders it the way virsh prints
 // it, `--json` prints the object. No sockets here: the connection and file reading are passed in.
+import { reasonWord, stateWord } from '../connect/state-words.js';
 import type { Connection, GuestRef, JobProgress } from '../connect/connection.js';
 import { requireAdmin } from './admin.js';
 import type { Invocation } from './args.js';
@@ -14,16 +15,6 @@ export interface CommandIo {
 }
 
 const yesNo = (b: boolean): string => (b ? 'yes' : 'no');
-const stateWords: Record<string, string> = {
-  nostate: 'no state',
-  running: 'running',
-  blocked: 'idle',
-  paused: 'paused',
-  shutdown: 'in shutdown',
-  shutoff: 'shut off',
-  crashed: 'crashed',
-  pmsuspended: 'pmsuspended',
-};
 const row = (label: string, value: string | number): string => `${`${label}:`.padEnd(16)}${value}`;
 
 async function guest(connection: Connection, name: string): Promise<GuestRef> {
@@ -40,7 +31,7 @@ export async function runCommand(inv: Invocation, connection: Connection, io: Co
       let text: string;
       if (f.uuid || f.name) text = guests.map((g) => (f.uuid ? g.uuid : g.name)).join('\n') + (guests.length ? '\n' : '');
       else {
-        const lines = guests.map((g) => ` ${String(g.id === -1 ? '-' : g.id).padEnd(4)} ${g.name.padEnd(31)} ${stateWords[g.state]}`);
+        const lines = guests.map((g) => ` ${String(g.id === -1 ? '-' : g.id).padEnd(4)} ${g.name.padEnd(31)} ${stateWord(g.state)}`);
         text = [' Id   Name                            State', '-'.repeat(48), ...lines, ''].join('\n') + '\n';
       }
       return { data, text };
@@ -55,7 +46,7 @@ export async function runCommand(inv: Invocation, connection: Connection, io: Co
         row('Name', g.name),
         row('UUID', g.uuid),
         row('OS Type', d.osType),
-        row('State', stateWords[d.state] ?? d.state),
+        row('State', stateWord(d.state)),
         row('CPU(s)', d.vcpus),
         ...(g.id === -1 ? [] : [row('CPU time', `${(Number(d.cpuTimeNs) / 1e9).toFixed(1)}s`)]),
         row('Max memory', `${d.maxMemKiB} KiB`),
@@ -70,7 +61,7 @@ export async function runCommand(inv: Invocation, connection: Connection, io: Co
     case 'domstate': {
       const g = await guest(connection, domain);
       const s = await connection.state(g);
-      return { data: { ...g, ...s }, text: `${stateWords[s.state]}${f.reason ? ` (reason ${s.reason})` : ''}\n\n` };
+      return { data: { ...g, ...s }, text: `${stateWord(s.state)}${f.reason ? ` (${reasonWord(s.state, s.reason)})` : ''}\n\n` };
     }
     case 'define': {
       const g = await requireAdmin(connection, 'define').defineXML(await io.readFile(inv.args.file!));

@@ -118,8 +118,15 @@ function skippedResults(plan: UriPlan, request: StopRequest): GuestResult[] {
   }));
 }
 
-/** Starts the deadline timer and the systemd keep-alive; returns the deadline and a function that stops both. */
-function watchTime(config: GuestsConfig, services: Services, progress: () => string): { deadline: Deadline; done: () => void } {
+/**
+ * Starts the deadline timer and the systemd keep-alive; returns the deadline, a function to report progress to
+ * systemd (at most once a second), and a function that stops both timers.
+ */
+function watchTime(
+  config: GuestsConfig,
+  services: Services,
+  progress: () => string,
+): { deadline: Deadline; progressed: () => void; done: () => void } {
   const { clock, supervisor } = services;
   const controller = new AbortController();
   const stop = new AbortController();
@@ -133,20 +140,26 @@ function watchTime(config: GuestsConfig, services: Services, progress: () => str
       () => undefined,
     );
   }
-  // Tell systemd we are alive and how far we got, every 10 s, asking for 30 s more each time (a unit with a stop
-  // timeout would otherwise kill a long save half-way).
+  let lastStatus = 0;
+  const progressed = (): void => {
+    if (clock.now() - lastStatus < 1000) return;
+    lastStatus = clock.now();
+    supervisor.status(progress());
+  };
+  // Ask systemd for 30 s more every 10 s: a unit with a stop timeout would otherwise kill a long save half-way.
   void (async () => {
     for (;;) {
       supervisor.extendTimeout(30_000);
-      supervisor.status(progress());
       try {
         await clock.sleep(10_000, stop.signal);
       } catch {
         return;
       }
+      lastStatus = 0;
+      progressed();
     }
   })();
-  return { deadline: { at, signal: controller.signal }, done: () => stop.abort() };
+  return { deadline: { at, signal: controller.signal }, progressed, done: () => stop.abort() };
 }
 
 export async function stopGuests(request: StopRequest, services: Services): Promise<StopResult> {
@@ -161,6 +174,7 @@ export async function stopGuests(request: StopRequest, services: Services): Prom
   const timing = watchTime(config, services, () => `${verb} guests: ${handled} of ${total} done`);
   const countEnds = (event: Parameters<Services['report']>[0]): void => {
     if (event.kind === 'guest-end') handled++;
+    if (event.kind === 'guest-end' || event.kind === 'plan') timing.progressed();
   };
   const counting: Services = { ...services, report: (e) => (countEnds(e), services.report(e)) };
   const plans: UriPlan[] = [];

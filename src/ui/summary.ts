@@ -1,4 +1,6 @@
 // The result of each command as people read it on stdout (progress went to stderr while it ran).
+import type { DomainState } from '../connect/connection.js';
+import { stateWord } from '../connect/state-words.js';
 import type { GuestResult, GuestStatusResult, RestartResult, StartResult, StopResult, UriResult } from '../orchestrator/result.js';
 
 function count(guests: GuestResult[], outcome: GuestResult['outcome']): number {
@@ -63,7 +65,7 @@ export function renderGuestStatus(r: GuestStatusResult): string {
     .map((u) => {
       const head = `* ${u.uri} URI:`;
       if (!u.reachable) return `${head}\nCan't connect to ${u.uri}: ${u.error ?? 'unknown error'}\n`;
-      const rows = u.guests.map((g) => ` ${String(g.id).padStart(3)}   ${g.name.padEnd(30)} ${g.state === 'shutoff' ? 'shut off' : g.state}`);
+      const rows = u.guests.map((g) => ` ${String(g.id).padStart(3)}   ${g.name.padEnd(30)} ${stateWord(g.state as DomainState)}`);
       return [head, ' Id    Name                           State', '-'.repeat(48), ...rows, ''].join('\n');
     })
     .join('\n');

@@ -219,3 +219,80 @@ test('gueststatus lists the running guests per URI and exits 1 when a URI cannot
     await fleet.close();
   }
 });
+
+test('on a terminal, progress is drawn as listr2 tasks per URI and guest (under a pseudo-terminal)', async () => {
+  const fleet = await startFleet({ slowsave: 2 }, 64);
+  try {
+    fleet.configure({ CONNECT_RETRIES: 0 });
+    const { execFileSync } = await import('node:child_process');
+    // script(1) gives the command a pseudo-terminal; stty gives it a size so lines are not folded
+    const out = execFileSync('script', ['-qec', `stty cols 160 rows 50; ${process.execPath} ${repoPath('bin/run.js')} stop`, '/dev/null'], {
+      env: { ...process.env, ...fleet.sb.env, TERM: 'xterm' },
+    })
+      .toString()
+      .replace(/\u001b\[[0-9;?]*[A-Za-z]/g, ''); // eslint-disable-line no-control-regex
+    assert.match(out, /✔ Suspending guests on guest\+unix:/);
+    assert.match(out, /✔ slowsave1: done, 64\.\d{3} MiB/);
+    assert.match(out, /› \d+\.\d{3} MiB \/ 64\.\d{3} MiB \(\d+%\)/, 'progress of a running save');
+    assert.match(out, /stop: 2 suspended/);
+    assert.doesNotMatch(out, /Suspending slowsave1: \.\.\./, 'no plain lines on a terminal');
+  } finally {
+    await fleet.close();
+  }
+});
+
+test('under systemd, a stop reports STATUS= and asks for more time with EXTEND_TIMEOUT_USEC=', async (t) => {
+  const { execFileSync, spawn: spawnChild } = await import('node:child_process');
+  try {
+    execFileSync('systemd-notify', ['--help'], { stdio: 'ignore' });
+  } catch {
+    if (process.env.CI === 'true') throw new Error('systemd-notify is missing in CI (package systemd)');
+    t.skip('systemd-notify is not installed');
+    return;
+  }
+  const fleet = await startFleet({ slowsave: 2 }, 64);
+  const socket = `${fleet.sb.dir}/notify.sock`;
+  // Node has no unix datagram sockets: a tiny receiver prints each datagram on a line
+  const receiver = spawnChild('python3', [
+    '-c',
+    'import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint("ready",flush=True)\n' +
+      'while True:\n  print(s.recv(4096).decode().replace("\\n"," | "),flush=True)',
+    socket,
+  ]);
+  let received = '';
+  receiver.stdout.on('data', (d: Buffer) => (received += d.toString()));
+  try {
+    await (await import('../../helpers/guestd.js')).waitFor('the receiver', () => received.includes('ready'));
+    fleet.configure({ CONNECT_RETRIES: 0 });
+    const run = await runGuests(['stop'], { ...fleet.sb.env, NOTIFY_SOCKET: socket });
+    assert.equal(run.exitCode, 0, run.stderr);
+    await sleep(500);
+    assert.match(received, /EXTEND_TIMEOUT_USEC=30000000/);
+    assert.match(received, /STATUS=Suspending guests: \d+ of 2 done/);
+  } finally {
+    receiver.kill();
+    await fleet.close();
+  }
+});
+
+test('STOP_DEADLINE bounds the whole stop: unfinished saves are aborted, the guests keep running', async () => {
+  const fleet = await startFleet({ slowsave: 4 }, 64); // 2 s per save at 32 MiB/s, one at a time: 8 s
+  try {
+    fleet.configure({ CONNECT_RETRIES: 0, PARALLEL_SUSPEND: 1, STOP_DEADLINE: 3 });
+    const run = await runGuests(['stop', '--json'], fleet.sb.env);
+    const result = json(StopResult, run);
+    assert.equal(run.exitCode, 1);
+    assert.equal(result.deadlineExpired, true);
+    assert.ok(result.durationMs < 6000, `took ${result.durationMs} ms`);
+    assert.match(run.stderr, /The stop deadline of 3 seconds \(STOP_DEADLINE\) expired/);
+    const outcomes = result.uris[0]!.guests.map((g) => g.outcome);
+    assert.ok(outcomes.includes('aborted'), outcomes.join());
+    for (const g of result.uris[0]!.guests) {
+      const s = await fleet.state(g.name);
+      if (g.outcome === 'done') assert.deepEqual(s, { state: 'shutoff', reason: SHUTOFF_SAVED }, g.name);
+      else assert.equal(s !== 'gone' && s.state, 'running', `${g.name}: an aborted save leaves the guest running`);
+    }
+  } finally {
+    await fleet.close();
+  }
+});
