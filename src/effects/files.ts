@@ -9,9 +9,9 @@ export interface Files {
   /** the file's text, or null when it does not exist */
   readText(file: string): Promise<string | null>;
   exists(file: string): Promise<boolean>;
-  /** write through a temporary file and rename, so readers never see a partial file */
+  /** write through a temporary file and rename, so readers never see a partial file (parent created if missing) */
   writeAtomic(file: string, text: string, mode?: number): Promise<void>;
-  /** create the file if missing (content untouched if present) */
+  /** create the file if missing (content untouched if present; parent created if missing) */
   touch(file: string, mode?: number): Promise<void>;
   /** remove the file; no error when absent */
   remove(file: string): Promise<void>;
@@ -48,6 +48,7 @@ export const nodeFiles: Files = {
   },
   async writeAtomic(file, text, mode = 0o600) {
     try {
+      await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
       await writeFileAtomic(file, text, { mode, fsync: true });
     } catch (err) {
       throw failure(file, 'write', err);
@@ -55,6 +56,8 @@ export const nodeFiles: Files = {
   },
   async touch(file, mode = 0o644) {
     try {
+      // /var/lock/subsys (the upstream lock's directory) does not exist on Debian-like systems
+      await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
       const handle = await fs.open(file, 'a', mode);
       await handle.close();
     } catch (err) {

@@ -113,3 +113,13 @@ test('--help lists every command with a description and an example; status --hel
   assert.equal(status.exitCode, 0);
   assert.match(status.stdout, /EXAMPLES[\s\S]*\$ libvirt-guests status --json/);
 });
+
+test('start with no list file marks the service started, creating the lock directory if missing', async () => {
+  const sb = sandbox();
+  const lock = path.join(sb.dir, 'subsys', 'libvirt-guests');
+  const r = await runGuests(['start', '--lock-file', lock], sb.env);
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.equal(r.stdout, 'start: no saved guests to resume');
+  assert.equal(existsSync(lock), true);
+  assert.deepEqual([(await runGuests(['status', '--lock-file', lock], sb.env)).stdout], ['started']);
+});

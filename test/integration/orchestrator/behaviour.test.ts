@@ -8,12 +8,15 @@ import { runGuests } from '../../helpers/cli.js';
 import { cleanupAllGuestd, sleep, startGuestd } from '../../helpers/guestd.js';
 import { RUNNING_RESTORED, SHUTOFF_SAVED, startFleet } from '../../helpers/fleet.js';
 import { repoPath } from '../../helpers/repo.js';
+import { assertValidResult } from '../../helpers/result-schema.js';
 
 after(cleanupAllGuestd);
 
 function json<T>(schema: { parse(v: unknown): T }, run: { stdout: string; stderr: string; exitCode: number }): T {
   try {
-    return schema.parse(JSON.parse(run.stdout));
+    const value = JSON.parse(run.stdout);
+    assertValidResult(value); // the checked-in JSON schema, as a consumer of --json sees it
+    return schema.parse(value);
   } catch (err) {
     throw new Error(`bad JSON result (exit ${run.exitCode}): ${String(err)}\n${run.stdout}\nstderr:\n${run.stderr}`);
   }
@@ -292,6 +295,26 @@ test('STOP_DEADLINE bounds the whole stop: unfinished saves are aborted, the gue
       if (g.outcome === 'done') assert.deepEqual(s, { state: 'shutoff', reason: SHUTOFF_SAVED }, g.name);
       else assert.equal(s !== 'gone' && s.state, 'running', `${g.name}: an aborted save leaves the guest running`);
     }
+  } finally {
+    await fleet.close();
+  }
+});
+
+test('the virsh backend gives the same outcome as the native one (parallel shutdown, then start)', async () => {
+  const fleet = await startFleet({ slow: 2, stuck: 1, plain: 1 });
+  try {
+    fleet.configure({ ON_SHUTDOWN: 'shutdown', PARALLEL_SHUTDOWN: 4, SHUTDOWN_TIMEOUT: 4, FALLBACK: 1, CONNECT_RETRIES: 0 });
+    const env = { ...fleet.sb.env, LIBVIRT_GUESTS_BACKEND: 'virsh' };
+    const stop = json(StopResult, await runGuests(['stop', '--json'], env));
+    assert.equal(stop.exit, 0);
+    assert.equal(stop.uris[0]!.backend, 'virsh');
+    const byName = Object.fromEntries(stop.uris[0]!.guests.map((g) => [g.name, g]));
+    assert.deepEqual(byName.stuck1!.fallback, ['destroy']);
+    for (const name of ['slow1', 'slow2', 'plain1']) assert.deepEqual([byName[name]!.outcome, byName[name]!.fallback], ['done', []], name);
+    for (const g of fleet.guests) assert.equal(((await fleet.state(g.name)) as { state: string }).state, 'shutoff', g.name);
+    const start = json(StartResult, await runGuests(['start', '--json'], env));
+    assert.equal(start.exit, 0);
+    for (const g of fleet.guests) assert.equal(((await fleet.state(g.name)) as { state: string }).state, 'running', g.name);
   } finally {
     await fleet.close();
   }

@@ -6,16 +6,20 @@ import { existsSync } from 'node:fs';
 import { StartResult, StopResult } from '../../../src/orchestrator/result.js';
 import { runGuests } from '../../helpers/cli.js';
 import { cleanupAllGuestd } from '../../helpers/guestd.js';
+import { assertValidResult } from '../../helpers/result-schema.js';
 import { RUNNING_RESTORED, SHUTOFF_SAVED, startFleet, type FleetGuest } from '../../helpers/fleet.js';
 
 after(cleanupAllGuestd);
 
 function parseJson(run: { stdout: string; stderr: string; exitCode: number }): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(run.stdout);
+    value = JSON.parse(run.stdout);
   } catch {
     throw new Error(`no JSON on stdout (exit ${run.exitCode}):\n${run.stdout}\nstderr:\n${run.stderr}`);
   }
+  assertValidResult(value); // the checked-in JSON schema
+  return value;
 }
 
 type Action = 'suspend' | 'shutdown';
