@@ -2,22 +2,30 @@
 // the same daemon, in one run; and our suspend against the physical limit (writing the same bytes to the same disk).
 //   node dist/bench/stop-start.js [GUESTS] [MEMORY_MIB]      (after npm run build; defaults 8 guests × 128 MiB)
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cleanupAllGuestd, startGuestd } from '../test/helpers/guestd.js';
 import { ORIGINAL_SCRIPT, prepareOriginal } from '../test/helpers/original-script.js';
-import { runGuests } from '../test/helpers/cli.js';
-import { guestXml, virsh } from '../test/helpers/virsh.js';
+import { repoPath } from '../test/helpers/repo.js';
+import { guestXml, runProgram, virsh } from '../test/helpers/virsh.js';
 
 const guests = Number(process.argv[2] ?? 8);
 const memoryMiB = Number(process.argv[3] ?? 128);
 
-async function timed(what: string, run: () => Promise<{ code: number; stderr: string }>): Promise<number> {
+interface Measured {
+  ms: number;
+  /** peak resident memory of the largest process of the run (GNU time's %M) */
+  maxRssKiB: number;
+}
+
+/** Runs argv under GNU time: wall time, and the peak RSS of the biggest process in it (the script or a virsh). */
+async function measure(what: string, argv: string[], env: Record<string, string>, work: string): Promise<Measured> {
+  const out = path.join(work, 'time.out');
   const t0 = process.hrtime.bigint();
-  const r = await run();
+  const r = await runProgram('/usr/bin/time', ['-f', '%M', '-o', out, ...argv], { env, timeoutMs: 600_000 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.code !== 0) throw new Error(`${what} failed: ${r.stderr}`);
-  return ms;
+  return { ms, maxRssKiB: Number(readFileSync(out, 'utf8').trim().split('\n').pop()) };
 }
 
 async function allState(uri: string, want: RegExp, names: string[]): Promise<void> {
@@ -52,27 +60,26 @@ async function main(): Promise<void> {
     const config = path.join(work, 'ours.conf');
     writeFileSync(config, `URIS='${gd.uri}'\nON_BOOT=start\nON_SHUTDOWN=suspend\nPARALLEL_SUSPEND=4\nPARALLEL_START=4\n`);
     const env = { LIBVIRT_GUESTS_CONFIG: config, LIBVIRT_GUESTS_LIST_FILE: path.join(work, 'list'), LIBVIRT_GUESTS_LOCK_FILE: path.join(work, 'lock') };
-    const ours = (cmd: string) => async () => {
-      const r = await runGuests([cmd, '--quiet'], env);
-      return { code: r.exitCode, stderr: r.stderr };
-    };
+    const ours = (cmd: string): string[] => [process.execPath, repoPath('bin/run.js'), cmd, '--quiet'];
+    const theirs = (cmd: string): string[] => ['sh', original.script, cmd];
 
-    const theirStop = await timed('original stop', () => original.run('stop'));
+    const theirStop = await measure('original stop', theirs('stop'), {}, work);
     await allState(gd.uri, /shut off/, names);
     const bytes = names.reduce((n, name) => n + statSync(path.join(gd.stateDir, 'save', `${name}.save`)).size, 0);
-    const theirStart = await timed('original start', () => original.run('start'));
+    const theirStart = await measure('original start', theirs('start'), {}, work);
     await allState(gd.uri, /running/, names);
-    const ourStop = await timed('our stop', ours('stop'));
+    const ourStop = await measure('our stop', ours('stop'), env, work);
     await allState(gd.uri, /shut off/, names);
-    const ourStart = await timed('our start', ours('start'));
+    const ourStart = await measure('our start', ours('start'), env, work);
     await allState(gd.uri, /running/, names);
     const limit = diskLimitMs(gd.stateDir, bytes);
 
-    const f = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+    const f = (m: Measured) => `${(m.ms / 1000).toFixed(2)} s, peak ${(m.maxRssKiB / 1024).toFixed(0)} MiB`;
+    const ratio = (a: number, b: number) => (a / b).toFixed(2);
     console.log(`${guests} guests × ${memoryMiB} MiB on guestd (${(bytes / 2 ** 20).toFixed(0)} MiB of save images), ${new Date().toISOString()}`);
-    console.log(`suspend: original ${f(theirStop)}, ours ${f(ourStop)} → ours/original = ${(ourStop / theirStop).toFixed(2)}`);
-    console.log(`resume:  original ${f(theirStart)}, ours ${f(ourStart)} → ours/original = ${(ourStart / theirStart).toFixed(2)}`);
-    console.log(`suspend vs the physical limit (dd of the same bytes, fsync'd, same disk: ${f(limit)}) → ours/limit = ${(ourStop / limit).toFixed(2)}`);
+    console.log(`suspend: original ${f(theirStop)}; ours ${f(ourStop)} → time ours/original = ${ratio(ourStop.ms, theirStop.ms)}, memory ${ratio(ourStop.maxRssKiB, theirStop.maxRssKiB)}`);
+    console.log(`resume:  original ${f(theirStart)}; ours ${f(ourStart)} → time ours/original = ${ratio(ourStart.ms, theirStart.ms)}, memory ${ratio(ourStart.maxRssKiB, theirStart.maxRssKiB)}`);
+    console.log(`suspend vs the physical limit (dd of the same bytes, fsync'd, same disk: ${(limit / 1000).toFixed(2)} s) → ours/limit = ${ratio(ourStop.ms, limit)}`);
   } finally {
     await cleanupAllGuestd();
   }

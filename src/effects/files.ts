@@ -15,6 +15,8 @@ export interface Files {
   touch(file: string, mode?: number): Promise<void>;
   /** remove the file; no error when absent */
   remove(file: string): Promise<void>;
+  /** move a file aside (same file system) */
+  rename(from: string, to: string): Promise<void>;
 }
 
 function failure(file: string, verb: string, err: unknown): StateFileError {
@@ -69,6 +71,13 @@ export const nodeFiles: Files = {
       await fs.rm(file, { force: true });
     } catch (err) {
       throw failure(file, 'remove', err);
+    }
+  },
+  async rename(from, to) {
+    try {
+      await fs.rename(from, to);
+    } catch (err) {
+      throw failure(from, `move to ${to}`, err);
     }
   },
 };

@@ -5,7 +5,7 @@
 // a list existed), (3) only then touch guests. A kill at any moment leaves a list that `start` can act on.
 import type { Connection, GuestInfo } from '../connect/connection.js';
 import type { GuestsConfig, OnShutdown } from '../config/variables.js';
-import { EXIT } from '../errors.js';
+import { EXIT, StateFileError } from '../errors.js';
 import { connectWithRetry } from './connect-retry.js';
 import { mergeLists, readListFile, writeListFile, type ListEntry } from './list-file.js';
 import { PowerWatch } from './power-watch.js';
@@ -162,6 +162,22 @@ function watchTime(
   return { deadline: { at, signal: controller.signal }, progressed, done: () => stop.abort() };
 }
 
+/**
+ * The list an earlier stop left behind. A malformed one must not keep tonight's guests from being saved: it is moved
+ * aside (never deleted; the message says where) and the stop goes on with a fresh list.
+ */
+async function readLeftover(services: Services, listFile: string, dryRun: boolean): Promise<ListEntry[]> {
+  try {
+    return (await readListFile(services.files, listFile)) ?? [];
+  } catch (err) {
+    if (!(err instanceof StateFileError) || (await services.files.readText(listFile)) === null) throw err;
+    const movedTo = `${listFile}.malformed-${new Date(services.clock.now()).toISOString().replace(/[:.]/g, '')}`;
+    if (!dryRun) await services.files.rename(listFile, movedTo);
+    services.report({ kind: 'list-set-aside', error: errorText(err), movedTo });
+    return [];
+  }
+}
+
 export async function stopGuests(request: StopRequest, services: Services): Promise<StopResult> {
   const { config, listFile } = request;
   const startedAt = services.clock.now();
@@ -179,7 +195,7 @@ export async function stopGuests(request: StopRequest, services: Services): Prom
   const counting: Services = { ...services, report: (e) => (countEnds(e), services.report(e)) };
   const plans: UriPlan[] = [];
   try {
-    const leftover = (await readListFile(services.files, listFile)) ?? [];
+    const leftover = await readLeftover(services, listFile, request.dryRun);
     plans.push(...(await Promise.all(config.URIS.map((uri) => planUri(request, uri, counting, timing.deadline)))));
     total = plans.reduce((n, p) => n + p.targets.length, 0);
     counting.report({

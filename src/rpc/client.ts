@@ -3,8 +3,9 @@
 // waiting calls with a typed error and closes the socket; nothing is left pending and nothing rejects unobserved.
 import type { Duplex } from 'node:stream';
 import { RpcError, XdrError } from './errors.js';
-import { KEEPALIVE_PROGRAM, KeepaliveProber, KeepaliveProc, keepaliveMessage, type KeepaliveOptions } from './keepalive.js';
-import { encodeMessage, FrameDecoder, MessageStatus, MessageType, type Message, type MessageHeader } from './message.js';
+import type { KeepaliveOptions } from './keepalive.js';
+import { encodeMessage, MessageStatus, MessageType, type Message, type MessageHeader } from './message.js';
+import { Peer } from './peer.js';
 import { libvirtErrorFromWire, wireErrorType } from './wire-error.js';
 import { decode } from './xdr-types.js';
 
@@ -47,37 +48,36 @@ export class RpcClient {
   private readonly pending = new Map<number, Pending>();
   /** serials whose caller gave up: their late replies are dropped, not a protocol error */
   private readonly abandoned = new Set<number>();
-  private readonly decoder: FrameDecoder;
   private readonly eventListeners = new Set<EventListener>();
-  private readonly closeListeners = new Set<CloseListener>();
-  private prober: KeepaliveProber | undefined;
-  private closeReason: RpcError | undefined;
-  private readonly socketClosed: Promise<void>;
+  private readonly peer: Peer;
 
   constructor(
     private readonly socket: Duplex,
     private readonly options: RpcClientOptions,
   ) {
-    this.decoder = new FrameDecoder(options.maxMessage);
-    this.socketClosed = new Promise((resolve) => socket.once('close', () => resolve()));
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err) => this.fail(new RpcError('transport', `connection error: ${err.message}`, { cause: err })));
-    socket.on('end', () => this.fail(new RpcError('closed', 'connection closed by the peer')));
-    socket.on('close', () => this.fail(new RpcError('closed', 'connection closed')));
+    this.peer = new Peer(socket, {
+      maxMessage: options.maxMessage,
+      errorMessage: 'connection error',
+      endMessage: 'connection closed by the peer',
+      onMessage: (message) => this.dispatch(message),
+      onFail: (reason) => {
+        for (const serial of [...this.pending.keys()]) this.settle(serial)?.reject(reason);
+      },
+    });
   }
 
   get closed(): boolean {
-    return this.closeReason !== undefined;
+    return this.peer.closed;
   }
 
   /** why the connection ended, once it has */
   get reason(): RpcError | undefined {
-    return this.closeReason;
+    return this.peer.reason;
   }
 
   /** Send a CALL and resolve with the reply body; an error reply rejects with LibvirtError. */
   call(program: ProgramId, proc: number, body: Buffer, options: CallOptions = {}): Promise<Buffer> {
-    if (this.closeReason) return Promise.reject(this.closeReason);
+    if (this.peer.reason) return Promise.reject(this.peer.reason);
     if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
     const header: MessageHeader = {
       prog: program.prog,
@@ -109,7 +109,7 @@ export class RpcClient {
       this.pending.set(header.serial, { header, resolve, reject, cleanup });
       if (timeoutMs !== undefined && timeoutMs > 0) {
         timer = setTimeout(() => {
-          this.fail(new RpcError('timeout', `no reply to procedure ${proc} within ${timeoutMs} ms`));
+          this.peer.fail(new RpcError('timeout', `no reply to procedure ${proc} within ${timeoutMs} ms`));
         }, timeoutMs);
         timer.unref();
       }
@@ -126,45 +126,21 @@ export class RpcClient {
 
   /** Called once when the connection ends, with the reason (also for a local close). */
   onClose(listener: CloseListener): () => void {
-    if (this.closeReason) {
-      queueMicrotask(() => listener(this.closeReason!));
-      return () => undefined;
-    }
-    this.closeListeners.add(listener);
-    return () => this.closeListeners.delete(listener);
+    return this.peer.onClose(listener);
   }
 
   /** Probe the peer with PINGs (only after it said it supports the keepalive program). */
   startKeepalive(options: KeepaliveOptions): void {
-    if (this.closeReason || this.prober) return;
-    this.prober = new KeepaliveProber(
+    this.peer.startKeepalive(
       options,
-      () => this.send(keepaliveMessage(KeepaliveProc.PING)),
       (silentMs) =>
-        this.fail(
-          new RpcError('keepalive', `connection closed due to keepalive timeout (no answer for ${Math.round(silentMs / 1000)} s)`),
-        ),
+        new RpcError('keepalive', `connection closed due to keepalive timeout (no answer for ${Math.round(silentMs / 1000)} s)`),
     );
-    this.prober.start();
   }
 
   /** Close the socket; waiting calls reject with RpcError 'closed'. Resolves when the socket is gone. */
-  async close(): Promise<void> {
-    if (!this.closeReason) {
-      this.fail(new RpcError('closed', 'connection closed by the client'), false);
-      this.socket.end();
-      const forced = setTimeout(() => this.socket.destroy(), 1000);
-      forced.unref();
-      await this.socketClosed;
-      clearTimeout(forced);
-      return;
-    }
-    this.socket.destroy();
-    await this.socketClosed;
-  }
-
-  private send(frame: Buffer): void {
-    if (!this.closeReason) this.socket.write(frame);
+  close(): Promise<void> {
+    return this.peer.close('connection closed by the client');
   }
 
   private settle(serial: number): Pending | undefined {
@@ -176,31 +152,10 @@ export class RpcClient {
     return p;
   }
 
-  private onData(chunk: Buffer): void {
-    if (this.closeReason) return;
-    let messages: Message[];
-    try {
-      messages = this.decoder.push(chunk);
-    } catch (err) {
-      this.fail(err as RpcError);
-      return;
-    }
-    for (const message of messages) {
-      if (this.closeReason) return;
-      this.prober?.touch();
-      this.dispatch(message);
-    }
-  }
-
+  /** a message of a program other than keepalive (the peer answers PINGs) */
   private dispatch({ header, body }: Message): void {
-    if (header.prog === KEEPALIVE_PROGRAM) {
-      if (header.type === MessageType.MESSAGE && header.proc === KeepaliveProc.PING) {
-        this.send(keepaliveMessage(KeepaliveProc.PONG));
-      }
-      return; // PONG: its arrival already counted as traffic
-    }
     if (!this.options.programs.some((p) => p.prog === header.prog && p.vers === header.vers)) {
-      this.fail(
+      this.peer.fail(
         new RpcError('protocol', `unexpected message for program 0x${header.prog.toString(16)} version ${header.vers}`),
       );
       return;
@@ -216,17 +171,17 @@ export class RpcClient {
       return;
     }
     if (header.type !== MessageType.REPLY) {
-      this.fail(new RpcError('protocol', `unexpected message type ${header.type} (procedure ${header.proc})`));
+      this.peer.fail(new RpcError('protocol', `unexpected message type ${header.type} (procedure ${header.proc})`));
       return;
     }
     if (this.abandoned.delete(header.serial)) return;
     const call = this.pending.get(header.serial);
     if (!call) {
-      this.fail(new RpcError('protocol', `reply with unknown serial ${header.serial} (procedure ${header.proc})`));
+      this.peer.fail(new RpcError('protocol', `reply with unknown serial ${header.serial} (procedure ${header.proc})`));
       return;
     }
     if (call.header.prog !== header.prog || call.header.proc !== header.proc) {
-      this.fail(
+      this.peer.fail(
         new RpcError('protocol', `reply for serial ${header.serial} is for procedure ${header.proc}, expected ${call.header.proc}`),
       );
       return;
@@ -244,22 +199,6 @@ export class RpcClient {
     } else {
       call.reject(new RpcError('protocol', `unsupported reply status ${header.status} (procedure ${header.proc})`));
     }
-  }
-
-  private fail(reason: RpcError, destroy = true): void {
-    if (this.closeReason) return;
-    this.closeReason = reason;
-    this.prober?.stop();
-    for (const serial of [...this.pending.keys()]) this.settle(serial)?.reject(reason);
-    if (destroy) this.socket.destroy();
-    for (const listener of this.closeListeners) {
-      try {
-        listener(reason);
-      } catch {
-        // ignore: closing must complete
-      }
-    }
-    this.closeListeners.clear();
   }
 }
 

@@ -6,8 +6,9 @@
 import type { Duplex } from 'node:stream';
 import { LibvirtError, VirErr, VirFrom } from '../remote/error.js';
 import { RpcError, XdrError } from './errors.js';
-import { KEEPALIVE_PROGRAM, KeepaliveProber, KeepaliveProc, keepaliveMessage, type KeepaliveOptions } from './keepalive.js';
-import { encodeMessage, FrameDecoder, MessageStatus, MessageType, type Message, type MessageHeader } from './message.js';
+import type { KeepaliveOptions } from './keepalive.js';
+import { encodeMessage, MessageStatus, MessageType, type Message, type MessageHeader } from './message.js';
+import { Peer } from './peer.js';
 import { wireErrorFrom, wireErrorType } from './wire-error.js';
 import { encode } from './xdr-types.js';
 
@@ -71,38 +72,30 @@ export class RpcServer<S> {
 
 export class ServerConnection<S> {
   readonly state: S;
-  private readonly decoder: FrameDecoder;
+  private readonly peer: Peer;
   private readonly aborter = new AbortController();
-  private readonly closeListeners = new Set<(reason: RpcError) => void>();
-  private closeReason: RpcError | undefined;
-  private prober: KeepaliveProber | undefined;
   private inFlight = 0;
-  private readonly socketClosed: Promise<void>;
 
   constructor(
     readonly socket: Duplex,
     private readonly options: RpcServerOptions<S>,
     private readonly findProgram: (h: MessageHeader) => ProgramDispatch<S> | undefined,
   ) {
-    this.decoder = new FrameDecoder(options.maxMessage);
-    this.socketClosed = new Promise((resolve) => socket.once('close', () => resolve()));
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err) => this.fail(new RpcError('transport', `client connection error: ${err.message}`, { cause: err })));
-    socket.on('end', () => this.fail(new RpcError('closed', 'client closed the connection')));
-    socket.on('close', () => this.fail(new RpcError('closed', 'connection closed')));
+    this.peer = new Peer(socket, {
+      maxMessage: options.maxMessage,
+      errorMessage: 'client connection error',
+      endMessage: 'client closed the connection',
+      onMessage: (message) => this.dispatch(message),
+      onFail: (reason) => this.aborter.abort(reason),
+    });
     this.state = options.createState(this);
     if (options.keepalive) {
-      this.prober = new KeepaliveProber(
-        options.keepalive,
-        () => this.write(keepaliveMessage(KeepaliveProc.PING)),
-        () => this.fail(new RpcError('keepalive', 'client stopped answering keepalive')),
-      );
-      this.prober.start();
+      this.peer.startKeepalive(options.keepalive, () => new RpcError('keepalive', 'client stopped answering keepalive'));
     }
   }
 
   get closed(): boolean {
-    return this.closeReason !== undefined;
+    return this.peer.closed;
   }
 
   /** calls being handled right now */
@@ -112,60 +105,20 @@ export class ServerConnection<S> {
 
   /** Send an event (type MESSAGE, serial 0) to this client. Dropped silently once the connection is closed. */
   sendMessage(prog: number, vers: number, proc: number, body: Buffer): void {
-    this.write(encodeMessage({ prog, vers, proc, type: MessageType.MESSAGE, serial: 0, status: MessageStatus.OK }, body));
+    this.peer.send(encodeMessage({ prog, vers, proc, type: MessageType.MESSAGE, serial: 0, status: MessageStatus.OK }, body));
   }
 
   onClose(listener: (reason: RpcError) => void): () => void {
-    if (this.closeReason) {
-      queueMicrotask(() => listener(this.closeReason!));
-      return () => undefined;
-    }
-    this.closeListeners.add(listener);
-    return () => this.closeListeners.delete(listener);
+    return this.peer.onClose(listener);
   }
 
   /** End the connection after what was already written has been flushed. */
-  async close(): Promise<void> {
-    if (!this.closeReason) {
-      this.fail(new RpcError('closed', 'connection closed by the server'), false);
-      this.socket.end();
-      const forced = setTimeout(() => this.socket.destroy(), 1000);
-      forced.unref();
-      await this.socketClosed;
-      clearTimeout(forced);
-      return;
-    }
-    this.socket.destroy();
-    await this.socketClosed;
+  close(): Promise<void> {
+    return this.peer.close('connection closed by the server');
   }
 
-  private write(frame: Buffer): void {
-    if (!this.closeReason && this.socket.writable) this.socket.write(frame);
-  }
-
-  private onData(chunk: Buffer): void {
-    if (this.closeReason) return;
-    let messages: Message[];
-    try {
-      messages = this.decoder.push(chunk);
-    } catch (err) {
-      this.fail(err as RpcError);
-      return;
-    }
-    for (const message of messages) {
-      if (this.closeReason) return;
-      this.prober?.touch();
-      this.dispatch(message);
-    }
-  }
-
+  /** a message of a program other than keepalive (the peer answers PINGs) */
   private dispatch({ header, body }: Message): void {
-    if (header.prog === KEEPALIVE_PROGRAM) {
-      if (header.type === MessageType.MESSAGE && header.proc === KeepaliveProc.PING) {
-        this.write(keepaliveMessage(KeepaliveProc.PONG));
-      }
-      return;
-    }
     if (header.type !== MessageType.CALL) return; // MESSAGE/STREAM from a client: nothing we serve, ignored
     const program = this.findProgram(header);
     if (!program) {
@@ -186,7 +139,7 @@ export class ServerConnection<S> {
       const refusal = this.options.authorize?.(this, header);
       if (refusal) throw refusal;
       const reply = await handler(body, { connection: this, header, signal: this.aborter.signal });
-      this.write(encodeMessage({ ...header, type: MessageType.REPLY, status: MessageStatus.OK }, reply));
+      this.peer.send(encodeMessage({ ...header, type: MessageType.REPLY, status: MessageStatus.OK }, reply));
     } catch (err) {
       if (err instanceof XdrError) {
         this.replyError(header, rpcError('Unable to decode message payload'));
@@ -206,23 +159,7 @@ export class ServerConnection<S> {
     } catch {
       body = encode(wireErrorType, wireErrorFrom(new Error('error message could not be encoded')));
     }
-    this.write(encodeMessage({ ...header, type: MessageType.REPLY, status: MessageStatus.ERROR }, body));
-  }
-
-  private fail(reason: RpcError, destroy = true): void {
-    if (this.closeReason) return;
-    this.closeReason = reason;
-    this.prober?.stop();
-    this.aborter.abort(reason);
-    if (destroy) this.socket.destroy();
-    for (const listener of this.closeListeners) {
-      try {
-        listener(reason);
-      } catch {
-        // ignore: closing must complete
-      }
-    }
-    this.closeListeners.clear();
+    this.peer.send(encodeMessage({ ...header, type: MessageType.REPLY, status: MessageStatus.ERROR }, body));
   }
 }
 

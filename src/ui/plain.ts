@@ -37,6 +37,8 @@ export function plainRenderer(write: (line: string) => void): (event: Orchestrat
   const lastProgress = new Map<string, number>();
   return (event) => {
     switch (event.kind) {
+      case 'list-set-aside':
+        return write(`The list of saved guests could not be read (${event.error}); it was moved to ${event.movedTo} and a new one is written`);
       case 'lock-wait':
         return write(`Waiting for another libvirt-guests run (pid ${event.pid}) to finish`);
       case 'connect-retry':

@@ -319,3 +319,27 @@ test('the virsh backend gives the same outcome as the native one (parallel shutd
     await fleet.close();
   }
 });
+
+test('a malformed leftover list does not keep tonight\'s guests from being saved: it is moved aside, never deleted', async () => {
+  const fleet = await startFleet({ plain: 2 });
+  try {
+    fleet.configure({ CONNECT_RETRIES: 0 });
+    const { writeFileSync, readdirSync } = await import('node:fs');
+    writeFileSync(fleet.sb.listFile, 'qemu:///system not-a-uuid\n');
+    const run = await runGuests(['stop'], fleet.sb.env);
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.match(run.stderr, /list of saved guests could not be read \(.*:1: "not-a-uuid" is not a guest UUID\); it was moved to /);
+    const aside = readdirSync(fleet.sb.dir).filter((f) => f.startsWith('libvirt-guests.list.malformed-'));
+    assert.equal(aside.length, 1);
+    assert.equal(readFileSync(`${fleet.sb.dir}/${aside[0]}`, 'utf8'), 'qemu:///system not-a-uuid\n');
+    for (const g of fleet.guests) assert.deepEqual(await fleet.state(g.name), { state: 'shutoff', reason: SHUTOFF_SAVED });
+    // start, on the other hand, refuses a malformed list and keeps it
+    writeFileSync(fleet.sb.listFile, 'garbage\n');
+    const start = await runGuests(['start'], fleet.sb.env);
+    assert.equal(start.exitCode, 1);
+    assert.match(start.stderr, /libvirt-guests\.list:1: "garbage" is not a libvirt URI/);
+    assert.equal(readFileSync(fleet.sb.listFile, 'utf8'), 'garbage\n');
+  } finally {
+    await fleet.close();
+  }
+});

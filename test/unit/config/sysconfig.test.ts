@@ -165,7 +165,7 @@ function fakeFiles(present: string[]): Files {
   const no = async () => {
     throw new Error('not used');
   };
-  return { exists: async (f) => present.includes(f), readText: no, writeAtomic: no, touch: no, remove: no };
+  return { exists: async (f) => present.includes(f), readText: no, writeAtomic: no, touch: no, remove: no, rename: no };
 }
 
 test('lookup order: --config, then $LIBVIRT_GUESTS_CONFIG, then the distribution paths, else none', async () => {
