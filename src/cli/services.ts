@@ -29,7 +29,10 @@ export function terminalFor(options: { json: boolean; quiet?: boolean }): Termin
 }
 
 export function realServices(terminal: Terminal, env: NodeJS.ProcessEnv, backend: 'auto' | 'native' | 'virsh'): Services {
+  const said = new Set<string>();
   const warn = (message: string): void => {
+    if (said.has(message)) return; // once per run, not once per connection attempt
+    said.add(message);
     process.stderr.write(`warning: ${message}\n`);
   };
   return {

@@ -101,9 +101,12 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     await driver.init();
     cleanups.push(() => driver.close());
     service = deps.createService(driver, log);
-    cleanups.push(() => service.close());
+    // Listeners first stop accepting; their close completes only once every connection is gone, and the service's
+    // close (next in the reverse order) is what ends the connections: so start both, then wait for both.
     cleanups.push(async () => {
-      await Promise.all(listeners.map(closeListener));
+      const closed = Promise.all(listeners.map(closeListener));
+      await service.close();
+      await closed;
     });
 
     const accept = (socket: net.Socket, role: ActivatedRole): void => {

@@ -5,6 +5,7 @@ import type { Clock } from '../effects/clock.js';
 import { LibvirtError, VirErr } from '../remote/error.js';
 
 const OFF_STATES = new Set(['shutoff', 'crashed']);
+const MAX_STATE_FAILURES = 3;
 
 export class PowerWatch {
   private readonly waiters = new Map<string, Set<() => void>>();
@@ -48,7 +49,8 @@ export class PowerWatch {
 
   /**
    * Waits until the guest is off, `until` (ms since epoch; null: no limit) passes, or `signal` aborts.
-   * `tick` is called about every `tickMs` while waiting (progress lines). Returns whether the guest is off.
+   * `tick` is called about every `tickMs` while waiting (progress lines). Returns whether the guest is off; throws
+   * the last error when its state could not be read three times in a row.
    */
   async waitOff(
     guest: GuestRef,
@@ -58,8 +60,16 @@ export class PowerWatch {
     const pollMs = this.eventsWork ? 2000 : 1000;
     const tickMs = options.tickMs ?? 5000;
     let nextTick = this.clock.now() + tickMs;
+    let failures = 0;
     for (;;) {
-      if (await this.isOff(guest).catch(() => false)) return true;
+      try {
+        if (await this.isOff(guest)) return true;
+        failures = 0;
+      } catch (err) {
+        // the original gave up on a guest whose state it could not read ("Not tracking it anymore"); we allow a
+        // few misses (a busy daemon) before giving up, so a dead connection never means waiting forever
+        if (++failures >= MAX_STATE_FAILURES) throw err;
+      }
       const now = this.clock.now();
       if ((until !== null && now >= until) || options.signal?.aborted) return false;
       if (now >= nextTick) {

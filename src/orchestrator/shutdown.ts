@@ -44,6 +44,8 @@ async function ask(run: UriRun, guest: GuestRef): Promise<string | null> {
   }
 }
 
+const lostTrack = (err: unknown): string => `cannot tell whether it shut down (${errorText(err)}); not tracking it any more`;
+
 function waitFailure(run: UriRun, seconds: number | null): WaitOutcome {
   if (run.deadline.signal.aborted) return { off: false, why: 'aborted', error: 'the stop deadline (STOP_DEADLINE) expired first' };
   return { off: false, why: 'timeout', error: `not off within ${seconds ?? '?'} s (SHUTDOWN_TIMEOUT)` };
@@ -55,11 +57,15 @@ export async function shutdownAndWait(run: UriRun, guest: GuestRef, tick: boolea
   const until = earliest(timeout > 0 ? run.services.clock.now() + timeout * 1000 : null, run.deadline.at);
   const refused = await ask(run, guest);
   if (refused !== null) return { off: false, why: 'failed', error: refused };
-  const off = await run.watch.waitOff(guest, until, {
-    signal: run.deadline.signal,
-    tick: tick ? (msLeft) => run.services.report({ kind: 'guest-waiting', uri: run.uri, guest, secondsLeft: secondsLeft(msLeft) }) : undefined,
-  });
-  return off ? { off: true } : waitFailure(run, timeout);
+  try {
+    const off = await run.watch.waitOff(guest, until, {
+      signal: run.deadline.signal,
+      tick: tick ? (msLeft) => run.services.report({ kind: 'guest-waiting', uri: run.uri, guest, secondsLeft: secondsLeft(msLeft) }) : undefined,
+    });
+    return off ? { off: true } : waitFailure(run, timeout);
+  } catch (err) {
+    return { off: false, why: 'failed', error: lostTrack(err) };
+  }
 }
 
 export async function shutdownSequential(run: UriRun, guests: GuestInfo[]): Promise<GuestResult[]> {
@@ -116,7 +122,13 @@ export async function shutdownParallel(run: UriRun, guests: GuestInfo[], width: 
         }
         try {
           if (refused !== null) return await settle(run, rec, { off: false, why: 'failed', error: refused });
-          const off = await run.watch.waitOff(guest, until, { signal: expired.signal });
+          let off: boolean;
+          try {
+            off = await run.watch.waitOff(guest, until, { signal: expired.signal });
+          } catch (err) {
+            pending.delete(guest.uuid);
+            return await settle(run, rec, { off: false, why: 'failed', error: lostTrack(err) });
+          }
           pending.delete(guest.uuid);
           return off ? rec.end('done') : await settle(run, rec, waitFailure(run, timeout) as Exclude<WaitOutcome, { off: true }>);
         } finally {

@@ -65,3 +65,18 @@ test('guests survive a kill -9 of guestd and the next guestd controls them', asy
   await ok(virsh(next.uri, 'start', 'survivor'), 'restore');
   assert.match(await ok(virsh(next.uri, 'domstate', '--reason', 'survivor'), 'domstate'), /running \(restored\)/);
 });
+
+test('SIGTERM ends guestd while clients are connected (their connections are closed, guests left running)', { timeout: 30_000 }, async () => {
+  const gd = await startGuestd();
+  writeFileSync(path.join(gd.dir, 'c.xml'), guestXml('connected', { 'shutdown-seconds': 0 }));
+  await ok(virsh(gd.uri, 'define', path.join(gd.dir, 'c.xml')), 'define');
+  await ok(virsh(gd.uri, 'start', 'connected'), 'start');
+  const pid = await guestPid('connected', new Set(), gd.guestPids);
+  const { openConnection } = await import('../../../src/connect/index.js');
+  const conn = await openConnection(gd.uri);
+  assert.equal((await conn.listGuests()).length, 1);
+  assert.equal(await gd.stop(), 0, 'exit status 0 with a client connected');
+  await assert.rejects(conn.listGuests(), 'the connection was closed by the daemon');
+  assert.ok(isAlive(pid), 'the guest keeps running');
+  await conn.close().catch(() => undefined);
+});

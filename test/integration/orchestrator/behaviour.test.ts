@@ -343,3 +343,21 @@ test('a malformed leftover list does not keep tonight\'s guests from being saved
     await fleet.close();
   }
 });
+
+test('a daemon that goes away during a shutdown wait with SHUTDOWN_TIMEOUT=0 ends the wait (no endless stop)', { timeout: 60_000 }, async () => {
+  const fleet = await startFleet({ stuck: 1 });
+  try {
+    fleet.configure({ ON_SHUTDOWN: 'shutdown', SHUTDOWN_TIMEOUT: 0, CONNECT_RETRIES: 0 });
+    const stopping = runGuests(['stop', '--json'], fleet.sb.env);
+    await (await import('../../helpers/guestd.js')).waitFor('the shutdown request', () => /shutdown requested/.test(fleet.guestLog('stuck1')));
+    await fleet.guestd.stop(); // SIGTERM: the daemon exits, the guest keeps running
+    const run = await stopping;
+    const result = json(StopResult, run);
+    assert.equal(run.exitCode, 1);
+    const g = result.uris[0]!.guests[0]!;
+    assert.equal(g.outcome, 'failed');
+    assert.match(g.error ?? '', /not tracking it any more/);
+  } finally {
+    await fleet.close();
+  }
+});
