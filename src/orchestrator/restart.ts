@@ -1,9 +1,9 @@
 // `restart` is stop then start, as the original (`stop && start`, where stop's own status is that of its last
 // command, so start runs after a stop with failures too). `condrestart`/`try-restart` do it only when the service
-// was started (the lock file exists).
+// was started (the lock file exists). The run lock is held across both halves.
 import { EXIT } from '../errors.js';
 import type { RestartResult } from './result.js';
-import type { Services } from './services.js';
+import { takeRunLock, type Services } from './services.js';
 import { startGuests, type StartRequest } from './start.js';
 import { stopGuests, type StopRequest } from './stop.js';
 
@@ -16,7 +16,13 @@ export async function restartService(
   if (command !== 'restart' && !(await services.files.exists(stop.lockFile))) {
     return { command, exit: EXIT.OK, ran: false };
   }
-  const stopped = await stopGuests(stop, services);
-  const started = await startGuests(start, services);
-  return { command, exit: stopped.exit !== EXIT.OK ? stopped.exit : started.exit, ran: true, stop: stopped, start: started };
+  // one lock for both halves, so no other run slips in between the stop and the start
+  const lock = await takeRunLock(services, stop.listFile, stop.config.LOCK_TIMEOUT, stop.dryRun);
+  try {
+    const stopped = await stopGuests({ ...stop, lockHeld: true }, services);
+    const started = await startGuests({ ...start, lockHeld: true }, services);
+    return { command, exit: stopped.exit !== EXIT.OK ? stopped.exit : started.exit, ran: true, stop: stopped, start: started };
+  } finally {
+    await lock?.release();
+  }
 }

@@ -19,6 +19,20 @@ export interface Services {
 /** The run lock lives beside the list file, so runs with different list files (tests) never block each other. */
 export const runLockPath = (listFile: string): string => `${listFile}.lock`;
 
+/**
+ * Takes the run lock for an action on `listFile`, waiting LOCK_TIMEOUT seconds; null when nothing must be locked
+ * (a dry run, or a caller that holds the lock already).
+ */
+export async function takeRunLock(
+  services: Services,
+  listFile: string,
+  waitSeconds: number,
+  skip: boolean,
+): Promise<RunLock | null> {
+  if (skip) return null;
+  return services.lock(runLockPath(listFile), waitSeconds * 1000, (pid) => services.report({ kind: 'lock-wait', pid }));
+}
+
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

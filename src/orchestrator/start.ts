@@ -9,7 +9,7 @@ import { LibvirtError, VirErr } from '../remote/error.js';
 import { connectWithRetry } from './connect-retry.js';
 import { readListFile, writeListFile, type ListEntry } from './list-file.js';
 import type { GuestResult, StartResult, UriResult } from './result.js';
-import { errorText, runLockPath, type Services } from './services.js';
+import { errorText, takeRunLock, type Services } from './services.js';
 import { GuestRecord } from './uri-run.js';
 
 export interface StartRequest {
@@ -17,6 +17,8 @@ export interface StartRequest {
   dryRun: boolean;
   listFile: string;
   lockFile: string;
+  /** the caller (restart) holds the run lock already */
+  lockHeld?: boolean;
 }
 
 /**
@@ -146,9 +148,7 @@ async function startUri(request: StartRequest, entry: ListEntry, gate: ReturnTyp
 export async function startGuests(request: StartRequest, services: Services): Promise<StartResult> {
   const { config, listFile } = request;
   const startedAt = services.clock.now();
-  const lock = request.dryRun
-    ? null
-    : await services.lock(runLockPath(listFile), config.LOCK_TIMEOUT * 1000, (pid) => services.report({ kind: 'lock-wait', pid }));
+  const lock = await takeRunLock(services, listFile, config.LOCK_TIMEOUT, request.dryRun || request.lockHeld === true);
   const base = { command: 'start' as const, dryRun: request.dryRun, listFile };
   const elapsed = (): number => Math.round(services.clock.now() - startedAt);
   try {

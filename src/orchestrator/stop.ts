@@ -10,7 +10,7 @@ import { connectWithRetry } from './connect-retry.js';
 import { mergeLists, readListFile, writeListFile, type ListEntry } from './list-file.js';
 import { PowerWatch } from './power-watch.js';
 import type { GuestResult, StopResult, UriResult } from './result.js';
-import { errorText, runLockPath, type Services } from './services.js';
+import { errorText, takeRunLock, type Services } from './services.js';
 import { shutdownParallel, shutdownSequential } from './shutdown.js';
 import { suspendGuests } from './suspend.js';
 import type { Deadline, UriRun } from './uri-run.js';
@@ -23,6 +23,8 @@ export interface StopRequest {
   dryRun: boolean;
   listFile: string;
   lockFile: string;
+  /** the caller (restart) holds the run lock already */
+  lockHeld?: boolean;
 }
 
 const XEN_DOM0 = '00000000-0000-0000-0000-000000000000';
@@ -181,9 +183,7 @@ async function readLeftover(services: Services, listFile: string, dryRun: boolea
 export async function stopGuests(request: StopRequest, services: Services): Promise<StopResult> {
   const { config, listFile } = request;
   const startedAt = services.clock.now();
-  const lock = request.dryRun
-    ? null
-    : await services.lock(runLockPath(listFile), config.LOCK_TIMEOUT * 1000, (pid) => services.report({ kind: 'lock-wait', pid }));
+  const lock = await takeRunLock(services, listFile, config.LOCK_TIMEOUT, request.dryRun || request.lockHeld === true);
   let handled = 0;
   let total = 0;
   const verb = request.action === 'suspend' ? 'Suspending' : 'Shutting down';

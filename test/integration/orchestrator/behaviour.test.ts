@@ -361,3 +361,28 @@ test('a daemon that goes away during a shutdown wait with SHUTDOWN_TIMEOUT=0 end
     await fleet.close();
   }
 });
+
+test('restart, condrestart and try-restart: stop then start; the conditional ones only when the service was started', async () => {
+  const fleet = await startFleet({ plain: 2 });
+  try {
+    fleet.configure({ CONNECT_RETRIES: 0 });
+    const { RestartResult } = await import('../../../src/orchestrator/result.js');
+    for (const cmd of ['condrestart', 'try-restart']) {
+      const idle = json(RestartResult, await runGuests([cmd, '--json'], fleet.sb.env));
+      assert.deepEqual([idle.exit, idle.ran], [0, false], `${cmd} without the lock file does nothing`);
+      for (const g of fleet.guests) assert.deepEqual(await fleet.state(g.name), { state: 'running', reason: 1 }, `${cmd}: untouched`);
+    }
+    assert.equal((await runGuests(['start'], fleet.sb.env)).exitCode, 0); // no list: marks the service started
+    for (const cmd of ['condrestart', 'try-restart', 'restart']) {
+      const run = await runGuests([cmd, '--json'], fleet.sb.env);
+      const result = json(RestartResult, run);
+      assert.deepEqual([run.exitCode, result.ran], [0, true], `${cmd}: ${run.stderr}`);
+      assert.deepEqual(result.stop!.uris[0]!.guests.map((g) => g.outcome), ['done', 'done']);
+      assert.deepEqual(result.start!.uris[0]!.guests.map((g) => g.outcome).sort(), ['done', 'done']);
+      for (const g of fleet.guests) assert.deepEqual(await fleet.state(g.name), { state: 'running', reason: RUNNING_RESTORED }, `${cmd}: ${g.name}`);
+      assert.equal(existsSync(`${fleet.sb.listFile}.lock`), false, 'the run lock is released');
+    }
+  } finally {
+    await fleet.close();
+  }
+});
