@@ -1,15 +1,7 @@
-import { GuestsCommand, type CommandContext, type Outcome } from '../src/cli/base-command.js';
-import { checkConfig } from '../src/orchestrator/config-check.js';
-import { renderConfigCheck } from '../src/ui/config-check.js';
+import Reload from './reload.js';
 
-export default class ForceReload extends GuestsCommand {
-  static override summary = 'Validate the configuration file and show the settings in effect (it is read on every run).';
-  static override description =
-    'The configuration is read on every invocation, so there is nothing to reload. This validates it now and reports: exit 0 when valid, 6 with file:line when not.';
-  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --config /etc/default/libvirt-guests'];
-
-  protected async execute({ loaded }: CommandContext): Promise<Outcome> {
-    const result = checkConfig('force-reload', loaded);
-    return { result, text: renderConfigCheck(result) };
-  }
+/** The original accepts both names for the same no-op; here both validate the configuration. */
+export default class ForceReload extends Reload {
+  static override summary = Reload.summary;
+  static override examples = ['<%= config.bin %> <%= command.id %>'];
 }

@@ -9,7 +9,7 @@ export default class Reload extends GuestsCommand {
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --config /etc/default/libvirt-guests'];
 
   protected async execute({ loaded }: CommandContext): Promise<Outcome> {
-    const result = checkConfig('reload', loaded);
+    const result = checkConfig(this.id === 'force-reload' ? 'force-reload' : 'reload', loaded);
     return { result, text: renderConfigCheck(result) };
   }
 }

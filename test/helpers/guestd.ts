@@ -6,12 +6,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from './repo.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 /** compiled tests run from dist/test/helpers; tsx runs them from test/helpers */
 const compiled = import.meta.url.endsWith('.js');
-export const REPO_ROOT = compiled ? path.resolve(here, '../../..') : path.resolve(here, '../..');
 
 /** argv (after `node`) that runs a module of src/ as a program, compiled or through tsx */
 export function programArgs(srcModule: string): string[] {

@@ -1,6 +1,7 @@
 // Test bed for the process driver: a temp state/run dir, a driver with a captured log and events, and cleanup that
 // kills every guest process started under the temp dir (found by its command line) so no test leaves one behind.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { processesMentioning, waitFor as waitUntil } from '../../helpers/guestd.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DomainEvent } from '../../../src/driver/driver.js';
@@ -24,32 +25,11 @@ export function domainXML(
 </domain>`;
 }
 
-/** pids of processes whose command line mentions `needle` */
-export function processesMentioning(needle: string): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      if (cmd.includes(needle) && state !== 'Z') out.push(Number(entry));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+// process lookup and waiting are shared with the guestd tests
+export { processesMentioning, sleep } from '../../helpers/guestd.js';
 
 export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await sleep(25);
-  }
-  throw new Error(`timed out waiting for ${what}`);
+  await waitUntil(what, check, timeoutMs, 25);
 }
 
 export class Bed {

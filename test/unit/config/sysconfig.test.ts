@@ -10,6 +10,17 @@ import { repoPath } from '../../helpers/repo.js';
 
 const fixture = (name: string) => readFileSync(repoPath('test/fixtures/sysconfig', name), 'utf8');
 
+/** the variables that are ours, not the original's */
+const OUR_DEFAULTS = {
+  PARALLEL_SUSPEND: 4,
+  PARALLEL_START: 4,
+  FALLBACK: false,
+  STOP_DEADLINE: 0,
+  CONNECT_RETRIES: 10,
+  RETRIES_SLEEP: 1,
+  LOCK_TIMEOUT: 300,
+};
+
 const UPSTREAM_DEFAULTS = {
   URIS: ['default'],
   ON_BOOT: 'start',
@@ -20,14 +31,7 @@ const UPSTREAM_DEFAULTS = {
   BYPASS_CACHE: false,
   SYNC_TIME: false,
   PERSISTENT_ONLY: 'default',
-  // ours
-  PARALLEL_SUSPEND: 4,
-  PARALLEL_START: 4,
-  FALLBACK: false,
-  STOP_DEADLINE: 0,
-  CONNECT_RETRIES: 10,
-  RETRIES_SLEEP: 1,
-  LOCK_TIMEOUT: 300,
+  ...OUR_DEFAULTS,
 };
 
 test('defaults are upstream defaults', () => {
@@ -86,13 +90,7 @@ test('each variable accepts its allowed values', () => {
     BYPASS_CACHE: true,
     SYNC_TIME: false,
     PERSISTENT_ONLY: 'true',
-    PARALLEL_SUSPEND: 4,
-    PARALLEL_START: 4,
-    FALLBACK: false,
-    STOP_DEADLINE: 0,
-    CONNECT_RETRIES: 10,
-    RETRIES_SLEEP: 1,
-    LOCK_TIMEOUT: 300,
+    ...OUR_DEFAULTS,
   });
 });
 
