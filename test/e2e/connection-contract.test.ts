@@ -1,5 +1,5 @@
 // The Connection contract, run unchanged against both backends (virsh and native) over the real libvirtd
-// (qemu:///system) and real QEMU guests from ../shared/real-libvirt. virsh's own output is the ground truth.
+// (qemu:///system) and real QEMU guests from scripts/real-libvirt. virsh's own output is the ground truth.
 // Skips only when the real stack is absent here, and never when CI=true.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

@@ -1,13 +1,13 @@
-// Helpers for tests and benchmarks against the real libvirtd + QEMU of ../shared/real-libvirt: prerequisites,
+// Helpers for tests and benchmarks against the real libvirtd + QEMU of scripts/real-libvirt: prerequisites,
 // virsh as ground truth, and the test guests (lgt-*).
 import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { sharedPath } from '../helpers/repo.js';
+import { repoPath } from '../helpers/repo.js';
 
 export const URI = 'qemu:///system';
-export const GUESTS_SH = sharedPath('real-libvirt', 'guests.sh');
+export const GUESTS_SH = repoPath('scripts', 'real-libvirt', 'guests.sh');
 const SERIAL_DIR = '/var/log/libvirt/qemu';
 const SOCKETS = ['/run/libvirt/virtqemud-sock', '/run/libvirt/libvirt-sock'];
 
@@ -16,11 +16,11 @@ export async function missingPrerequisite(): Promise<string | null> {
   try {
     await execa('virsh', ['--version'], { env: { LC_ALL: 'C' } });
   } catch {
-    return 'virsh is not installed (run ../shared/real-libvirt/setup.sh)';
+    return 'virsh is not installed (run scripts/real-libvirt/setup.sh)';
   }
-  if (!SOCKETS.some((s) => existsSync(s))) return `no libvirtd socket (${SOCKETS.join(', ')}): run ../shared/real-libvirt/setup.sh`;
-  if (!existsSync(GUESTS_SH)) return `${GUESTS_SH} is missing (shared/ must sit beside the project folder)`;
-  if (!existsSync('/var/lib/real-libvirt/boot/vmlinuz')) return 'the guest kernel is missing: run ../shared/real-libvirt/setup.sh';
+  if (!SOCKETS.some((s) => existsSync(s))) return `no libvirtd socket (${SOCKETS.join(', ')}): run scripts/real-libvirt/setup.sh`;
+  if (!existsSync(GUESTS_SH)) return `${GUESTS_SH} is missing (part of the repository: is the checkout complete?)`;
+  if (!existsSync('/var/lib/real-libvirt/boot/vmlinuz')) return 'the guest kernel is missing: run scripts/real-libvirt/setup.sh';
   return null;
 }
 

@@ -15,5 +15,3 @@ function findRoot(): string {
 
 export const REPO_ROOT = findRoot();
 export const repoPath = (...parts: string[]): string => path.join(REPO_ROOT, ...parts);
-/** shared/ beside the project folder (real-libvirt scripts, reference docs) */
-export const sharedPath = (...parts: string[]): string => path.join(REPO_ROOT, '..', 'shared', ...parts);
