@@ -1,6 +1,7 @@
 // Finding, reading and validating the libvirt-guests configuration file.
 import { ConfigError } from '../errors.js';
 import type { Files } from '../effects/files.js';
+import { excerpt } from './excerpt.js';
 import { parseShellAssignments } from './shell-assignments.js';
 import { VARIABLES, defaultConfig, nearestVariable, type GuestsConfig } from './variables.js';
 
@@ -60,7 +61,7 @@ export function parseConfig(text: string, file: string): Omit<LoadedConfig, 'sou
     const checked = spec.check(value);
     if (!checked.ok) {
       throw new ConfigError(
-        `${name}="${value}" is not valid: allowed values are ${checked.allowed} (default: ${spec.defaultText})`,
+        `${name}="${excerpt(value)}" is not valid: allowed values are ${checked.allowed} (default: ${spec.defaultText})`,
         { file, line, variable: name },
         { hint: `Fix line ${line}, or remove it to use the default.` },
       );
