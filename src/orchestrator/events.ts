@@ -7,8 +7,10 @@ export type UriAction = 'suspend' | 'shutdown' | 'start';
 
 export type OrchestratorEvent =
   | { kind: 'lock-wait'; pid: number }
-  /** stop: the list left by an earlier stop cannot be read; it was moved aside and the stop goes on */
-  | { kind: 'list-set-aside'; error: string; movedTo: string }
+  /** stop: the list left by an earlier stop cannot be read; it was moved aside (not in a dry run) and the stop goes on */
+  | { kind: 'list-set-aside'; error: string; movedTo: string; moved: boolean }
+  /** stop: the list file cannot be written; the guests are acted on all the same */
+  | { kind: 'list-unwritable'; error: string }
   | { kind: 'connect-retry'; uri: string; attempt: number; retries: number; error: string }
   | { kind: 'connect-failed'; uri: string; error: string; keptInList?: boolean }
   | { kind: 'connected'; uri: string; note?: string }

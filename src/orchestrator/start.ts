@@ -19,6 +19,8 @@ export interface StartRequest {
   lockFile: string;
   /** the caller (restart) holds the run lock already */
   lockHeld?: boolean;
+  /** the guests to start instead of the list file's: a dry-run restart plans from what its stop would record */
+  list?: ListEntry[];
 }
 
 /**
@@ -152,7 +154,7 @@ export async function startGuests(request: StartRequest, services: Services): Pr
   const base = { command: 'start' as const, dryRun: request.dryRun, listFile };
   const elapsed = (): number => Math.round(services.clock.now() - startedAt);
   try {
-    const entries = await readListFile(services.files, listFile);
+    const entries = request.list ? (request.list.length > 0 ? request.list : null) : await readListFile(services.files, listFile);
     if (entries === null) {
       if (!request.dryRun) await services.files.touch(request.lockFile);
       return { ...base, exit: EXIT.OK, skippedReason: 'no-list', remaining: 0, durationMs: elapsed(), uris: [] };

@@ -165,18 +165,35 @@ function watchTime(
 }
 
 /**
- * The list an earlier stop left behind. A malformed one must not keep tonight's guests from being saved: it is moved
- * aside (never deleted; the message says where) and the stop goes on with a fresh list.
+ * The list an earlier stop left behind. One that cannot be read (malformed, or a directory or FIFO in its place)
+ * must not keep tonight's guests from being saved: it is moved aside (never deleted; the message says where) and the
+ * stop goes on with a fresh list.
  */
 async function readLeftover(services: Services, listFile: string, dryRun: boolean): Promise<ListEntry[]> {
   try {
     return (await readListFile(services.files, listFile)) ?? [];
   } catch (err) {
-    if (!(err instanceof StateFileError) || (await services.files.readText(listFile)) === null) throw err;
+    if (!(err instanceof StateFileError) || !(await services.files.exists(listFile))) throw err;
     const movedTo = `${listFile}.malformed-${new Date(services.clock.now()).toISOString().replace(/[:.]/g, '')}`;
     if (!dryRun) await services.files.rename(listFile, movedTo);
-    services.report({ kind: 'list-set-aside', error: errorText(err), movedTo });
+    services.report({ kind: 'list-set-aside', error: errorText(err), movedTo, moved: !dryRun });
     return [];
+  }
+}
+
+/**
+ * Writes the list before any guest is touched. When it cannot be (a list that cannot even be moved aside, a full
+ * disk), the guests are acted on all the same: a guest saved or shut down without a record is better off than one
+ * killed with the host. Returns why it failed, if it did.
+ */
+async function recordList(services: Services, write: () => Promise<void>): Promise<string | undefined> {
+  try {
+    await write();
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof StateFileError)) throw err;
+    services.report({ kind: 'list-unwritable', error: errorText(err) });
+    return errorText(err);
   }
 }
 
@@ -195,7 +212,10 @@ export async function stopGuests(request: StopRequest, services: Services): Prom
   const counting: Services = { ...services, report: (e) => (countEnds(e), services.report(e)) };
   const plans: UriPlan[] = [];
   try {
-    const leftover = await readLeftover(services, listFile, request.dryRun);
+    let leftover: ListEntry[] = [];
+    let listError = await recordList(services, async () => {
+      leftover = await readLeftover(services, listFile, request.dryRun);
+    });
     plans.push(...(await Promise.all(config.URIS.map((uri) => planUri(request, uri, counting, timing.deadline)))));
     total = plans.reduce((n, p) => n + p.targets.length, 0);
     counting.report({
@@ -204,20 +224,23 @@ export async function stopGuests(request: StopRequest, services: Services): Prom
       uris: plans.filter((p) => p.conn).map((p) => ({ uri: p.uri, guests: p.targets.map((g) => ({ uuid: g.uuid, name: g.name })) })),
     });
 
+    // Transient guests cannot come back (they are gone once stopped), so only persistent ones are listed.
+    const fresh: ListEntry[] = plans.map((p) => ({ uri: p.uri, uuids: p.targets.filter((g) => g.persistent).map((g) => g.uuid) }));
+    const list = mergeLists(leftover, fresh).filter((e) => e.uuids.length > 0);
     let uriResults: UriResult[];
     if (request.dryRun) {
       uriResults = plans.map((p) => uriResult(p, [...plannedResults(request, p), ...skippedResults(p, request)]));
     } else {
-      // Transient guests cannot come back (they are gone once stopped), so only persistent ones are listed.
-      const fresh: ListEntry[] = plans.map((p) => ({ uri: p.uri, uuids: p.targets.filter((g) => g.persistent).map((g) => g.uuid) }));
-      const merged = mergeLists(leftover, fresh);
-      if (merged.some((e) => e.uuids.length > 0)) await writeListFile(services.files, listFile, merged);
-      else await services.files.remove(listFile);
+      // a list that could not be moved aside is not overwritten: it may hold guests of an earlier stop
+      listError ??= await recordList(services, () =>
+        list.length > 0 ? writeListFile(services.files, listFile, list) : services.files.remove(listFile),
+      );
       const acted = await Promise.all(plans.map((p) => actOnUri(request, p, counting, timing.deadline)));
       uriResults = plans.map((p, i) => uriResult(p, [...acted[i]!, ...skippedResults(p, request)]));
       await services.files.remove(request.lockFile);
     }
-    const failed = uriResults.some((u) => !u.reachable || u.guests.some((g) => ['failed', 'timeout', 'aborted'].includes(g.outcome)));
+    const failed =
+      listError !== undefined || uriResults.some((u) => !u.reachable || u.guests.some((g) => ['failed', 'timeout', 'aborted'].includes(g.outcome)));
     counting.report({ kind: 'finished' });
     return {
       command: request.command,
@@ -226,6 +249,8 @@ export async function stopGuests(request: StopRequest, services: Services): Prom
       dryRun: request.dryRun,
       listFile,
       carriedOver: leftover.reduce((n, e) => n + e.uuids.length, 0),
+      list,
+      ...(listError !== undefined ? { listError } : {}),
       deadlineExpired: timing.deadline.signal.aborted,
       durationMs: Math.round(services.clock.now() - startedAt),
       uris: uriResults,

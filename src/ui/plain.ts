@@ -38,7 +38,15 @@ export function plainRenderer(write: (line: string) => void): (event: Orchestrat
   return (event) => {
     switch (event.kind) {
       case 'list-set-aside':
-        return write(`The list of saved guests could not be read (${event.error}); it was moved to ${event.movedTo} and a new one is written`);
+        return write(
+          event.moved
+            ? `The list of saved guests could not be read (${event.error}); it was moved to ${event.movedTo} and a new one is written`
+            : `The list of saved guests could not be read (${event.error}); a stop would move it to ${event.movedTo} and write a new one`,
+        );
+      case 'list-unwritable':
+        return write(
+          `The running guests cannot be recorded in the list of saved guests (${event.error}); acting on them all the same: start will not know them, start each with virsh start`,
+        );
       case 'lock-wait':
         return write(`Waiting for another libvirt-guests run (pid ${event.pid}) to finish`);
       case 'connect-retry':

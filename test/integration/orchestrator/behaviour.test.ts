@@ -113,6 +113,49 @@ test('--dry-run prints the plan and touches nothing', async () => {
   }
 });
 
+test('--dry-run with a malformed leftover list says it would move it aside, and moves nothing', async () => {
+  const fleet = await startFleet({ plain: 1 });
+  try {
+    fleet.configure({ CONNECT_RETRIES: 0 });
+    const { writeFileSync, readdirSync } = await import('node:fs');
+    writeFileSync(fleet.sb.listFile, 'garbage\n');
+    const run = await runGuests(['stop', '--dry-run'], fleet.sb.env);
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.match(run.stderr, /could not be read \(.*"garbage" is not a libvirt URI\); a stop would move it to .*\.malformed-/);
+    assert.doesNotMatch(run.stderr, /it was moved/);
+    assert.equal(readFileSync(fleet.sb.listFile, 'utf8'), 'garbage\n');
+    assert.deepEqual(readdirSync(fleet.sb.dir).filter((f) => f.includes('malformed')), []);
+  } finally {
+    await fleet.close();
+  }
+});
+
+test('restart --dry-run plans the start from the guests its stop would record (and the leftover list)', async () => {
+  const fleet = await startFleet({ plain: 2, transient: 1 });
+  try {
+    fleet.configure({ CONNECT_RETRIES: 0 });
+    const { writeFileSync } = await import('node:fs');
+    const other = 'qemu+tls://elsewhere/system 11111111-2222-3333-4444-555555555555';
+    writeFileSync(fleet.sb.listFile, `${other}\n`);
+    const { RestartResult } = await import('../../../src/orchestrator/result.js');
+    const run = await runGuests(['restart', '--dry-run', '--json'], fleet.sb.env);
+    const result = json(RestartResult, run);
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.equal(result.start!.skippedReason, undefined, 'not "no saved guests to resume"');
+    const planned = result.start!.uris.flatMap((u) => u.guests.map((g) => [u.uri, g.name || g.uuid, g.outcome]));
+    assert.deepEqual(planned, [
+      ['qemu+tls://elsewhere/system', '11111111-2222-3333-4444-555555555555', 'skipped'],
+      [fleet.guestd.uri, 'plain1', 'planned'],
+      [fleet.guestd.uri, 'plain2', 'planned'],
+    ]);
+    assert.equal(readFileSync(fleet.sb.listFile, 'utf8'), `${other}\n`, 'nothing changed');
+    const text = await runGuests(['restart', '--dry-run'], fleet.sb.env);
+    assert.match(text.stdout, /would suspend plain1[\s\S]*would resume plain1/);
+  } finally {
+    await fleet.close();
+  }
+});
+
 test('START_DELAY spaces the starts; SYNC_TIME syncs clocks and reports a guest without agent without failing', async () => {
   const fleet = await startFleet({ agent: 1, plain: 1 });
   try {
