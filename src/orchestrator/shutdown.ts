@@ -7,7 +7,7 @@ import { LibvirtError, VirErr } from '../remote/error.js';
 import type { GuestResult } from './result.js';
 import { errorText } from './services.js';
 import { Slots } from './slots.js';
-import { GuestRecord, earliest, type UriRun } from './uri-run.js';
+import { GuestRecord, earliest, sharedByGuests, type UriRun } from './uri-run.js';
 
 type WaitOutcome = { off: true } | { off: false; why: 'timeout' | 'aborted' | 'failed'; error: string };
 
@@ -83,6 +83,7 @@ export async function shutdownParallel(run: UriRun, guests: GuestInfo[], width: 
   const timeout = run.config.SHUTDOWN_TIMEOUT;
   const until = earliest(timeout > 0 ? clock.now() + timeout * 1000 : null, run.deadline.at);
   const expired = new AbortController();
+  sharedByGuests(expired.signal, guests.length + 1); // each guest waits for a slot or for its power-off; one reporter
   const stopTimers = new AbortController();
   const onDeadline = (): void => expired.abort();
   run.deadline.signal.addEventListener('abort', onDeadline, { once: true });

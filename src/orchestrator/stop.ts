@@ -13,7 +13,7 @@ import type { GuestResult, StopResult, UriResult } from './result.js';
 import { errorText, takeRunLock, type Services } from './services.js';
 import { shutdownParallel, shutdownSequential } from './shutdown.js';
 import { suspendGuests } from './suspend.js';
-import type { Deadline, UriRun } from './uri-run.js';
+import { sharedByGuests, type Deadline, type UriRun } from './uri-run.js';
 
 export interface StopRequest {
   command: 'stop' | 'shutdown';
@@ -218,6 +218,7 @@ export async function stopGuests(request: StopRequest, services: Services): Prom
     });
     plans.push(...(await Promise.all(config.URIS.map((uri) => planUri(request, uri, counting, timing.deadline)))));
     total = plans.reduce((n, p) => n + p.targets.length, 0);
+    sharedByGuests(timing.deadline.signal, total + plans.length); // a save or a wait per guest, a watcher per URI
     counting.report({
       kind: 'plan',
       action: request.action,

@@ -251,6 +251,21 @@ test('kill -9 of the CLI at random moments of a stop of 10 guests, then start: e
   }
 });
 
+test('12 guests in one stop, saved or shut down all at once: no MaxListenersExceededWarning', async () => {
+  const fleet = await startFleet({ plain: 12 });
+  try {
+    for (const config of [{ PARALLEL_SUSPEND: 12 }, { ON_SHUTDOWN: 'shutdown', PARALLEL_SHUTDOWN: 3 }] as Record<string, string | number>[]) {
+      fleet.configure({ CONNECT_RETRIES: 0, ...config });
+      const stop = await runGuests(['stop'], fleet.sb.env);
+      assert.equal(stop.exitCode, 0, stop.stderr);
+      assert.doesNotMatch(stop.stderr, /MaxListenersExceededWarning/, JSON.stringify(config));
+      assert.equal((await runGuests(['start'], fleet.sb.env)).exitCode, 0);
+    }
+  } finally {
+    await fleet.close();
+  }
+});
+
 test('gueststatus lists the running guests per URI and exits 1 when a URI cannot be reached', async () => {
   const fleet = await startFleet({ plain: 2 });
   try {
