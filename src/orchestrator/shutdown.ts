@@ -35,6 +35,7 @@ async function settle(run: UriRun, rec: GuestRecord, wait: Exclude<WaitOutcome, 
 
 async function ask(run: UriRun, guest: GuestRef): Promise<string | null> {
   run.services.report({ kind: 'guest-begin', uri: run.uri, guest, action: 'shutdown' });
+  await run.shutdowns.note(run.uri, guest, run.services.clock.now()); // before asking: this run may be killed
   try {
     await run.conn.shutdown(guest);
     return null;

@@ -10,7 +10,8 @@ import { connectWithRetry } from './connect-retry.js';
 import { mergeLists, readListFile, writeListFile, type ListEntry } from './list-file.js';
 import { PowerWatch } from './power-watch.js';
 import type { GuestResult, StopResult, UriResult } from './result.js';
-import { errorText, takeRunLock, type Services } from './services.js';
+import { errorText, loadShutdownRecord, takeRunLock, type Services } from './services.js';
+import type { ShutdownRecord } from './shutdown-record.js';
 import { shutdownParallel, shutdownSequential } from './shutdown.js';
 import { suspendGuests } from './suspend.js';
 import { sharedByGuests, type Deadline, type UriRun } from './uri-run.js';
@@ -73,12 +74,18 @@ async function planUri(request: StopRequest, uri: string, services: Services, de
   }
 }
 
-async function actOnUri(request: StopRequest, plan: UriPlan, services: Services, deadline: Deadline): Promise<GuestResult[]> {
+async function actOnUri(
+  request: StopRequest,
+  plan: UriPlan,
+  services: Services,
+  deadline: Deadline,
+  shutdowns: ShutdownRecord,
+): Promise<GuestResult[]> {
   const conn = plan.conn;
   if (!conn || plan.targets.length === 0) return [];
   const { config } = request;
   const watch = new PowerWatch(conn, services.clock);
-  const run: UriRun = { uri: plan.uri, conn, config, services, watch, deadline };
+  const run: UriRun = { uri: plan.uri, conn, config, services, watch, deadline, shutdowns };
   services.report({ kind: 'uri-begin', uri: plan.uri, action: request.action });
   if (request.action === 'suspend') return suspendGuests(run, plan.targets);
   await watch.start();
@@ -236,7 +243,8 @@ export async function stopGuests(request: StopRequest, services: Services): Prom
       listError ??= await recordList(services, () =>
         list.length > 0 ? writeListFile(services.files, listFile, list) : services.files.remove(listFile),
       );
-      const acted = await Promise.all(plans.map((p) => actOnUri(request, p, counting, timing.deadline)));
+      const shutdowns = await loadShutdownRecord(services, listFile);
+      const acted = await Promise.all(plans.map((p) => actOnUri(request, p, counting, timing.deadline, shutdowns)));
       uriResults = plans.map((p, i) => uriResult(p, [...acted[i]!, ...skippedResults(p, request)]));
       await services.files.remove(request.lockFile);
     }

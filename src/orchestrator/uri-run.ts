@@ -3,6 +3,7 @@ import { defaultMaxListeners, setMaxListeners } from 'node:events';
 import type { Connection, GuestInfo, GuestRef } from '../connect/connection.js';
 import type { GuestsConfig } from '../config/variables.js';
 import type { PowerWatch } from './power-watch.js';
+import type { ShutdownRecord } from './shutdown-record.js';
 import type { GuestAction, GuestResult } from './result.js';
 import { errorText, type Services } from './services.js';
 
@@ -19,6 +20,8 @@ export interface UriRun {
   services: Services;
   watch: PowerWatch;
   deadline: Deadline;
+  /** where each shutdown is noted before it is asked for */
+  shutdowns: ShutdownRecord;
 }
 
 /**

@@ -47,6 +47,10 @@ export function plainRenderer(write: (line: string) => void): (event: Orchestrat
         return write(
           `The running guests cannot be recorded in the list of saved guests (${event.error}); acting on them all the same: start will not know them, start each with virsh start`,
         );
+      case 'shutdowns-unrecorded':
+        return write(
+          `Cannot keep the record of asked shutdowns in ${event.file} (${event.error}): a start run before those guests are off may take them for running`,
+        );
       case 'lock-wait':
         return write(`Waiting for another libvirt-guests run (pid ${event.pid}) to finish`);
       case 'connect-retry':

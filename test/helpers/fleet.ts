@@ -9,7 +9,7 @@ import { sandbox } from './cli.js';
 import { startGuestd, type GuestdInstance } from './guestd.js';
 import { guestXml, virsh } from './virsh.js';
 
-export type GuestKind = 'stuck' | 'slow' | 'agent' | 'plain' | 'transient' | 'slowsave';
+export type GuestKind = 'stuck' | 'slow' | 'agent' | 'plain' | 'transient' | 'slowsave' | 'slowoff';
 
 export interface FleetGuest {
   name: string;
@@ -25,6 +25,8 @@ const BEHAVIOR: Record<GuestKind, Record<string, string | number>> = {
   transient: { 'shutdown-seconds': 0.2, agent: 'no' },
   /** saves at 32 MiB/s: a stop takes long enough to be interrupted */
   slowsave: { 'shutdown-seconds': 0.2, agent: 'no', 'save-mib-per-second': 32 },
+  /** powers off 5 s after the button: a start run meanwhile finds it still running */
+  slowoff: { 'shutdown-seconds': 5, agent: 'no' },
 };
 
 export interface Fleet {
