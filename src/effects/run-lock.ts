@@ -48,7 +48,7 @@ async function readOwner(file: string): Promise<Owner | null> {
  * same moment cannot take a lock being created for a stale one.
  */
 async function tryCreate(file: string, me: Owner): Promise<boolean> {
-  const mine = `${file}.${me.pid}`;
+  const mine = `${file}.tmp-${me.pid}`;
   try {
     await fs.writeFile(mine, `${me.pid} ${me.start}\n`, { mode: 0o600 });
     await fs.link(mine, file);
