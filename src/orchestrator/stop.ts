@@ -189,13 +189,13 @@ async function readLeftover(services: Services, listFile: string, dryRun: boolea
 }
 
 /**
- * Writes the list before any guest is touched. When it cannot be (a list that cannot even be moved aside, a full
- * disk), the guests are acted on all the same: a guest saved or shut down without a record is better off than one
- * killed with the host. Returns why it failed, if it did.
+ * One step on the list file (reading the leftover, writing the new list before any guest is touched). When the file
+ * fails us (a list that cannot even be moved aside, a full disk), the guests are acted on all the same: a guest saved
+ * or shut down without a record is better off than one killed with the host. Returns why it failed, if it did.
  */
-async function recordList(services: Services, write: () => Promise<void>): Promise<string | undefined> {
+async function listStep(services: Services, step: () => Promise<void>): Promise<string | undefined> {
   try {
-    await write();
+    await step();
     return undefined;
   } catch (err) {
     if (!(err instanceof StateFileError)) throw err;
@@ -220,7 +220,7 @@ export async function stopGuests(request: StopRequest, services: Services): Prom
   const plans: UriPlan[] = [];
   try {
     let leftover: ListEntry[] = [];
-    let listError = await recordList(services, async () => {
+    let listError = await listStep(services, async () => {
       leftover = await readLeftover(services, listFile, request.dryRun);
     });
     plans.push(...(await Promise.all(config.URIS.map((uri) => planUri(request, uri, counting, timing.deadline)))));
@@ -240,7 +240,7 @@ export async function stopGuests(request: StopRequest, services: Services): Prom
       uriResults = plans.map((p) => uriResult(p, [...plannedResults(request, p), ...skippedResults(p, request)]));
     } else {
       // a list that could not be moved aside is not overwritten: it may hold guests of an earlier stop
-      listError ??= await recordList(services, () =>
+      listError ??= await listStep(services, () =>
         list.length > 0 ? writeListFile(services.files, listFile, list) : services.files.remove(listFile),
       );
       const shutdowns = await loadShutdownRecord(services, listFile);
