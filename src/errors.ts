@@ -69,9 +69,12 @@ export class UsageError extends GuestsError {
 /** A state file (list file, lock file, pid file, save image) that cannot be read or written. */
 export class StateFileError extends GuestsError {
   readonly file: string;
-  constructor(file: string, message: string, details: ErrorDetails = {}) {
-    super('state-file', EXIT.FAILURE, `${file}: ${message}`, details);
+  /** what is wrong with it, without the file name */
+  readonly reason: string;
+  constructor(file: string, reason: string, details: ErrorDetails = {}) {
+    super('state-file', EXIT.FAILURE, `${file}: ${reason}`, details);
     this.file = file;
+    this.reason = reason;
   }
 }
 

@@ -1,6 +1,7 @@
 // Finding, reading and validating the libvirt-guests configuration file.
-import { ConfigError } from '../errors.js';
+import { ConfigError, StateFileError } from '../errors.js';
 import type { Files } from '../effects/files.js';
+import { excerpt } from './excerpt.js';
 import { parseShellAssignments } from './shell-assignments.js';
 import { VARIABLES, defaultConfig, nearestVariable, type GuestsConfig } from './variables.js';
 
@@ -60,7 +61,7 @@ export function parseConfig(text: string, file: string): Omit<LoadedConfig, 'sou
     const checked = spec.check(value);
     if (!checked.ok) {
       throw new ConfigError(
-        `${name}="${value}" is not valid: allowed values are ${checked.allowed} (default: ${spec.defaultText})`,
+        `${name}="${excerpt(value)}" is not valid: allowed values are ${checked.allowed} (default: ${spec.defaultText})`,
         { file, line, variable: name },
         { hint: `Fix line ${line}, or remove it to use the default.` },
       );
@@ -81,7 +82,10 @@ export async function loadConfig(flag: string | undefined, env: NodeJS.ProcessEn
   try {
     text = await files.readText(source.file);
   } catch (err) {
-    throw new ConfigError(`cannot read configuration file ${source.file}: ${(err as Error).message}`, {}, { cause: err });
+    throw new ConfigError(err instanceof StateFileError ? err.message : `${source.file}: ${(err as Error).message}`, {}, {
+      hint: 'The configuration must be a regular file (or a link to one): fix it, or name another with --config or $LIBVIRT_GUESTS_CONFIG.',
+      cause: err,
+    });
   }
   if (text === null) throw new ConfigError(`configuration file ${source.file} disappeared while being read`);
   return { ...parseConfig(text, source.file), source };

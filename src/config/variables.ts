@@ -1,5 +1,6 @@
 // The configuration variables of libvirt-guests: names, upstream defaults, and how each value is checked.
 // One table drives validation, defaults, the unknown-name suggestions and the test of the shipped sysconfig file.
+import { excerpt } from './excerpt.js';
 
 export type OnBoot = 'start' | 'ignore';
 export type OnShutdown = 'suspend' | 'shutdown';
@@ -65,7 +66,7 @@ function uriList(raw: string): Check<string[]> {
   const uris = raw.split(/\s+/).filter((u) => u !== '');
   const bad = uris.find((u) => u !== 'default' && !/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(u));
   if (bad !== undefined) {
-    return { ok: false, allowed: `space-separated libvirt URIs such as "qemu:///system" or "default" ("${bad}" is not one)` };
+    return { ok: false, allowed: `space-separated libvirt URIs such as "qemu:///system" or "default" ("${excerpt(bad)}" is not one)` };
   }
   return { ok: true, value: uris };
 }

@@ -1,9 +1,11 @@
 // Mutual exclusion between libvirt-guests runs (systemd's stop and a cron job must never act on guests at once).
-// A lock file created with O_EXCL holds the owner's pid and process start time; a lock whose owner is gone (or
-// whose pid was reused by another process) is stale and taken over, so a kill -9 never leaves the service locked.
+// A lock file, created atomically with its content, holds the owner's pid and process start time; a lock whose owner
+// is gone (or whose pid was reused by another process) is stale and taken over, so a kill -9 never leaves the service
+// locked. Whatever else is found at the lock's path (garbage, a FIFO, a link) holds no owner and is removed.
 import { promises as fs, readFileSync } from 'node:fs';
 import { OperationError, StateFileError } from '../errors.js';
 import type { Clock } from './clock.js';
+import { nodeFiles, readRegularFile } from './files.js';
 
 export interface RunLock {
   release(): Promise<void>;
@@ -30,20 +32,26 @@ function ownerAlive(owner: Owner): boolean {
   return processStartTime(owner.pid) === owner.start;
 }
 
+/** the owner written in the lock; null when it holds no owner (garbage, or a FIFO, link or directory in its place) */
 async function readOwner(file: string): Promise<Owner | null> {
   try {
-    const [pid, start] = (await fs.readFile(file, 'utf8')).trim().split(/\s+/);
+    const [pid, start] = ((await readRegularFile(file, { followLinks: false })) ?? '').trim().split(/\s+/);
     return pid && start ? { pid: Number(pid), start } : null;
   } catch {
     return null;
   }
 }
 
+/**
+ * Creates the lock with its owner already in it: written to a file of our own, then hard-linked to the lock's name
+ * (which fails if anything, even a dangling link, is there). A lock is never seen empty, so a run starting at the
+ * same moment cannot take a lock being created for a stale one.
+ */
 async function tryCreate(file: string, me: Owner): Promise<boolean> {
+  const mine = `${file}.tmp-${me.pid}`;
   try {
-    const handle = await fs.open(file, 'wx', 0o600);
-    await handle.writeFile(`${me.pid} ${me.start}\n`);
-    await handle.close();
+    await fs.writeFile(mine, `${me.pid} ${me.start}\n`, { mode: 0o600 });
+    await fs.link(mine, file);
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
@@ -51,6 +59,8 @@ async function tryCreate(file: string, me: Owner): Promise<boolean> {
       hint: 'Run as root, or point --list-file at a writable directory (the lock lives beside the list file).',
       cause: err,
     });
+  } finally {
+    await fs.rm(mine, { force: true });
   }
 }
 
@@ -69,9 +79,9 @@ export async function acquireRunLock(
     if (await tryCreate(file, me)) break;
     const owner = await readOwner(file);
     if (owner === null || !ownerAlive(owner)) {
-      // stale (owner died, or a half-written file): remove it only if it is still the same stale file
+      // stale (owner died, or no owner in it): remove it only if it is still the same stale file
       const again = await readOwner(file);
-      if (JSON.stringify(again) === JSON.stringify(owner)) await fs.rm(file, { force: true });
+      if (JSON.stringify(again) === JSON.stringify(owner)) await nodeFiles.remove(file);
       continue;
     }
     if (!told) {
@@ -88,7 +98,7 @@ export async function acquireRunLock(
   return {
     async release() {
       const owner = await readOwner(file);
-      if (owner && owner.pid === me.pid && owner.start === me.start) await fs.rm(file, { force: true });
+      if (owner && owner.pid === me.pid && owner.start === me.start) await nodeFiles.remove(file);
     },
   };
 }

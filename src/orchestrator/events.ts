@@ -7,8 +7,12 @@ export type UriAction = 'suspend' | 'shutdown' | 'start';
 
 export type OrchestratorEvent =
   | { kind: 'lock-wait'; pid: number }
-  /** stop: the list left by an earlier stop cannot be read; it was moved aside and the stop goes on */
-  | { kind: 'list-set-aside'; error: string; movedTo: string }
+  /** stop: the list left by an earlier stop cannot be read; it was moved aside (not in a dry run) and the stop goes on */
+  | { kind: 'list-set-aside'; error: string; movedTo: string; moved: boolean }
+  /** stop: the list file cannot be written; the guests are acted on all the same */
+  | { kind: 'list-unwritable'; error: string }
+  /** the record of asked shutdowns (shutdown-record.ts) cannot be read or written */
+  | { kind: 'shutdowns-unrecorded'; file: string; error: string }
   | { kind: 'connect-retry'; uri: string; attempt: number; retries: number; error: string }
   | { kind: 'connect-failed'; uri: string; error: string; keptInList?: boolean }
   | { kind: 'connected'; uri: string; note?: string }
@@ -20,7 +24,7 @@ export type OrchestratorEvent =
   | { kind: 'uri-begin'; uri: string; action: UriAction }
   | { kind: 'guest-begin'; uri: string; guest: GuestRef; action: 'suspend' | 'shutdown' | 'destroy' | 'start' }
   | { kind: 'save-progress'; uri: string; guest: GuestRef; processed: number; total: number | undefined }
-  /** sequential shutdown: one guest being waited for (secondsLeft null: no limit) */
+  /** sequential shutdown, or start waiting for a guest still powering off: one guest (secondsLeft null: no limit) */
   | { kind: 'guest-waiting'; uri: string; guest: GuestRef; secondsLeft: number | null }
   /** parallel shutdown: how many guests of a URI are still being waited for */
   | { kind: 'uri-waiting'; uri: string; count: number; secondsLeft: number | null }

@@ -2,11 +2,9 @@
 // one line per URI, `URI UUID UUID …`, so a list written by libvirt-guests.sh is restored by us and the reverse.
 import { StateFileError } from '../errors.js';
 import type { Files } from '../effects/files.js';
+import type { ListEntry } from './result.js';
 
-export interface ListEntry {
-  uri: string;
-  uuids: string[];
-}
+export type { ListEntry };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const URI = /^(default|[A-Za-z][A-Za-z0-9+.-]*:\/\/\S*)$/;
@@ -52,7 +50,16 @@ function addTo(entries: ListEntry[], uri: string, uuids: readonly string[]): voi
 
 /** null when there is no list file (nothing was saved, or it was already restored). */
 export async function readListFile(files: Files, file: string): Promise<ListEntry[] | null> {
-  const text = await files.readText(file);
+  let text: string | null;
+  try {
+    text = await files.readText(file);
+  } catch (err) {
+    if (!(err instanceof StateFileError)) throw err;
+    throw new StateFileError(file, err.reason, {
+      hint: 'The list of saved guests must be a regular file: move this one away (a stop moves a list it cannot read aside by itself).',
+      cause: err,
+    });
+  }
   return text === null ? null : parseListFile(text, file);
 }
 

@@ -20,7 +20,8 @@ export async function restartService(
   const lock = await takeRunLock(services, stop.listFile, stop.config.LOCK_TIMEOUT, stop.dryRun);
   try {
     const stopped = await stopGuests({ ...stop, lockHeld: true }, services);
-    const started = await startGuests({ ...start, lockHeld: true }, services);
+    // a dry-run stop writes no list: the start is planned from the one it would have written
+    const started = await startGuests({ ...start, lockHeld: true, ...(stop.dryRun ? { list: stopped.list } : {}) }, services);
     return { command, exit: stopped.exit !== EXIT.OK ? stopped.exit : started.exit, ran: true, stop: stopped, start: started };
   } finally {
     await lock?.release();

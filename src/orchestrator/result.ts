@@ -53,6 +53,10 @@ export const UriResult = z.object({
 });
 export type UriResult = z.infer<typeof UriResult>;
 
+/** one line of the list file: a URI and the UUIDs of its guests */
+export const ListEntry = z.object({ uri: z.string(), uuids: z.array(z.string()) });
+export type ListEntry = z.infer<typeof ListEntry>;
+
 export const ExitStatus = z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.literal(6)]);
 
 export const StopResult = z.object({
@@ -63,6 +67,10 @@ export const StopResult = z.object({
   listFile: z.string(),
   /** guests in the list file before this stop (a stop that was never followed by a start) */
   carriedOver: z.number().int().nonnegative(),
+  /** the list file after this stop: the guests start will bring back (a dry run: what it would hold) */
+  list: z.array(ListEntry),
+  /** the list file could not be written: the guests were acted on all the same (exit 1) */
+  listError: z.string().optional(),
   deadlineExpired: z.boolean(),
   durationMs: z.number().int().nonnegative(),
   uris: z.array(UriResult),

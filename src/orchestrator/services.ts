@@ -6,6 +6,7 @@ import type { Files } from '../effects/files.js';
 import type { RunLock } from '../effects/run-lock.js';
 import type { Supervisor } from '../effects/sd-notify.js';
 import type { Reporter } from './events.js';
+import { ShutdownRecord, shutdownRecordPath } from './shutdown-record.js';
 
 export interface Services {
   connect(uri: string, options: { readonly: boolean }): Promise<Connection>;
@@ -31,6 +32,13 @@ export async function takeRunLock(
 ): Promise<RunLock | null> {
   if (skip) return null;
   return services.lock(runLockPath(listFile), waitSeconds * 1000, (pid) => services.report({ kind: 'lock-wait', pid }));
+}
+
+/** The record of asked shutdowns beside `listFile`, its failures reported. */
+export function loadShutdownRecord(services: Services, listFile: string): Promise<ShutdownRecord> {
+  return ShutdownRecord.load(services.files, listFile, services.clock.bootedAt(), (err) =>
+    services.report({ kind: 'shutdowns-unrecorded', file: shutdownRecordPath(listFile), error: errorText(err) }),
+  );
 }
 
 export function errorText(err: unknown): string {

@@ -7,7 +7,7 @@ import { LibvirtError, VirErr } from '../remote/error.js';
 import type { GuestResult } from './result.js';
 import { errorText } from './services.js';
 import { Slots } from './slots.js';
-import { GuestRecord, earliest, type UriRun } from './uri-run.js';
+import { GuestRecord, earliest, sharedByGuests, type UriRun } from './uri-run.js';
 
 type WaitOutcome = { off: true } | { off: false; why: 'timeout' | 'aborted' | 'failed'; error: string };
 
@@ -35,6 +35,7 @@ async function settle(run: UriRun, rec: GuestRecord, wait: Exclude<WaitOutcome, 
 
 async function ask(run: UriRun, guest: GuestRef): Promise<string | null> {
   run.services.report({ kind: 'guest-begin', uri: run.uri, guest, action: 'shutdown' });
+  await run.shutdowns.note(run.uri, guest, run.services.clock.now()); // before asking: this run may be killed
   try {
     await run.conn.shutdown(guest);
     return null;
@@ -83,6 +84,7 @@ export async function shutdownParallel(run: UriRun, guests: GuestInfo[], width: 
   const timeout = run.config.SHUTDOWN_TIMEOUT;
   const until = earliest(timeout > 0 ? clock.now() + timeout * 1000 : null, run.deadline.at);
   const expired = new AbortController();
+  sharedByGuests(expired.signal, guests.length + 1); // each guest waits for a slot or for its power-off; one reporter
   const stopTimers = new AbortController();
   const onDeadline = (): void => expired.abort();
   run.deadline.signal.addEventListener('abort', onDeadline, { once: true });

@@ -1,6 +1,7 @@
 // `start`: bring back the guests of the list file. `start` on a guest restores its managed save image when it has
 // one. Only guests that were handled leave the list: a URI that cannot be reached, or a guest that fails to start,
-// keeps its place for the next `start` (the original deleted the whole list and lost them).
+// keeps its place for the next `start` (the original deleted the whole list and lost them). A guest still being saved
+// or powered off by a stop that did not finish is waited for before deciding: taken for running, it would be lost.
 import pLimit from 'p-limit';
 import type { Connection, GuestRef } from '../connect/connection.js';
 import type { GuestsConfig } from '../config/variables.js';
@@ -9,7 +10,9 @@ import { LibvirtError, VirErr } from '../remote/error.js';
 import { connectWithRetry } from './connect-retry.js';
 import { readListFile, writeListFile, type ListEntry } from './list-file.js';
 import type { GuestResult, StartResult, UriResult } from './result.js';
-import { errorText, takeRunLock, type Services } from './services.js';
+import { PowerWatch } from './power-watch.js';
+import { errorText, loadShutdownRecord, takeRunLock, type Services } from './services.js';
+import type { ShutdownRecord } from './shutdown-record.js';
 import { GuestRecord } from './uri-run.js';
 
 export interface StartRequest {
@@ -19,6 +22,8 @@ export interface StartRequest {
   lockFile: string;
   /** the caller (restart) holds the run lock already */
   lockHeld?: boolean;
+  /** the guests to start instead of the list file's: a dry-run restart plans from what its stop would record */
+  list?: ListEntry[];
 }
 
 /**
@@ -54,6 +59,18 @@ async function syncTime(conn: Connection, guest: GuestRef, rec: GuestRecord, uri
   }
 }
 
+/** what is shared by the starts of one URI */
+interface UriStart {
+  request: StartRequest;
+  uri: string;
+  conn: Connection;
+  gate: ReturnType<typeof startGate>;
+  services: Services;
+  shutdowns: ShutdownRecord;
+  watch: PowerWatch;
+}
+
+/** the longest wait for a save or a shutdown still under way when start looks */
 const JOB_WAIT_MS = 300_000;
 
 /**
@@ -70,14 +87,31 @@ async function settled(conn: Connection, guest: GuestRef, services: Services): P
   return conn.lookup(guest.uuid);
 }
 
-async function startOne(
-  request: StartRequest,
-  conn: Connection,
-  uri: string,
-  uuid: string,
-  gate: ReturnType<typeof startGate>,
-  services: Services,
-): Promise<{ result: GuestResult; keep: boolean }> {
+/**
+ * A guest may still be powering off: a stop asked it to shut down and was killed before it was off (the record of
+ * asked shutdowns names it, under the id it still has), or libvirt reports it in the 'shutdown' state. Taken for
+ * running, it would be dropped from the list and lost when it goes off, so wait until it is off, as long as the stop
+ * would have waited (SHUTDOWN_TIMEOUT from the request; 300 s when that is 0), and look again.
+ */
+async function poweredOff(run: UriStart, guest: GuestRef): Promise<GuestRef> {
+  const { clock, report } = run.services;
+  const asked = run.shutdowns.find(run.uri, guest.uuid);
+  const goingOff = asked?.id === guest.id || (await run.conn.state(guest)).state === 'shutdown';
+  if (!goingOff) return guest;
+  const timeout = run.request.config.SHUTDOWN_TIMEOUT;
+  const limit = timeout > 0 ? timeout * 1000 : JOB_WAIT_MS;
+  const now = clock.now();
+  const until = Math.min(now + limit, (asked?.at ?? now) + limit);
+  if (until <= now) return guest; // the stop would have given up on it by now
+  const tick = (msLeft: number | null): void =>
+    report({ kind: 'guest-waiting', uri: run.uri, guest, secondsLeft: msLeft === null ? null : Math.ceil(msLeft / 1000) });
+  tick(until - now);
+  await run.watch.waitOff(guest, until, { tick });
+  return run.conn.lookup(guest.uuid);
+}
+
+async function startOne(run: UriStart, uuid: string): Promise<{ result: GuestResult; keep: boolean }> {
+  const { request, conn, uri, services } = run;
   let guest: GuestRef;
   try {
     guest = await conn.lookup(uuid);
@@ -94,11 +128,12 @@ async function startOne(
   services.report({ kind: 'guest-begin', uri, guest, action: 'start' });
   try {
     if (guest.id !== -1) guest = await settled(conn, guest, services);
+    if (guest.id !== -1) guest = await poweredOff(run, guest);
     if (guest.id !== -1 || (await conn.state(guest)).state === 'running') {
       if (request.config.SYNC_TIME) await syncTime(conn, guest, rec, uri, services);
       return { result: rec.end('already-active'), keep: false };
     }
-    const started = await gate(() => conn.start(guest, { bypassCache: request.config.BYPASS_CACHE }));
+    const started = await run.gate(() => conn.start(guest, { bypassCache: request.config.BYPASS_CACHE }));
     if (request.config.SYNC_TIME) await syncTime(conn, started, rec, uri, services);
     return { result: rec.end('done'), keep: false };
   } catch (err) {
@@ -106,7 +141,13 @@ async function startOne(
   }
 }
 
-async function startUri(request: StartRequest, entry: ListEntry, gate: ReturnType<typeof startGate>, services: Services): Promise<UriOutcome> {
+async function startUri(
+  request: StartRequest,
+  entry: ListEntry,
+  gate: ReturnType<typeof startGate>,
+  services: Services,
+  shutdowns: ShutdownRecord,
+): Promise<UriOutcome> {
   const { config } = request;
   const { uri } = entry;
   if (!config.URIS.includes(uri)) {
@@ -133,14 +174,18 @@ async function startUri(request: StartRequest, entry: ListEntry, gate: ReturnTyp
     services.report({ kind: 'connect-failed', uri, error: errorText(err), keptInList: true });
     return { result: { uri, reachable: false, error: errorText(err), guests: [] }, keep: entry.uuids };
   }
+  const watch = new PowerWatch(conn, services.clock);
   try {
     services.report({ kind: 'uri-begin', uri, action: 'start' });
-    const outcomes = await Promise.all(entry.uuids.map((uuid) => startOne(request, conn, uri, uuid, gate, services)));
+    if (!request.dryRun && shutdowns.has(uri)) await watch.start(); // power-off events end the waits at once
+    const run: UriStart = { request, uri, conn, gate, services, shutdowns, watch };
+    const outcomes = await Promise.all(entry.uuids.map((uuid) => startOne(run, uuid)));
     return {
       result: { uri, reachable: true, backend: conn.backend, guests: outcomes.map((o) => o.result) },
       keep: entry.uuids.filter((_, i) => outcomes[i]!.keep),
     };
   } finally {
+    await watch.close();
     await conn.close().catch(() => undefined);
   }
 }
@@ -152,27 +197,33 @@ export async function startGuests(request: StartRequest, services: Services): Pr
   const base = { command: 'start' as const, dryRun: request.dryRun, listFile };
   const elapsed = (): number => Math.round(services.clock.now() - startedAt);
   try {
-    const entries = await readListFile(services.files, listFile);
+    const entries = request.list ? (request.list.length > 0 ? request.list : null) : await readListFile(services.files, listFile);
+    const shutdowns = await loadShutdownRecord(services, listFile);
     if (entries === null) {
-      if (!request.dryRun) await services.files.touch(request.lockFile);
+      if (!request.dryRun) {
+        await shutdowns.keepOnly([]);
+        await services.files.touch(request.lockFile);
+      }
       return { ...base, exit: EXIT.OK, skippedReason: 'no-list', remaining: 0, durationMs: elapsed(), uris: [] };
     }
     if (config.ON_BOOT !== 'start') {
       services.report({ kind: 'not-starting' });
       if (!request.dryRun) {
         await services.files.remove(listFile);
+        await shutdowns.keepOnly([]);
         await services.files.touch(request.lockFile);
       }
       return { ...base, exit: EXIT.OK, skippedReason: 'on-boot-ignore', remaining: 0, durationMs: elapsed(), uris: [] };
     }
     services.report({ kind: 'plan', action: 'start', uris: entries.map((e) => ({ uri: e.uri, guests: e.uuids.map((uuid) => ({ uuid })) })) });
     const gate = startGate(config, services);
-    const outcomes = await Promise.all(entries.map((e) => startUri(request, e, gate, services)));
+    const outcomes = await Promise.all(entries.map((e) => startUri(request, e, gate, services, shutdowns)));
     const remaining: ListEntry[] = entries.map((e, i) => ({ uri: e.uri, uuids: outcomes[i]!.keep }));
     const left = remaining.reduce((n, e) => n + e.uuids.length, 0);
     if (!request.dryRun) {
       if (left > 0) await writeListFile(services.files, listFile, remaining);
       else await services.files.remove(listFile);
+      await shutdowns.keepOnly(remaining);
       await services.files.touch(request.lockFile);
     }
     const uris = outcomes.map((o) => o.result);

@@ -10,10 +10,11 @@ import { connectWithRetry } from './connect-retry.js';
 import { mergeLists, readListFile, writeListFile, type ListEntry } from './list-file.js';
 import { PowerWatch } from './power-watch.js';
 import type { GuestResult, StopResult, UriResult } from './result.js';
-import { errorText, takeRunLock, type Services } from './services.js';
+import { errorText, loadShutdownRecord, takeRunLock, type Services } from './services.js';
+import type { ShutdownRecord } from './shutdown-record.js';
 import { shutdownParallel, shutdownSequential } from './shutdown.js';
 import { suspendGuests } from './suspend.js';
-import type { Deadline, UriRun } from './uri-run.js';
+import { sharedByGuests, type Deadline, type UriRun } from './uri-run.js';
 
 export interface StopRequest {
   command: 'stop' | 'shutdown';
@@ -73,12 +74,18 @@ async function planUri(request: StopRequest, uri: string, services: Services, de
   }
 }
 
-async function actOnUri(request: StopRequest, plan: UriPlan, services: Services, deadline: Deadline): Promise<GuestResult[]> {
+async function actOnUri(
+  request: StopRequest,
+  plan: UriPlan,
+  services: Services,
+  deadline: Deadline,
+  shutdowns: ShutdownRecord,
+): Promise<GuestResult[]> {
   const conn = plan.conn;
   if (!conn || plan.targets.length === 0) return [];
   const { config } = request;
   const watch = new PowerWatch(conn, services.clock);
-  const run: UriRun = { uri: plan.uri, conn, config, services, watch, deadline };
+  const run: UriRun = { uri: plan.uri, conn, config, services, watch, deadline, shutdowns };
   services.report({ kind: 'uri-begin', uri: plan.uri, action: request.action });
   if (request.action === 'suspend') return suspendGuests(run, plan.targets);
   await watch.start();
@@ -165,18 +172,35 @@ function watchTime(
 }
 
 /**
- * The list an earlier stop left behind. A malformed one must not keep tonight's guests from being saved: it is moved
- * aside (never deleted; the message says where) and the stop goes on with a fresh list.
+ * The list an earlier stop left behind. One that cannot be read (malformed, or a directory or FIFO in its place)
+ * must not keep tonight's guests from being saved: it is moved aside (never deleted; the message says where) and the
+ * stop goes on with a fresh list.
  */
 async function readLeftover(services: Services, listFile: string, dryRun: boolean): Promise<ListEntry[]> {
   try {
     return (await readListFile(services.files, listFile)) ?? [];
   } catch (err) {
-    if (!(err instanceof StateFileError) || (await services.files.readText(listFile)) === null) throw err;
+    if (!(err instanceof StateFileError) || !(await services.files.exists(listFile))) throw err;
     const movedTo = `${listFile}.malformed-${new Date(services.clock.now()).toISOString().replace(/[:.]/g, '')}`;
     if (!dryRun) await services.files.rename(listFile, movedTo);
-    services.report({ kind: 'list-set-aside', error: errorText(err), movedTo });
+    services.report({ kind: 'list-set-aside', error: errorText(err), movedTo, moved: !dryRun });
     return [];
+  }
+}
+
+/**
+ * One step on the list file (reading the leftover, writing the new list before any guest is touched). When the file
+ * fails us (a list that cannot even be moved aside, a full disk), the guests are acted on all the same: a guest saved
+ * or shut down without a record is better off than one killed with the host. Returns why it failed, if it did.
+ */
+async function listStep(services: Services, step: () => Promise<void>): Promise<string | undefined> {
+  try {
+    await step();
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof StateFileError)) throw err;
+    services.report({ kind: 'list-unwritable', error: errorText(err) });
+    return errorText(err);
   }
 }
 
@@ -195,29 +219,37 @@ export async function stopGuests(request: StopRequest, services: Services): Prom
   const counting: Services = { ...services, report: (e) => (countEnds(e), services.report(e)) };
   const plans: UriPlan[] = [];
   try {
-    const leftover = await readLeftover(services, listFile, request.dryRun);
+    let leftover: ListEntry[] = [];
+    let listError = await listStep(services, async () => {
+      leftover = await readLeftover(services, listFile, request.dryRun);
+    });
     plans.push(...(await Promise.all(config.URIS.map((uri) => planUri(request, uri, counting, timing.deadline)))));
     total = plans.reduce((n, p) => n + p.targets.length, 0);
+    sharedByGuests(timing.deadline.signal, total + plans.length); // a save or a wait per guest, a watcher per URI
     counting.report({
       kind: 'plan',
       action: request.action,
       uris: plans.filter((p) => p.conn).map((p) => ({ uri: p.uri, guests: p.targets.map((g) => ({ uuid: g.uuid, name: g.name })) })),
     });
 
+    // Transient guests cannot come back (they are gone once stopped), so only persistent ones are listed.
+    const fresh: ListEntry[] = plans.map((p) => ({ uri: p.uri, uuids: p.targets.filter((g) => g.persistent).map((g) => g.uuid) }));
+    const list = mergeLists(leftover, fresh).filter((e) => e.uuids.length > 0);
     let uriResults: UriResult[];
     if (request.dryRun) {
       uriResults = plans.map((p) => uriResult(p, [...plannedResults(request, p), ...skippedResults(p, request)]));
     } else {
-      // Transient guests cannot come back (they are gone once stopped), so only persistent ones are listed.
-      const fresh: ListEntry[] = plans.map((p) => ({ uri: p.uri, uuids: p.targets.filter((g) => g.persistent).map((g) => g.uuid) }));
-      const merged = mergeLists(leftover, fresh);
-      if (merged.some((e) => e.uuids.length > 0)) await writeListFile(services.files, listFile, merged);
-      else await services.files.remove(listFile);
-      const acted = await Promise.all(plans.map((p) => actOnUri(request, p, counting, timing.deadline)));
+      // a list that could not be moved aside is not overwritten: it may hold guests of an earlier stop
+      listError ??= await listStep(services, () =>
+        list.length > 0 ? writeListFile(services.files, listFile, list) : services.files.remove(listFile),
+      );
+      const shutdowns = await loadShutdownRecord(services, listFile);
+      const acted = await Promise.all(plans.map((p) => actOnUri(request, p, counting, timing.deadline, shutdowns)));
       uriResults = plans.map((p, i) => uriResult(p, [...acted[i]!, ...skippedResults(p, request)]));
       await services.files.remove(request.lockFile);
     }
-    const failed = uriResults.some((u) => !u.reachable || u.guests.some((g) => ['failed', 'timeout', 'aborted'].includes(g.outcome)));
+    const failed =
+      listError !== undefined || uriResults.some((u) => !u.reachable || u.guests.some((g) => ['failed', 'timeout', 'aborted'].includes(g.outcome)));
     counting.report({ kind: 'finished' });
     return {
       command: request.command,
@@ -226,6 +258,8 @@ export async function stopGuests(request: StopRequest, services: Services): Prom
       dryRun: request.dryRun,
       listFile,
       carriedOver: leftover.reduce((n, e) => n + e.uuids.length, 0),
+      list,
+      ...(listError !== undefined ? { listError } : {}),
       deadlineExpired: timing.deadline.signal.aborted,
       durationMs: Math.round(services.clock.now() - startedAt),
       uris: uriResults,

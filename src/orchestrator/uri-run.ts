@@ -1,7 +1,9 @@
 // The state shared by everything done on one URI during a stop, and the per-guest result bookkeeping.
+import { defaultMaxListeners, setMaxListeners } from 'node:events';
 import type { Connection, GuestInfo, GuestRef } from '../connect/connection.js';
 import type { GuestsConfig } from '../config/variables.js';
 import type { PowerWatch } from './power-watch.js';
+import type { ShutdownRecord } from './shutdown-record.js';
 import type { GuestAction, GuestResult } from './result.js';
 import { errorText, type Services } from './services.js';
 
@@ -18,6 +20,16 @@ export interface UriRun {
   services: Services;
   watch: PowerWatch;
   deadline: Deadline;
+  /** where each shutdown is noted before it is asked for */
+  shutdowns: ShutdownRecord;
+}
+
+/**
+ * Marks `signal` as listened to by the work on each of `guests` guests at once (a save or a wait each, plus one per
+ * URI): that many abort listeners is the design, not a leak, and Node must not warn about it past its default of 10.
+ */
+export function sharedByGuests(signal: AbortSignal, guests: number): void {
+  setMaxListeners(Math.max(defaultMaxListeners, guests), signal);
 }
 
 /** The earlier of a local limit and the overall deadline (null: no limit at all). */

@@ -38,7 +38,19 @@ export function plainRenderer(write: (line: string) => void): (event: Orchestrat
   return (event) => {
     switch (event.kind) {
       case 'list-set-aside':
-        return write(`The list of saved guests could not be read (${event.error}); it was moved to ${event.movedTo} and a new one is written`);
+        return write(
+          event.moved
+            ? `The list of saved guests could not be read (${event.error}); it was moved to ${event.movedTo} and a new one is written`
+            : `The list of saved guests could not be read (${event.error}); a stop would move it to ${event.movedTo} and write a new one`,
+        );
+      case 'list-unwritable':
+        return write(
+          `The running guests cannot be recorded in the list of saved guests (${event.error}); acting on them all the same: start will not know them, start each with virsh start`,
+        );
+      case 'shutdowns-unrecorded':
+        return write(
+          `Cannot keep the record of asked shutdowns in ${event.file} (${event.error}): a start run before those guests are off may take them for running`,
+        );
       case 'lock-wait':
         return write(`Waiting for another libvirt-guests run (pid ${event.pid}) to finish`);
       case 'connect-retry':

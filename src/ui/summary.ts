@@ -42,7 +42,8 @@ export function renderStop(r: StopResult): string {
   const guests = allGuests(r.uris);
   const head = `${r.command}: ${tally(guests, r.action === 'suspend' ? 'suspended' : 'shut down')}${r.deadlineExpired ? ' (stop deadline expired)' : ''}`;
   const carried = r.carriedOver > 0 ? [`${r.carriedOver} guests from an earlier stop were kept in ${r.listFile}`] : [];
-  return [head, ...carried, ...unreachable(r.uris)].join('\n');
+  const unlisted = r.listError !== undefined ? [`the guests could not be recorded for start: ${r.listError}`] : [];
+  return [head, ...carried, ...unlisted, ...unreachable(r.uris)].join('\n');
 }
 
 export function renderStart(r: StartResult): string {

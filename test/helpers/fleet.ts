@@ -9,7 +9,7 @@ import { sandbox } from './cli.js';
 import { startGuestd, type GuestdInstance } from './guestd.js';
 import { guestXml, virsh } from './virsh.js';
 
-export type GuestKind = 'stuck' | 'slow' | 'agent' | 'plain' | 'transient' | 'slowsave';
+export type GuestKind = 'stuck' | 'slow' | 'agent' | 'plain' | 'transient' | 'slowsave' | 'slowoff' | 'sluggish';
 
 export interface FleetGuest {
   name: string;
@@ -25,6 +25,10 @@ const BEHAVIOR: Record<GuestKind, Record<string, string | number>> = {
   transient: { 'shutdown-seconds': 0.2, agent: 'no' },
   /** saves at 32 MiB/s: a stop takes long enough to be interrupted */
   slowsave: { 'shutdown-seconds': 0.2, agent: 'no', 'save-mib-per-second': 32 },
+  /** powers off 5 s after the button: a start run meanwhile finds it still running */
+  slowoff: { 'shutdown-seconds': 5, agent: 'no' },
+  /** slow at everything (boots in 1 s, powers off in 2 s, saves at 32 MiB/s): every moment of a stop is wide */
+  sluggish: { 'boot-seconds': 1, 'shutdown-seconds': 2, agent: 'no', 'save-mib-per-second': 32 },
 };
 
 export interface Fleet {

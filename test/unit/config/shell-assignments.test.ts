@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseShellAssignments } from '../../../src/config/shell-assignments.js';
+import { parseConfig } from '../../../src/config/sysconfig.js';
 import { ConfigError } from '../../../src/errors.js';
 
 const parse = (text: string) => parseShellAssignments(text, '/etc/test.conf');
@@ -93,8 +94,42 @@ test('lines that are not assignments are refused, never run', () => {
   refuses('URIS=a b', 1, /unquoted space/, 'URIS');
 });
 
-test('quoting traps where a shell and dotenv would disagree are refused', () => {
+test('quoting traps are refused: an unquoted "#" inside a word, a quote never closed', () => {
   refuses('URIS=a#b', 1, /unquoted "#"/, 'URIS');
-  refuses("URIS=a'b'", 1, /several quoted and unquoted pieces/, 'URIS');
   refuses("\nURIS='never closed\nON_BOOT=start", 2, /never closed/, 'URIS');
+});
+
+test('adjacent quoted and unquoted pieces make one value, as in a shell', () => {
+  const got = parse(`ON_SHUTDOWN="shut"'down'\nURIS=qemu:///system' '"guest:///system"\nX=a'b'c\nE=''""`);
+  assert.deepEqual(
+    got.map((a) => [a.name, a.value]),
+    [
+      ['ON_SHUTDOWN', 'shutdown'],
+      ['URIS', 'qemu:///system guest:///system'],
+      ['X', 'abc'],
+      ['E', ''],
+    ],
+  );
+});
+
+test('a UTF-8 byte order mark at the start of the file is ignored', () => {
+  const got = parse('\uFEFFON_BOOT=ignore\n');
+  assert.deepEqual(got.map((a) => [a.name, a.value, a.line]), [['ON_BOOT', 'ignore', 1]]);
+  refuses('ON_BOOT=ignore\n\uFEFFON_SHUTDOWN=shutdown', 2, /not a NAME=value assignment/);
+});
+
+test('control characters in a value are refused, shown escaped', () => {
+  refuses('URIS=a\u0000b', 1, /control character \\u0000/, 'URIS');
+  refuses("URIS='a\u0007b'", 1, /control character \\u0007/, 'URIS');
+  assert.equal(parse("URIS='a\tb'")[0]!.value, 'a\tb', 'a tab inside quotes is text');
+});
+
+test('an error quoting a huge line quotes only its beginning', () => {
+  const huge = 'x'.repeat(10 * 1024 * 1024);
+  for (const text of [`. ${huge}`, `URIS=a ${huge}`, `${huge}=1`, `URIS='${huge}'`, `ON_BOOT=${huge}`]) {
+    assert.throws(
+      () => parseConfig(text, '/etc/test.conf'),
+      (err: unknown) => err instanceof ConfigError && err.message.length < 300 && (err.hint ?? '').length < 300,
+    );
+  }
 });

@@ -19,6 +19,7 @@ test('the schema accepts a real-shaped result and rejects a broken one', () => {
     dryRun: false,
     listFile: '/var/lib/libvirt/libvirt-guests',
     carriedOver: 0,
+    list: [{ uri: 'qemu:///system', uuids: ['u'] }],
     deadlineExpired: false,
     durationMs: 12,
     uris: [
