@@ -95,6 +95,7 @@ export class GuestRuntime {
         },
       }),
       (cmd, args) => this.dispatch(cmd, args),
+      this.log,
     );
     await this.monitor.listen();
     this.resumeTicks();

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LibvirtError, VirErr } from '../../../src/remote/error.js';
 import type { ProcessDriver } from '../../../src/driver/process/index.js';
+import { isSameProcess } from '../../../src/driver/process/proc.js';
+import { resetConnection } from '../../helpers/sockets.js';
 import { Bed, domainXML, waitFor } from './helpers.js';
 
 const isVir = (code: number, re?: RegExp) => (err: unknown) => {
@@ -193,5 +195,16 @@ describe('process driver: lifecycle', () => {
     } finally {
       await bed2.cleanup();
     }
+  });
+
+  it('a guest never dies because a control connection broke (monitor reset with the greeting unread)', async () => {
+    const rec = await d.defineXML(domainXML('sturdy'));
+    await d.create(rec.uuid, {});
+    const { pid, monitor } = bed.status('sturdy');
+    for (let i = 0; i < 3; i++) await resetConnection(monitor);
+    assert.ok(isSameProcess(pid, bed.status('sturdy').startTime), 'the guest process lives');
+    assert.equal(d.lookupByUuid(rec.uuid).state, 'running');
+    await d.setTime(rec.uuid, { sync: true }); // the driver's own monitor still works
+    await d.destroy(rec.uuid);
   });
 });
