@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GuestClock, hostNowNs, type HostClock } from './clock.js';
 import { openImageWriter, type ImageWriter } from './direct-io.js';
-import { BLOCK, encodeHeader, encodeTrailer, imageSize, ImageError, paddedSize, readImage } from './image.js';
+import { BLOCK, encodeHeader, encodeTrailer, imageSize, ImageError, paddedSize, partialImage, readImage } from './image.js';
 import { GuestMemory } from './memory.js';
 import { MonitorError, MonitorServer } from './monitor-server.js';
 import type {
@@ -15,6 +15,7 @@ import type {
   GuestStatus,
   PowerOffReason,
   QuerySaveReply,
+  SaveProgress,
   SaveReply,
   StateReply,
   StatusReply,
@@ -92,6 +93,7 @@ export class GuestRuntime {
           pid: process.pid,
           status: this.status,
           restored: this.restoredFrom !== null,
+          save: this.saveProgress(),
         },
       }),
       (cmd, args) => this.dispatch(cmd, args),
@@ -150,13 +152,8 @@ export class GuestRuntime {
         this.save.aborted = true;
         return {};
       case 'query-save': {
-        const s = this.save;
-        return {
-          active: s !== null,
-          processed: s?.processed ?? 0,
-          total: s?.total ?? 0,
-          elapsedMs: s ? Date.now() - s.startedAt : 0,
-        } satisfies QuerySaveReply;
+        const progress = this.saveProgress();
+        return { active: progress !== null, ...(progress ?? { processed: 0, total: 0, elapsedMs: 0 }) } satisfies QuerySaveReply;
       }
       case 'guest-get-time':
         this.requireAgent();
@@ -177,6 +174,11 @@ export class GuestRuntime {
       default:
         throw new MonitorError('CommandNotFound', `unknown command '${cmd}'`);
     }
+  }
+
+  private saveProgress(): SaveProgress | null {
+    const s = this.save;
+    return s && { processed: s.processed, total: s.total, elapsedMs: Date.now() - s.startedAt };
   }
 
   private requireAgent(): void {
@@ -217,7 +219,7 @@ export class GuestRuntime {
       processed: 0,
       total: imageSize(memoryBytes),
       aborted: false,
-      tmp: `${file}.part-${process.pid}`,
+      tmp: partialImage(file, process.pid),
     };
     this.save = job;
     const chunk = this.opts.chunkBytes ?? 1 << 20;
@@ -298,12 +300,16 @@ export class GuestRuntime {
       this.status = previous === 'saving' ? 'running' : previous;
       this.clock.thaw();
       this.resumeTicks();
-      if (err instanceof MonitorError) {
-        this.log(`save aborted after ${job.processed} of ${job.total} bytes; guest continues`);
-        throw err;
-      }
-      this.log(`save failed: ${(err as Error).message}; guest continues`);
-      throw new MonitorError('GenericError', `save to ${file} failed: ${(err as Error).message}`);
+      const failure =
+        err instanceof MonitorError ? err : new MonitorError('GenericError', `save to ${file} failed: ${(err as Error).message}`);
+      this.log(
+        err instanceof MonitorError
+          ? `save aborted after ${job.processed} of ${job.total} bytes; guest continues`
+          : `save failed: ${(err as Error).message}; guest continues`,
+      );
+      // a daemon that connected mid-save (no reply coming to it) learns here that the job is over
+      void this.monitor.broadcast('SAVE_FAILED', { desc: failure.message });
+      throw failure;
     }
   }
 

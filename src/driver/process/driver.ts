@@ -247,19 +247,34 @@ export class ProcessDriver implements Driver {
       exited: done.promise,
       markExited: done.resolve,
     };
+    this.attachMonitor(dom, monitor); // before any wait: the guest may end meanwhile
+    const save = monitor.greeting.status === 'saving' ? monitor.greeting.save : null;
+    if (save) {
+      // a save began under the previous daemon: follow it, so that its job shows (libvirt-guests' start waits on it)
+      dom.job = { startedAt: this.clock.now() - save.elapsedMs, processed: save.processed, total: save.total };
+      this.log.info(`domain '${dom.name}': its save is still running (${save.processed} of ${save.total} bytes); following it`);
+    } else if (dom.config && this.store.hasManagedSave(dom.name)) {
+      // the image it was restored from (the daemon stopped before removing it): restoring it later would roll the
+      // running guest back in time
+      this.log.warn(`domain '${dom.name}' runs from its managed save image: removing the image`);
+      this.store.removeManagedSave(dom.name);
+    }
     if (status.persistent !== (dom.config !== null)) await this.writeStatus(dom);
-    this.attachMonitor(dom, monitor);
     this.log.info(`domain '${dom.name}': reconnected to process ${status.pid} (id ${status.id})`);
     return status.id;
   }
 
-  /** `<name>.save.part-<pid>` left by a guest that died mid-save (a finished save is renamed into place) */
+  /**
+   * `<name>.save.part-<pid>` left by a guest that died mid-save (a finished save is renamed into place). Its writer is
+   * gone unless the pid is one of the guests just reconnected (identified by start time): a pid that is free, a
+   * zombie, or another process now does not write it any more.
+   */
   private removeStalePartialImages(): void {
+    const writers = new Set([...this.doms.values()].flatMap((d) => (d.run ? [d.run.pid] : [])));
     for (const part of this.store.listPartialImages()) {
-      if (readProcStat(part.pid) === null) {
-        this.log.warn(`${part.file}: removing the partial image of an interrupted save`);
-        this.store.removeFile(part.file);
-      }
+      if (writers.has(part.pid)) continue;
+      this.log.warn(`${part.file}: removing the partial image of an interrupted save`);
+      this.store.removeFile(part.file);
     }
   }
 
@@ -577,7 +592,7 @@ export class ProcessDriver implements Driver {
         const p = data as SaveProgress;
         dom.job.processed = p.processed;
         dom.job.total = p.total;
-      }
+      } else if (name === 'SAVE_FAILED') dom.job = null;
     });
     monitor.on('close', () => {
       if (this.closing || dom.run?.monitor !== monitor) return;
@@ -620,6 +635,9 @@ export class ProcessDriver implements Driver {
     }
     if (dom.run !== run || this.closing) return;
     run.monitor?.close();
+    // a save ends with POWEROFF 'saved'; a daemon that connected after that event, before the exit, sees only the
+    // image (which appears, renamed into place, once complete)
+    if (dom.stopping === null && dom.job && this.store.hasManagedSave(dom.name)) dom.stopping = 'saved';
     this.settleStopped(dom, dom.stopping ?? 'failed', true);
   }
 
@@ -637,6 +655,7 @@ export class ProcessDriver implements Driver {
     if (notify && why === 'shutdown') this.emit(ref, EVENT.SHUTDOWN, SHUTDOWN_FINISHED);
     this.store.removeStatus(dom.name);
     this.store.removeFile(run.monitorPath);
+    this.store.removeFile(this.store.partialImagePath(dom.name, run.pid)); // the guest is gone: so is its writer
     dom.run = null;
     dom.live = null;
     dom.job = null;

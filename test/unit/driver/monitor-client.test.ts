@@ -20,7 +20,7 @@ describe('monitor client', () => {
     const guest = net.createServer({ pauseOnConnect: true }, (s) => {
       peers.push(s);
       s.on('error', () => undefined);
-      s.write(`${JSON.stringify({ greeting: { name: 'g', uuid: 'u', pid: 1, status: 'running', restored: false } })}\n`);
+      s.write(`${JSON.stringify({ greeting: { name: 'g', uuid: 'u', pid: 1, status: 'running', restored: false, save: null } })}\n`);
     });
     await new Promise<void>((resolve) => guest.listen(path, resolve));
     try {
