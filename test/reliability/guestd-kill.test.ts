@@ -5,14 +5,13 @@
 // as a job and is waited for, as libvirt-guests' start does; in half the trials it is aborted instead (a stop
 // deadline), and the guest must run on. No partial image may remain once no save runs.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { openConnection, type Connection } from '../../src/connect/index.js';
-import { MonitorClient } from '../../src/driver/process/monitor-client.js';
-import type { RuntimeStatus } from '../../src/driver/process/store.js';
 import { readImage } from '../../src/guest/image.js';
 import { cleanupAllGuestd, isAlive, sleep, startGuestd, waitFor, type GuestdInstance } from '../helpers/guestd.js';
+import { askGuest, runtimeStatus } from '../helpers/guests.js';
 import { log, random, report, trials } from '../helpers/reliability.js';
 import { guestXml, virsh } from '../helpers/virsh.js';
 
@@ -26,19 +25,6 @@ const SHUTOFF_SAVED = 5;
 after(cleanupAllGuestd);
 
 const names = Array.from({ length: GUESTS }, (_, i) => `kill${i}`);
-
-const runtimeStatus = (gd: GuestdInstance, name: string): RuntimeStatus =>
-  JSON.parse(readFileSync(path.join(gd.sockDir, 'process', 'domains', `${name}.json`), 'utf8')) as RuntimeStatus;
-
-/** ask the guest itself, through its monitor: what it holds, independently of the daemon */
-async function query<T>(gd: GuestdInstance, name: string, ask: (m: MonitorClient) => Promise<T>): Promise<T> {
-  const monitor = await MonitorClient.connect(runtimeStatus(gd, name).monitor, 10_000);
-  try {
-    return await ask(monitor);
-  } finally {
-    monitor.close();
-  }
-}
 
 interface Before {
   pid: number;
@@ -58,7 +44,7 @@ async function settle(gd: GuestdInstance, conn: Connection, name: string, was: B
   const { state, reason } = await conn.state(guest);
   if (state === 'running') {
     const pid = runtimeStatus(gd, name).pid;
-    const says = (await query(gd, name, async (m) => m.greeting)).status;
+    const says = (await askGuest(gd, name, async (m) => m.greeting)).status;
     if (pid !== was.pid || !isAlive(pid) || says !== 'running')
       throw new Error(`reported running, but as pid ${pid} (was ${was.pid}, alive: ${isAlive(pid)}) that says it is ${says}`);
     return 'running';
@@ -70,7 +56,7 @@ async function settle(gd: GuestdInstance, conn: Connection, name: string, was: B
   if (img.facts.counter < was.counter) throw new Error(`its image (counter ${img.facts.counter}) is older than the guest (${was.counter})`);
   // restore, and check it continues from exactly what the image holds
   await conn.start(guest);
-  const restored = (await query(gd, name, (m) => m.call('query-state'))).restoredFrom;
+  const restored = (await askGuest(gd, name, (m) => m.call('query-state'))).restoredFrom;
   if (restored?.checksum !== img.payloadSha || restored.counter !== img.facts.counter)
     throw new Error(`restored ${JSON.stringify(restored)}, but its image holds counter ${img.facts.counter}, sha ${img.payloadSha}`);
   return 'saved';
@@ -104,7 +90,7 @@ test(`kill -9 of guestd during ${GUESTS} parallel ${MEMORY_MIB} MiB managed save
   for (let trial = 1; trial <= count; trial++) {
     const before = new Map<string, Before>();
     for (const name of names) {
-      const { counter } = await query(gd, name, (m) => m.call('query-state'));
+      const { counter } = await askGuest(gd, name, (m) => m.call('query-state'));
       before.set(name, { pid: runtimeStatus(gd, name).pid, counter });
     }
     const delayMs = rnd.int(0, maxDelayMs);

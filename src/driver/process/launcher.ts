@@ -48,21 +48,16 @@ function tail(file: string, lines = 5): string {
 
 export const launchGuest: Launcher = (spec) => {
   const cmd = runtimeCommand();
+  // `--opt=value`: a value such as the name '-x' would otherwise be read as an option
   const args = [
     ...cmd.args,
-    '--name',
-    spec.name,
-    '--uuid',
-    spec.uuid,
-    '--memory-bytes',
-    String(spec.memoryBytes),
-    '--monitor',
-    spec.monitorPath,
-    '--behavior',
-    JSON.stringify(spec.behavior),
-    '--ready-fd',
-    '3',
-    ...(spec.restoreFile ? ['--restore', spec.restoreFile] : []),
+    `--name=${spec.name}`,
+    `--uuid=${spec.uuid}`,
+    `--memory-bytes=${spec.memoryBytes}`,
+    `--monitor=${spec.monitorPath}`,
+    `--behavior=${JSON.stringify(spec.behavior)}`,
+    '--ready-fd=3',
+    ...(spec.restoreFile ? [`--restore=${spec.restoreFile}`] : []),
     ...(spec.bypassCache ? ['--bypass-cache'] : []),
   ];
   const log = openSync(spec.logFile, 'a', 0o600);

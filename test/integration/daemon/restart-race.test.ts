@@ -6,15 +6,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cleanupAllGuestd, isAlive, startGuestd, waitFor } from '../../helpers/guestd.js';
+import { ok } from '../../helpers/guests.js';
 import { guestXml, virsh } from '../../helpers/virsh.js';
 
 after(cleanupAllGuestd);
-
-async function ok(p: ReturnType<typeof virsh>, what: string): Promise<string> {
-  const r = await p;
-  assert.equal(r.code, 0, `${what}: ${r.stderr}`);
-  return r.stdout;
-}
 
 /** pid of a running guest, from the runtime status guestd keeps */
 async function guestPid(name: string, before: Set<number>, pids: () => number[]): Promise<number> {

@@ -207,4 +207,15 @@ describe('process driver: lifecycle', () => {
     await d.setTime(rec.uuid, { sync: true }); // the driver's own monitor still works
     await d.destroy(rec.uuid);
   });
+
+  it('names that look like options or hold odd characters start, save and restore', async () => {
+    for (const name of ['-dash', '--name', 'with space', `quote'"`, 'ü日']) {
+      const rec = await d.defineXML(domainXML(name.replace(/&/g, '&amp;').replace(/</g, '&lt;')));
+      assert.equal((await d.create(rec.uuid, {})).name, name);
+      await d.managedSave(rec.uuid, {});
+      assert.equal((await d.create(rec.uuid, {})).reason, 3, `${name} restored`);
+      await d.destroy(rec.uuid);
+      await d.undefine(rec.uuid, 0);
+    }
+  });
 });
