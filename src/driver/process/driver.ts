@@ -55,6 +55,8 @@ export interface ProcessDriverOptions {
   livenessIntervalMs?: number;
   bootTimeoutMs?: number;
   restoreTimeoutMs?: number;
+  /** how long a restarted daemon waits for the monitor of a guest still booting or restoring */
+  reconnectTimeoutMs?: number;
 }
 
 interface Running {
@@ -208,7 +210,7 @@ export class ProcessDriver implements Driver {
       }
       try {
         if (!live) throw new Error('no definition to manage it with');
-        monitor = await MonitorClient.connect(status.monitor, 3000);
+        monitor = await this.monitorOfSurvivor(status);
         if (monitor.greeting.uuid !== status.uuid) throw new Error(`monitor answers for uuid ${monitor.greeting.uuid}`);
       } catch (err) {
         monitor?.close();
@@ -262,6 +264,19 @@ export class ProcessDriver implements Driver {
     if (status.persistent !== (dom.config !== null)) await this.writeStatus(dom);
     this.log.info(`domain '${dom.name}': reconnected to process ${status.pid} (id ${status.id})`);
     return status.id;
+  }
+
+  /** the monitor of a guest found alive at startup; one still booting or restoring gets time to open it */
+  private async monitorOfSurvivor(status: RuntimeStatus): Promise<MonitorClient> {
+    const deadline = this.clock.now() + (this.opts.reconnectTimeoutMs ?? 30_000);
+    for (;;) {
+      try {
+        return await MonitorClient.connect(status.monitor, 3000);
+      } catch (err) {
+        if (this.clock.now() >= deadline || !isSameProcess(status.pid, status.startTime)) throw err;
+        await sleep(100);
+      }
+    }
   }
 
   /**
@@ -518,6 +533,27 @@ export class ProcessDriver implements Driver {
 
   private async spawn(dom: Dom, def: DomainDef, how: { restoreFile?: string; bypassCache?: boolean }): Promise<void> {
     const monitorPath = this.store.monitorPath(dom.uuid);
+    const id = this.nextId++;
+    const reason = how.restoreFile ? RUNNING.RESTORED : RUNNING.BOOTED;
+    const startedAt = new Date(this.clock.now()).toISOString();
+    // recorded as soon as the process exists: a daemon killed while the guest boots or restores must find it, or the
+    // next start would run a second copy beside the orphan
+    const recordSpawn = (pid: number): void => {
+      const stat = readProcStat(pid);
+      if (!stat) return;
+      this.store.writeStatusSync({
+        uuid: dom.uuid,
+        name: def.name,
+        id,
+        pid,
+        startTime: stat.startTime,
+        monitor: monitorPath,
+        startedAt,
+        reason,
+        persistent: dom.config !== null,
+        xml: formatDomainXML(def),
+      });
+    };
     let launched: { pid: number };
     try {
       launched = await this.launch({
@@ -528,18 +564,23 @@ export class ProcessDriver implements Driver {
         behavior: def.behavior,
         logFile: this.store.logPath(def.name),
         timeoutMs: how.restoreFile ? (this.opts.restoreTimeoutMs ?? 600_000) : (this.opts.bootTimeoutMs ?? 30_000),
+        onSpawn: recordSpawn,
         ...(how.restoreFile ? { restoreFile: how.restoreFile } : {}),
         ...(how.bypassCache ? { bypassCache: true } : {}),
       });
     } catch (err) {
+      this.store.removeStatus(def.name); // the launcher ended the process
       if (err instanceof LaunchError && how.restoreFile) throw err;
       throw operationFailed(`cannot start domain '${def.name}': ${(err as Error).message}`, err);
     }
     const stat = readProcStat(launched.pid);
-    if (!stat) throw operationFailed(`domain '${def.name}': the guest process ${launched.pid} ended right after starting`);
+    if (!stat) {
+      this.store.removeStatus(def.name);
+      throw operationFailed(`domain '${def.name}': the guest process ${launched.pid} ended right after starting`);
+    }
     const done = deferred();
     dom.live = def;
-    dom.id = this.nextId++;
+    dom.id = id;
     dom.stopping = null;
     dom.job = null;
     dom.run = {
@@ -547,13 +588,13 @@ export class ProcessDriver implements Driver {
       startTime: stat.startTime,
       monitorPath,
       monitor: null,
-      startedAt: new Date(this.clock.now()).toISOString(),
+      startedAt,
       exited: done.promise,
       markExited: done.resolve,
     };
     dom.state = 'running';
-    dom.reason = how.restoreFile ? RUNNING.RESTORED : RUNNING.BOOTED;
-    await this.writeStatus(dom); // before anything else can fail: the process exists now
+    dom.reason = reason;
+    await this.writeStatus(dom); // what changed since the spawn (a define meanwhile)
     try {
       const monitor = await MonitorClient.connect(monitorPath, 5000);
       dom.run.monitor = monitor;

@@ -17,6 +17,8 @@ export interface LaunchSpec {
   bypassCache?: boolean;
   /** how long to wait for the runtime to report ready */
   timeoutMs: number;
+  /** told the pid as soon as the process exists, before it is ready */
+  onSpawn?: (pid: number) => void;
 }
 
 export class LaunchError extends Error {
@@ -68,6 +70,14 @@ export const launchGuest: Launcher = (spec) => {
     child = spawn(cmd.execPath, args, { detached: true, stdio: ['ignore', log, log, 'pipe'], cwd: '/', env });
   } finally {
     closeSync(log);
+  }
+  if (child.pid !== undefined) {
+    try {
+      spec.onSpawn?.(child.pid);
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw new LaunchError('SpawnError', `cannot record the guest process ${child.pid}: ${(err as Error).message}`);
+    }
   }
   const readyPipe = child.stdio[3] as NodeJS.ReadableStream | null;
   return new Promise((resolve, reject) => {

@@ -117,6 +117,10 @@ export class Store {
   async writeStatus(status: RuntimeStatus): Promise<void> {
     await writeFileAtomic(this.statusPath(status.name), `${JSON.stringify(status, null, 2)}\n`, { mode: 0o600 });
   }
+  /** at once, between spawning a guest and anything else */
+  writeStatusSync(status: RuntimeStatus): void {
+    writeFileAtomic.sync(this.statusPath(status.name), `${JSON.stringify(status, null, 2)}\n`, { mode: 0o600 });
+  }
   removeStatus(name: string): void {
     rmSync(this.statusPath(name), { force: true });
   }
