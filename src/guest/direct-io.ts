@@ -102,6 +102,7 @@ export function ddWriter(path: string, chunkBytes: number): ImageWriter {
   dd.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   // dd gone (EPIPE): the write callback fails the save; unhandled, the event would kill the guest
   dd.stdin?.on('error', () => undefined);
+  dd.stderr?.on('error', () => undefined);
   const exited = new Promise<number>((resolve) => {
     dd.on('error', () => resolve(127)); // dd cannot be started
     dd.on('close', (code) => resolve(code ?? 1));

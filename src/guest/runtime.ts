@@ -1,7 +1,7 @@
 // One process guest: memory that changes while it runs, a clock, a monitor socket, boot/shutdown behaviour, and
 // save (stream the state to an image, then exit) / restore (validate an image, continue from it).
 import { createHash } from 'node:crypto';
-import { openSync, closeSync, fsyncSync, unlinkSync } from 'node:fs';
+import { openSync, closeSync, fsyncSync, unlinkSync, writeSync } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -59,7 +59,7 @@ export class GuestRuntime {
   private readonly host: HostClock;
 
   constructor(private readonly opts: RuntimeOptions) {
-    this.log = opts.log ?? ((m) => process.stderr.write(`${new Date().toISOString()} ${opts.name}: ${m}\n`));
+    this.log = opts.log ?? ((m) => writeLog(`${opts.name}: ${m}`));
     this.host = opts.host ?? hostNowNs;
   }
 
@@ -332,6 +332,15 @@ export class GuestRuntime {
       }
     }
     void this.powerOff('destroyed');
+  }
+}
+
+/** one line on stderr, the guest's log file: a log that cannot be written (disk full) must not end the guest */
+export function writeLog(line: string): void {
+  try {
+    writeSync(2, `${new Date().toISOString()} ${line}\n`);
+  } catch {
+    /* nowhere left to say it */
   }
 }
 

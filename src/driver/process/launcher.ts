@@ -2,7 +2,7 @@
 // file) so it survives daemon restarts and `kill -9` of the daemon. The runtime reports readiness (or why a restore
 // failed) as one JSON line on fd 3.
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { GuestBehavior, ReadyLine } from '../../guest/protocol.js';
 
@@ -40,11 +40,18 @@ export function runtimeCommand(): { execPath: string; args: string[] } {
   return { execPath: process.execPath, args: ['--import', import.meta.resolve('tsx'), ts] };
 }
 
+/** the last lines of a guest's log, read from its last 4 KiB only (a log grows over the guest's lives) */
 function tail(file: string, lines = 5): string {
+  let fd: number | null = null;
   try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    fd = openSync(file, 'r');
+    const buf = Buffer.alloc(4096);
+    const n = readSync(fd, buf, 0, buf.length, Math.max(0, fstatSync(fd).size - buf.length));
+    return buf.subarray(0, n).toString('utf8').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
     return '';
+  } finally {
+    if (fd !== null) closeSync(fd);
   }
 }
 
