@@ -210,7 +210,7 @@ export class ProcessDriver implements Driver {
       }
       try {
         if (!live) throw new Error('no definition to manage it with');
-        monitor = await this.monitorOfSurvivor(status);
+        monitor = await this.monitorOfSurvivor({ ...status, monitorPath: status.monitor });
         if (monitor.greeting.uuid !== status.uuid) throw new Error(`monitor answers for uuid ${monitor.greeting.uuid}`);
       } catch (err) {
         monitor?.close();
@@ -249,13 +249,7 @@ export class ProcessDriver implements Driver {
       exited: done.promise,
       markExited: done.resolve,
     };
-    this.attachMonitor(dom, monitor); // before any wait: the guest may end meanwhile
-    const save = monitor.greeting.status === 'saving' ? monitor.greeting.save : null;
-    if (save) {
-      // a save began under the previous daemon: follow it, so that its job shows (libvirt-guests' start waits on it)
-      dom.job = { startedAt: this.clock.now() - save.elapsedMs, processed: save.processed, total: save.total };
-      this.log.info(`domain '${dom.name}': its save is still running (${save.processed} of ${save.total} bytes); following it`);
-    } else if (dom.config && this.store.hasManagedSave(dom.name)) {
+    if (!this.follow(dom, monitor) && dom.config && this.store.hasManagedSave(dom.name)) {
       // the image it was restored from (the daemon stopped before removing it): restoring it later would roll the
       // running guest back in time
       this.log.warn(`domain '${dom.name}' runs from its managed save image: removing the image`);
@@ -266,14 +260,14 @@ export class ProcessDriver implements Driver {
     return status.id;
   }
 
-  /** the monitor of a guest found alive at startup; one still booting or restoring gets time to open it */
-  private async monitorOfSurvivor(status: RuntimeStatus): Promise<MonitorClient> {
+  /** a new connection to the monitor of a live guest; one still booting or restoring gets time to open it */
+  private async monitorOfSurvivor(guest: { pid: number; startTime: string; monitorPath: string }): Promise<MonitorClient> {
     const deadline = this.clock.now() + (this.opts.reconnectTimeoutMs ?? 30_000);
     for (;;) {
       try {
-        return await MonitorClient.connect(status.monitor, 3000);
+        return await MonitorClient.connect(guest.monitorPath, 3000);
       } catch (err) {
-        if (this.clock.now() >= deadline || !isSameProcess(status.pid, status.startTime)) throw err;
+        if (this.clock.now() >= deadline || !isSameProcess(guest.pid, guest.startTime)) throw err;
         await sleep(100);
       }
     }
@@ -641,6 +635,19 @@ export class ProcessDriver implements Driver {
     });
   }
 
+  /**
+   * Manage a running guest through a monitor connected anew (after a daemon restart, or a broken connection). A save
+   * it is in the middle of is followed, so that its job shows (libvirt-guests' start waits on it). True when saving.
+   */
+  private follow(dom: Dom, monitor: MonitorClient): boolean {
+    this.attachMonitor(dom, monitor); // before any wait: the guest may end meanwhile
+    const save = monitor.greeting.status === 'saving' ? monitor.greeting.save : null;
+    if (!save) return false;
+    dom.job = { startedAt: this.clock.now() - save.elapsedMs, processed: save.processed, total: save.total };
+    this.log.info(`domain '${dom.name}': its save is running (${save.processed} of ${save.total} bytes); following it`);
+    return true;
+  }
+
   private checkLiveness(): void {
     for (const dom of this.doms.values()) {
       const run = dom.run;
@@ -656,8 +663,18 @@ export class ProcessDriver implements Driver {
     if (!run || this.gone.has(run)) return;
     this.gone.add(run);
     for (let i = 0; i < 100 && isSameProcess(run.pid, run.startTime); i++) await sleep(50);
-    if (isSameProcess(run.pid, run.startTime)) {
-      this.log.error(`domain '${dom.name}': the monitor closed but process ${run.pid} lives on; killing it`);
+    if (isSameProcess(run.pid, run.startTime) && !this.closing) {
+      // the connection broke, not the guest: a guest must not die for that, so take it up again
+      const monitor = await this.monitorOfSurvivor(run).catch(() => null);
+      if (monitor?.greeting.uuid === dom.uuid && dom.run === run && !this.closing) {
+        this.log.warn(`domain '${dom.name}': its monitor connection broke; connected again`);
+        run.monitor = monitor;
+        this.gone.delete(run);
+        this.follow(dom, monitor);
+        return;
+      }
+      monitor?.close();
+      this.log.error(`domain '${dom.name}': process ${run.pid} lives on but its monitor does not answer; killing it`);
       signalProcess(run.pid, run.startTime, 'SIGKILL');
       dom.stopping ??= 'failed';
     }

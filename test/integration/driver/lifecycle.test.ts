@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { LibvirtError, VirErr } from '../../../src/remote/error.js';
 import type { ProcessDriver } from '../../../src/driver/process/index.js';
 import { isSameProcess } from '../../../src/driver/process/proc.js';
+import { MonitorClient } from '../../../src/driver/process/monitor-client.js';
 import { resetConnection } from '../../helpers/sockets.js';
 import { Bed, domainXML, waitFor } from './helpers.js';
 
@@ -217,5 +218,19 @@ describe('process driver: lifecycle', () => {
       await d.destroy(rec.uuid);
       await d.undefine(rec.uuid, 0);
     }
+  });
+
+  it("the daemon's own monitor connection breaking does not end the guest: it connects again", async () => {
+    const rec = await d.defineXML(domainXML('reconnects'));
+    await d.create(rec.uuid, {});
+    const { pid, startTime } = bed.status('reconnects');
+    // the one way to break the driver's side of the connection from here: close it under the driver
+    const doms = (d as unknown as { doms: Map<string, { run: { monitor: MonitorClient } | null }> }).doms;
+    doms.get(rec.uuid)!.run!.monitor.close();
+    await waitFor('the monitor to be connected again', () => doms.get(rec.uuid)?.run?.monitor.closed === false, 15_000);
+    assert.ok(isSameProcess(pid, startTime), 'the same guest process runs on');
+    assert.equal(d.lookupByUuid(rec.uuid).state, 'running');
+    await d.setTime(rec.uuid, { sync: true }); // controllable through the new connection
+    await d.destroy(rec.uuid);
   });
 });
