@@ -176,16 +176,16 @@ export class ProcessDriver implements Driver {
   }
 
   private async reconcile(): Promise<void> {
-    let maxId = 0;
-    for (const { file, status } of this.store.listStatus()) {
-      try {
-        const id = await this.reconcileOne(file, status);
-        maxId = Math.max(maxId, id);
-      } catch (err) {
-        this.log.error(`${file}: cannot reconcile runtime status: ${(err as Error).message}`);
-      }
-    }
-    this.nextId = Math.max(this.nextId, maxId + 1);
+    // all at once: a guest still restoring (or hung) is waited for without holding up the others
+    const ids = await Promise.all(
+      this.store.listStatus().map(({ file, status }) =>
+        this.reconcileOne(file, status).catch((err: unknown) => {
+          this.log.error(`${file}: cannot reconcile runtime status: ${(err as Error).message}`);
+          return 0;
+        }),
+      ),
+    );
+    this.nextId = Math.max(this.nextId, ...ids.map((id) => id + 1));
     this.removeStalePartialImages();
   }
 
