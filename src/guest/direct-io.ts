@@ -94,13 +94,19 @@ function fileWriter(fh: FileHandle, scratch: Buffer, method: WriteMethod): Image
 }
 
 /** Streams through `dd oflag=direct`; positions must be sequential (dd cannot seek back). */
-function ddWriter(path: string, chunkBytes: number): ImageWriter {
+export function ddWriter(path: string, chunkBytes: number): ImageWriter {
   const dd: ChildProcess = spawn('dd', [`of=${path}`, 'oflag=direct', `bs=${chunkBytes}`, 'iflag=fullblock', 'status=none'], {
     stdio: ['pipe', 'ignore', 'pipe'],
   });
   let stderr = '';
   dd.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number>((resolve) => dd.on('close', (code) => resolve(code ?? 1)));
+  // dd gone (EPIPE): the write callback fails the save; unhandled, the event would kill the guest
+  dd.stdin?.on('error', () => undefined);
+  dd.stderr?.on('error', () => undefined);
+  const exited = new Promise<number>((resolve) => {
+    dd.on('error', () => resolve(127)); // dd cannot be started
+    dd.on('close', (code) => resolve(code ?? 1));
+  });
   let position = 0;
   const scratch = Buffer.alloc(chunkBytes);
   const push = (data: Buffer): Promise<void> =>

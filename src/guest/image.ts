@@ -26,6 +26,9 @@ export class ImageError extends Error {
   override name = 'ImageError';
 }
 
+/** where process `pid` writes an image before renaming it to `file` once complete (so `file` is never half) */
+export const partialImage = (file: string, pid: number): string => `${file}.part-${pid}`;
+
 export const paddedSize = (n: number): number => Math.ceil(n / BLOCK) * BLOCK;
 export const imageSize = (memoryBytes: number): number => BLOCK + paddedSize(memoryBytes) + BLOCK;
 

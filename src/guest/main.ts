@@ -5,7 +5,7 @@
 import { closeSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { GuestBehavior, ReadyLine } from './protocol.js';
-import { GuestRuntime } from './runtime.js';
+import { GuestRuntime, writeLog } from './runtime.js';
 import { ImageError } from './image.js';
 
 const { values } = parseArgs({
@@ -35,7 +35,7 @@ function ready(line: ReadyLine): void {
 }
 
 function fail(cls: string, desc: string): never {
-  process.stderr.write(`${new Date().toISOString()} guest ${values.name ?? '?'}: ${desc}\n`);
+  writeLog(`guest ${values.name ?? '?'}: ${desc}`);
   ready({ error: { class: cls, desc } });
   process.exit(1);
 }

@@ -1,5 +1,6 @@
 // The runtime's side of the monitor socket: JSON lines, one greeting per connection, replies by id, broadcast
-// events. Any number of clients (a restarted daemon connects again while an old connection may linger).
+// events. Any number of clients (a restarted daemon connects again while an old connection may linger). A broken
+// connection only ever ends that connection: the guest must never die because its controller went away.
 import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -24,6 +25,7 @@ export class MonitorServer {
     private readonly path: string,
     private readonly greeting: () => Greeting,
     private readonly handle: Handler,
+    private readonly log: (message: string) => void,
   ) {
     this.server = createServer((socket) => this.accept(socket));
   }
@@ -36,8 +38,13 @@ export class MonitorServer {
     }
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.path, () => resolve());
+      this.server.listen(this.path, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
     });
+    // e.g. EMFILE on accept: the listener stays, the guest runs on
+    this.server.on('error', (err) => this.log(`monitor: ${err.message}`));
     chmodSync(this.path, 0o600);
   }
 
@@ -47,6 +54,8 @@ export class MonitorServer {
     socket.on('error', () => socket.destroy());
     this.send(socket, this.greeting());
     const lines = createInterface({ input: socket });
+    // readline re-emits the socket's errors (ECONNRESET from a peer that closed with our greeting unread)
+    lines.on('error', () => socket.destroy());
     lines.on('line', (line) => {
       if (line.trim() === '') return;
       let req: { id?: unknown; execute?: unknown; arguments?: unknown };

@@ -6,7 +6,15 @@
 export type GuestStatus = 'booting' | 'running' | 'saving' | 'shutting-down';
 
 export interface Greeting {
-  greeting: { name: string; uuid: string; pid: number; status: GuestStatus; restored: boolean };
+  greeting: {
+    name: string;
+    uuid: string;
+    pid: number;
+    status: GuestStatus;
+    restored: boolean;
+    /** the save in progress, so that a daemon connecting mid-save (after a restart) can follow it */
+    save: SaveProgress | null;
+  };
 }
 
 /** Why the guest process is about to exit; sent as the POWEROFF event just before it does. */
@@ -90,6 +98,8 @@ export type CommandName = keyof Commands;
 export interface Events {
   POWEROFF: { reason: PowerOffReason };
   SAVE_PROGRESS: SaveProgress;
+  /** the save failed or was cancelled: the guest runs on (a finished save ends with POWEROFF 'saved') */
+  SAVE_FAILED: { desc: string };
   BOOTED: Record<string, never>;
   SHUTDOWN_REQUESTED: { honored: boolean };
 }

@@ -1,13 +1,13 @@
 // One process guest: memory that changes while it runs, a clock, a monitor socket, boot/shutdown behaviour, and
 // save (stream the state to an image, then exit) / restore (validate an image, continue from it).
 import { createHash } from 'node:crypto';
-import { openSync, closeSync, fsyncSync, unlinkSync } from 'node:fs';
+import { openSync, closeSync, fsyncSync, unlinkSync, writeSync } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GuestClock, hostNowNs, type HostClock } from './clock.js';
 import { openImageWriter, type ImageWriter } from './direct-io.js';
-import { BLOCK, encodeHeader, encodeTrailer, imageSize, ImageError, paddedSize, readImage } from './image.js';
+import { BLOCK, encodeHeader, encodeTrailer, imageSize, ImageError, paddedSize, partialImage, readImage } from './image.js';
 import { GuestMemory } from './memory.js';
 import { MonitorError, MonitorServer } from './monitor-server.js';
 import type {
@@ -15,6 +15,7 @@ import type {
   GuestStatus,
   PowerOffReason,
   QuerySaveReply,
+  SaveProgress,
   SaveReply,
   StateReply,
   StatusReply,
@@ -58,7 +59,7 @@ export class GuestRuntime {
   private readonly host: HostClock;
 
   constructor(private readonly opts: RuntimeOptions) {
-    this.log = opts.log ?? ((m) => process.stderr.write(`${new Date().toISOString()} ${opts.name}: ${m}\n`));
+    this.log = opts.log ?? ((m) => writeLog(`${opts.name}: ${m}`));
     this.host = opts.host ?? hostNowNs;
   }
 
@@ -92,9 +93,11 @@ export class GuestRuntime {
           pid: process.pid,
           status: this.status,
           restored: this.restoredFrom !== null,
+          save: this.saveProgress(),
         },
       }),
       (cmd, args) => this.dispatch(cmd, args),
+      this.log,
     );
     await this.monitor.listen();
     this.resumeTicks();
@@ -149,13 +152,8 @@ export class GuestRuntime {
         this.save.aborted = true;
         return {};
       case 'query-save': {
-        const s = this.save;
-        return {
-          active: s !== null,
-          processed: s?.processed ?? 0,
-          total: s?.total ?? 0,
-          elapsedMs: s ? Date.now() - s.startedAt : 0,
-        } satisfies QuerySaveReply;
+        const progress = this.saveProgress();
+        return { active: progress !== null, ...(progress ?? { processed: 0, total: 0, elapsedMs: 0 }) } satisfies QuerySaveReply;
       }
       case 'guest-get-time':
         this.requireAgent();
@@ -176,6 +174,11 @@ export class GuestRuntime {
       default:
         throw new MonitorError('CommandNotFound', `unknown command '${cmd}'`);
     }
+  }
+
+  private saveProgress(): SaveProgress | null {
+    const s = this.save;
+    return s && { processed: s.processed, total: s.total, elapsedMs: Date.now() - s.startedAt };
   }
 
   private requireAgent(): void {
@@ -216,7 +219,7 @@ export class GuestRuntime {
       processed: 0,
       total: imageSize(memoryBytes),
       aborted: false,
-      tmp: `${file}.part-${process.pid}`,
+      tmp: partialImage(file, process.pid),
     };
     this.save = job;
     const chunk = this.opts.chunkBytes ?? 1 << 20;
@@ -297,12 +300,16 @@ export class GuestRuntime {
       this.status = previous === 'saving' ? 'running' : previous;
       this.clock.thaw();
       this.resumeTicks();
-      if (err instanceof MonitorError) {
-        this.log(`save aborted after ${job.processed} of ${job.total} bytes; guest continues`);
-        throw err;
-      }
-      this.log(`save failed: ${(err as Error).message}; guest continues`);
-      throw new MonitorError('GenericError', `save to ${file} failed: ${(err as Error).message}`);
+      const failure =
+        err instanceof MonitorError ? err : new MonitorError('GenericError', `save to ${file} failed: ${(err as Error).message}`);
+      this.log(
+        err instanceof MonitorError
+          ? `save aborted after ${job.processed} of ${job.total} bytes; guest continues`
+          : `save failed: ${(err as Error).message}; guest continues`,
+      );
+      // a daemon that connected mid-save (no reply coming to it) learns here that the job is over
+      void this.monitor.broadcast('SAVE_FAILED', { desc: failure.message });
+      throw failure;
     }
   }
 
@@ -325,6 +332,15 @@ export class GuestRuntime {
       }
     }
     void this.powerOff('destroyed');
+  }
+}
+
+/** one line on stderr, the guest's log file: a log that cannot be written (disk full) must not end the guest */
+export function writeLog(line: string): void {
+  try {
+    writeSync(2, `${new Date().toISOString()} ${line}\n`);
+  } catch {
+    /* nowhere left to say it */
   }
 }
 

@@ -1,18 +1,25 @@
 // Domain XML for process guests: parse + validate `<domain type='process'>`, and format it back for
 // DOMAIN_GET_XML_DESC. Pure: no files, no clock (uuid generation is injected). Errors are LibvirtError XML_ERROR
 // whose message says what is wrong and what to write instead.
+import { constants as bufferConstants } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { GuestBehavior } from '../../guest/protocol.js';
+import { LibvirtError } from '../../remote/error.js';
 import { xmlError } from './errors.js';
 
 export const BEHAVIOR_NS = 'urn:guestd:behavior:1';
 export const DOMAIN_TYPE = 'process';
 export const OS_TYPE = 'exe';
-/** the largest guest memory a process guest may hold (it is a real buffer in the runtime, and a save writes it) */
-export const MAX_MEMORY_KIB = 64 * 1024 * 1024;
+/**
+ * the largest memory a process guest may have: it is one Node.js buffer in the runtime (4 GiB on Node 20), and a
+ * save writes it; 64 GiB at most whatever the runtime allows
+ */
+export const MAX_MEMORY_KIB = Math.min(64 * 1024 * 1024, Math.floor(bufferConstants.MAX_LENGTH / 1024));
 export const MAX_NAME_BYTES = 200;
 export const MAX_VCPUS = 4096;
+/** how deep elements may nest (domain XML needs a handful of levels) */
+export const MAX_NESTING = 100;
 
 /** how a guest behaves, from `<gd:behavior>`; the runtime's own type */
 export type Behavior = GuestBehavior;
@@ -58,6 +65,7 @@ const parser = new XMLParser({
   // decode numeric character references (&#9;) as XML requires
   htmlEntities: true,
   commentPropName: '#comment',
+  maxNestedTags: MAX_NESTING,
 });
 const builder = new XMLBuilder({
   preserveOrder: true,
@@ -106,6 +114,62 @@ function elements(nodes: Node[]): Node[] {
   });
 }
 
+/** XML 1.0's Char production: what a document may hold, raw or as a character reference */
+const isXmlChar = (cp: number): boolean =>
+  cp === 0x9 ||
+  cp === 0xa ||
+  cp === 0xd ||
+  (cp >= 0x20 && cp <= 0xd7ff) ||
+  (cp >= 0xe000 && cp <= 0xfffd) ||
+  (cp >= 0x10000 && cp <= 0x10ffff);
+const FORBIDDEN_RAW = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+const CHAR_REF = /&#(x[0-9a-fA-F]+|[0-9]+);/g;
+
+function at(xml: string, index: number): string {
+  const before = xml.slice(0, index);
+  return `line ${before.split('\n').length}, column ${index - before.lastIndexOf('\n')}`;
+}
+
+/**
+ * Check and parse XML the way libvirt's parser (libxml2) takes it: well-formed; only characters XML allows (the parser
+ * would drop a forbidden reference silently: <name>a&#7;b</name> named the domain 'ab'); no DOCTYPE (no DTD, no
+ * entities: libvirt's XML never needs them, and they lead to outside files and expansion bombs). Whatever the parser
+ * refuses (nesting deeper than its limit…) is the client's bad input too: an XML error, never an internal one.
+ */
+function readXml(xml: string, context?: string): Node[] {
+  const where = (index: number): string => `${context ? `${context}, ` : ''}${at(xml, index)}`;
+  const raw = FORBIDDEN_RAW.exec(xml);
+  if (raw) {
+    const cp = (raw[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+    throw xmlError(`${where(raw.index)}: character U+${cp} is not allowed in XML; remove it`);
+  }
+  // references and declarations count outside comments and CDATA sections, where they are plain text
+  const markup = xml.replace(/<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>/g, (m) => ' '.repeat(m.length));
+  for (const ref of markup.matchAll(CHAR_REF)) {
+    const digits = ref[1] ?? '';
+    const cp = digits.startsWith('x') ? parseInt(digits.slice(1), 16) : parseInt(digits, 10);
+    if (!isXmlChar(cp)) throw xmlError(`${where(ref.index)}: character reference ${ref[0]} is not allowed in XML; remove it`);
+  }
+  const doctype = /<!DOCTYPE\b/i.exec(markup);
+  if (doctype)
+    throw xmlError(`${where(doctype.index)}: DOCTYPE declarations (DTDs, entities) are not accepted; remove the <!DOCTYPE …>`);
+  const what = context ?? 'XML';
+  try {
+    const valid = XMLValidator.validate(xml);
+    if (valid !== true) throw xmlError(`malformed ${what} at line ${valid.err.line}, column ${valid.err.col}: ${valid.err.msg}`);
+    return parser.parse(xml) as Node[];
+  } catch (err) {
+    if (err instanceof LibvirtError) throw err;
+    const message = (err as Error).message;
+    if (/nested/i.test(message)) throw xmlError(`elements nest deeper than ${MAX_NESTING} levels in the ${what}`, 'write a flatter document');
+    throw xmlError(`malformed ${what}: ${message}`);
+  }
+}
+
+/** a name as a message shows it: quoted, every control character escaped */
+const visible = (name: string): string =>
+  JSON.stringify(name).replace(/\p{Cc}/gu, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
+
 export function normalizeUuid(raw: string): string | null {
   const s = raw.trim();
   if (!UUID_RE.test(s)) return null;
@@ -119,9 +183,8 @@ export function validateName(name: string): void {
     throw xmlError(`domain name '${name}' contains '/'; names become file names: write a name without '/'`);
   if (name.startsWith('.'))
     throw xmlError(`domain name '${name}' starts with '.' (or is '..'); write a name that starts with a letter or digit`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(name))
-    throw xmlError(`domain name ${JSON.stringify(name)} contains control characters; write printable characters only`);
+  if (/\p{Cc}/u.test(name))
+    throw xmlError(`domain name ${visible(name)} contains control characters; write printable characters only`);
   if (Buffer.byteLength(name) > MAX_NAME_BYTES)
     throw xmlError(`domain name is ${Buffer.byteLength(name)} bytes long; write at most ${MAX_NAME_BYTES} bytes`);
 }
@@ -142,8 +205,8 @@ export function parseMemoryKiB(element: string, text: string, unit: string | und
   if (kib === 0n) throw xmlError(`<${element}> must be greater than 0; write e.g. <${element} unit='MiB'>64</${element}>`);
   if (kib > BigInt(MAX_MEMORY_KIB))
     throw xmlError(
-      `<${element}> of ${kib} KiB is larger than the ${MAX_MEMORY_KIB / 1024 / 1024} GiB a process guest may have; ` +
-        `write at most <${element} unit='GiB'>${MAX_MEMORY_KIB / 1024 / 1024}</${element}>`,
+      `<${element}> of ${kib} KiB is larger than the ${MAX_MEMORY_KIB / 1024 / 1024} GiB a process guest can hold ` +
+        `(its memory is one Node.js buffer); write at most <${element} unit='KiB'>${MAX_MEMORY_KIB}</${element}>`,
     );
   return Number(kib);
 }
@@ -221,7 +284,7 @@ function parseMetadata(node: Node, inherited: Record<string, string>): MetadataE
 function behaviorFrom(metadata: MetadataElement[]): Behavior {
   const el = metadata.find((m) => m.uri === BEHAVIOR_NS);
   if (!el) return { ...DEFAULT_BEHAVIOR };
-  const node = (parser.parse(el.xml) as Node[]).find((n) => tagOf(n) !== '#text');
+  const node = readXml(el.xml, 'behavior metadata XML').find((n) => tagOf(n) !== '#text');
   if (!node || tagOf(node).split(':').pop() !== 'behavior')
     throw xmlError(`the element in namespace ${BEHAVIOR_NS} must be <gd:behavior …/>`);
   return parseBehavior(attrsOf(node));
@@ -235,10 +298,7 @@ export interface ParseOptions {
 export function parseDomainXML(xml: string, options: ParseOptions = {}): DomainDef {
   if (typeof xml !== 'string' || xml.trim() === '')
     throw xmlError('empty domain XML', "write <domain type='process'><name>…</name><memory unit='MiB'>64</memory></domain>");
-  const valid = XMLValidator.validate(xml);
-  if (valid !== true)
-    throw xmlError(`malformed XML at line ${valid.err.line}, column ${valid.err.col}: ${valid.err.msg}`);
-  const top = elements(parser.parse(xml) as Node[]);
+  const top = elements(readXml(xml));
   const root = top[0];
   if (top.length !== 1 || !root || tagOf(root) !== 'domain')
     throw xmlError(
@@ -366,9 +426,7 @@ export function withMetadataElement(def: DomainDef, uri: string, prefix: string 
   if (xml === null) return { ...def, metadata: rest, behavior: behaviorFrom(rest) };
   if (!prefix || !/^[A-Za-z_][\w.-]*$/.test(prefix))
     throw xmlError(`metadata key '${prefix ?? ''}' is not a valid XML namespace prefix; use e.g. 'my'`);
-  const valid = XMLValidator.validate(xml);
-  if (valid !== true) throw xmlError(`malformed metadata XML: ${valid.err.msg}`);
-  const nodes = elements(parser.parse(xml) as Node[]);
+  const nodes = elements(readXml(xml, 'metadata XML'));
   const node = nodes[0];
   if (nodes.length !== 1 || !node) throw xmlError('metadata must be exactly one XML element');
   const local = tagOf(node).split(':').pop() ?? '';

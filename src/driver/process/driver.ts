@@ -55,6 +55,8 @@ export interface ProcessDriverOptions {
   livenessIntervalMs?: number;
   bootTimeoutMs?: number;
   restoreTimeoutMs?: number;
+  /** how long a restarted daemon waits for the monitor of a guest still booting or restoring */
+  reconnectTimeoutMs?: number;
 }
 
 interface Running {
@@ -174,16 +176,16 @@ export class ProcessDriver implements Driver {
   }
 
   private async reconcile(): Promise<void> {
-    let maxId = 0;
-    for (const { file, status } of this.store.listStatus()) {
-      try {
-        const id = await this.reconcileOne(file, status);
-        maxId = Math.max(maxId, id);
-      } catch (err) {
-        this.log.error(`${file}: cannot reconcile runtime status: ${(err as Error).message}`);
-      }
-    }
-    this.nextId = Math.max(this.nextId, maxId + 1);
+    // all at once: a guest still restoring (or hung) is waited for without holding up the others
+    const ids = await Promise.all(
+      this.store.listStatus().map(({ file, status }) =>
+        this.reconcileOne(file, status).catch((err: unknown) => {
+          this.log.error(`${file}: cannot reconcile runtime status: ${(err as Error).message}`);
+          return 0;
+        }),
+      ),
+    );
+    this.nextId = Math.max(this.nextId, ...ids.map((id) => id + 1));
     this.removeStalePartialImages();
   }
 
@@ -208,7 +210,7 @@ export class ProcessDriver implements Driver {
       }
       try {
         if (!live) throw new Error('no definition to manage it with');
-        monitor = await MonitorClient.connect(status.monitor, 3000);
+        monitor = await this.monitorOfSurvivor({ ...status, monitorPath: status.monitor });
         if (monitor.greeting.uuid !== status.uuid) throw new Error(`monitor answers for uuid ${monitor.greeting.uuid}`);
       } catch (err) {
         monitor?.close();
@@ -247,19 +249,41 @@ export class ProcessDriver implements Driver {
       exited: done.promise,
       markExited: done.resolve,
     };
+    if (!this.follow(dom, monitor) && dom.config && this.store.hasManagedSave(dom.name)) {
+      // the image it was restored from (the daemon stopped before removing it): restoring it later would roll the
+      // running guest back in time
+      this.log.warn(`domain '${dom.name}' runs from its managed save image: removing the image`);
+      this.store.removeManagedSave(dom.name);
+    }
     if (status.persistent !== (dom.config !== null)) await this.writeStatus(dom);
-    this.attachMonitor(dom, monitor);
     this.log.info(`domain '${dom.name}': reconnected to process ${status.pid} (id ${status.id})`);
     return status.id;
   }
 
-  /** `<name>.save.part-<pid>` left by a guest that died mid-save (a finished save is renamed into place) */
-  private removeStalePartialImages(): void {
-    for (const part of this.store.listPartialImages()) {
-      if (readProcStat(part.pid) === null) {
-        this.log.warn(`${part.file}: removing the partial image of an interrupted save`);
-        this.store.removeFile(part.file);
+  /** a new connection to the monitor of a live guest; one still booting or restoring gets time to open it */
+  private async monitorOfSurvivor(guest: { pid: number; startTime: string; monitorPath: string }): Promise<MonitorClient> {
+    const deadline = this.clock.now() + (this.opts.reconnectTimeoutMs ?? 30_000);
+    for (;;) {
+      try {
+        return await MonitorClient.connect(guest.monitorPath, 3000);
+      } catch (err) {
+        if (this.clock.now() >= deadline || !isSameProcess(guest.pid, guest.startTime)) throw err;
+        await sleep(100);
       }
+    }
+  }
+
+  /**
+   * `<name>.save.part-<pid>` left by a guest that died mid-save (a finished save is renamed into place). Its writer is
+   * gone unless the pid is one of the guests just reconnected (identified by start time): a pid that is free, a
+   * zombie, or another process now does not write it any more.
+   */
+  private removeStalePartialImages(): void {
+    const writers = new Set([...this.doms.values()].flatMap((d) => (d.run ? [d.run.pid] : [])));
+    for (const part of this.store.listPartialImages()) {
+      if (writers.has(part.pid)) continue;
+      this.log.warn(`${part.file}: removing the partial image of an interrupted save`);
+      this.store.removeFile(part.file);
     }
   }
 
@@ -503,6 +527,27 @@ export class ProcessDriver implements Driver {
 
   private async spawn(dom: Dom, def: DomainDef, how: { restoreFile?: string; bypassCache?: boolean }): Promise<void> {
     const monitorPath = this.store.monitorPath(dom.uuid);
+    const id = this.nextId++;
+    const reason = how.restoreFile ? RUNNING.RESTORED : RUNNING.BOOTED;
+    const startedAt = new Date(this.clock.now()).toISOString();
+    // recorded as soon as the process exists: a daemon killed while the guest boots or restores must find it, or the
+    // next start would run a second copy beside the orphan
+    const recordSpawn = (pid: number): void => {
+      const stat = readProcStat(pid);
+      if (!stat) return;
+      this.store.writeStatusSync({
+        uuid: dom.uuid,
+        name: def.name,
+        id,
+        pid,
+        startTime: stat.startTime,
+        monitor: monitorPath,
+        startedAt,
+        reason,
+        persistent: dom.config !== null,
+        xml: formatDomainXML(def),
+      });
+    };
     let launched: { pid: number };
     try {
       launched = await this.launch({
@@ -513,18 +558,23 @@ export class ProcessDriver implements Driver {
         behavior: def.behavior,
         logFile: this.store.logPath(def.name),
         timeoutMs: how.restoreFile ? (this.opts.restoreTimeoutMs ?? 600_000) : (this.opts.bootTimeoutMs ?? 30_000),
+        onSpawn: recordSpawn,
         ...(how.restoreFile ? { restoreFile: how.restoreFile } : {}),
         ...(how.bypassCache ? { bypassCache: true } : {}),
       });
     } catch (err) {
+      this.store.removeStatus(def.name); // the launcher ended the process
       if (err instanceof LaunchError && how.restoreFile) throw err;
       throw operationFailed(`cannot start domain '${def.name}': ${(err as Error).message}`, err);
     }
     const stat = readProcStat(launched.pid);
-    if (!stat) throw operationFailed(`domain '${def.name}': the guest process ${launched.pid} ended right after starting`);
+    if (!stat) {
+      this.store.removeStatus(def.name);
+      throw operationFailed(`domain '${def.name}': the guest process ${launched.pid} ended right after starting`);
+    }
     const done = deferred();
     dom.live = def;
-    dom.id = this.nextId++;
+    dom.id = id;
     dom.stopping = null;
     dom.job = null;
     dom.run = {
@@ -532,13 +582,13 @@ export class ProcessDriver implements Driver {
       startTime: stat.startTime,
       monitorPath,
       monitor: null,
-      startedAt: new Date(this.clock.now()).toISOString(),
+      startedAt,
       exited: done.promise,
       markExited: done.resolve,
     };
     dom.state = 'running';
-    dom.reason = how.restoreFile ? RUNNING.RESTORED : RUNNING.BOOTED;
-    await this.writeStatus(dom); // before anything else can fail: the process exists now
+    dom.reason = reason;
+    await this.writeStatus(dom); // what changed since the spawn (a define meanwhile)
     try {
       const monitor = await MonitorClient.connect(monitorPath, 5000);
       dom.run.monitor = monitor;
@@ -577,12 +627,25 @@ export class ProcessDriver implements Driver {
         const p = data as SaveProgress;
         dom.job.processed = p.processed;
         dom.job.total = p.total;
-      }
+      } else if (name === 'SAVE_FAILED') dom.job = null;
     });
     monitor.on('close', () => {
       if (this.closing || dom.run?.monitor !== monitor) return;
       void this.onGuestGone(dom);
     });
+  }
+
+  /**
+   * Manage a running guest through a monitor connected anew (after a daemon restart, or a broken connection). A save
+   * it is in the middle of is followed, so that its job shows (libvirt-guests' start waits on it). True when saving.
+   */
+  private follow(dom: Dom, monitor: MonitorClient): boolean {
+    this.attachMonitor(dom, monitor); // before any wait: the guest may end meanwhile
+    const save = monitor.greeting.status === 'saving' ? monitor.greeting.save : null;
+    if (!save) return false;
+    dom.job = { startedAt: this.clock.now() - save.elapsedMs, processed: save.processed, total: save.total };
+    this.log.info(`domain '${dom.name}': its save is running (${save.processed} of ${save.total} bytes); following it`);
+    return true;
   }
 
   private checkLiveness(): void {
@@ -600,8 +663,18 @@ export class ProcessDriver implements Driver {
     if (!run || this.gone.has(run)) return;
     this.gone.add(run);
     for (let i = 0; i < 100 && isSameProcess(run.pid, run.startTime); i++) await sleep(50);
-    if (isSameProcess(run.pid, run.startTime)) {
-      this.log.error(`domain '${dom.name}': the monitor closed but process ${run.pid} lives on; killing it`);
+    if (isSameProcess(run.pid, run.startTime) && !this.closing) {
+      // the connection broke, not the guest: a guest must not die for that, so take it up again
+      const monitor = await this.monitorOfSurvivor(run).catch(() => null);
+      if (monitor?.greeting.uuid === dom.uuid && dom.run === run && !this.closing) {
+        this.log.warn(`domain '${dom.name}': its monitor connection broke; connected again`);
+        run.monitor = monitor;
+        this.gone.delete(run);
+        this.follow(dom, monitor);
+        return;
+      }
+      monitor?.close();
+      this.log.error(`domain '${dom.name}': process ${run.pid} lives on but its monitor does not answer; killing it`);
       signalProcess(run.pid, run.startTime, 'SIGKILL');
       dom.stopping ??= 'failed';
     }
@@ -620,6 +693,9 @@ export class ProcessDriver implements Driver {
     }
     if (dom.run !== run || this.closing) return;
     run.monitor?.close();
+    // a save ends with POWEROFF 'saved'; a daemon that connected after that event, before the exit, sees only the
+    // image (which appears, renamed into place, once complete)
+    if (dom.stopping === null && dom.job && this.store.hasManagedSave(dom.name)) dom.stopping = 'saved';
     this.settleStopped(dom, dom.stopping ?? 'failed', true);
   }
 
@@ -637,6 +713,7 @@ export class ProcessDriver implements Driver {
     if (notify && why === 'shutdown') this.emit(ref, EVENT.SHUTDOWN, SHUTDOWN_FINISHED);
     this.store.removeStatus(dom.name);
     this.store.removeFile(run.monitorPath);
+    this.store.removeFile(this.store.partialImagePath(dom.name, run.pid)); // the guest is gone: so is its writer
     dom.run = null;
     dom.live = null;
     dom.job = null;

@@ -2,7 +2,7 @@
 // file) so it survives daemon restarts and `kill -9` of the daemon. The runtime reports readiness (or why a restore
 // failed) as one JSON line on fd 3.
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { GuestBehavior, ReadyLine } from '../../guest/protocol.js';
 
@@ -17,6 +17,8 @@ export interface LaunchSpec {
   bypassCache?: boolean;
   /** how long to wait for the runtime to report ready */
   timeoutMs: number;
+  /** told the pid as soon as the process exists, before it is ready */
+  onSpawn?: (pid: number) => void;
 }
 
 export class LaunchError extends Error {
@@ -38,31 +40,33 @@ export function runtimeCommand(): { execPath: string; args: string[] } {
   return { execPath: process.execPath, args: ['--import', import.meta.resolve('tsx'), ts] };
 }
 
+/** the last lines of a guest's log, read from its last 4 KiB only (a log grows over the guest's lives) */
 function tail(file: string, lines = 5): string {
+  let fd: number | null = null;
   try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    fd = openSync(file, 'r');
+    const buf = Buffer.alloc(4096);
+    const n = readSync(fd, buf, 0, buf.length, Math.max(0, fstatSync(fd).size - buf.length));
+    return buf.subarray(0, n).toString('utf8').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
     return '';
+  } finally {
+    if (fd !== null) closeSync(fd);
   }
 }
 
 export const launchGuest: Launcher = (spec) => {
   const cmd = runtimeCommand();
+  // `--opt=value`: a value such as the name '-x' would otherwise be read as an option
   const args = [
     ...cmd.args,
-    '--name',
-    spec.name,
-    '--uuid',
-    spec.uuid,
-    '--memory-bytes',
-    String(spec.memoryBytes),
-    '--monitor',
-    spec.monitorPath,
-    '--behavior',
-    JSON.stringify(spec.behavior),
-    '--ready-fd',
-    '3',
-    ...(spec.restoreFile ? ['--restore', spec.restoreFile] : []),
+    `--name=${spec.name}`,
+    `--uuid=${spec.uuid}`,
+    `--memory-bytes=${spec.memoryBytes}`,
+    `--monitor=${spec.monitorPath}`,
+    `--behavior=${JSON.stringify(spec.behavior)}`,
+    '--ready-fd=3',
+    ...(spec.restoreFile ? [`--restore=${spec.restoreFile}`] : []),
     ...(spec.bypassCache ? ['--bypass-cache'] : []),
   ];
   const log = openSync(spec.logFile, 'a', 0o600);
@@ -73,6 +77,14 @@ export const launchGuest: Launcher = (spec) => {
     child = spawn(cmd.execPath, args, { detached: true, stdio: ['ignore', log, log, 'pipe'], cwd: '/', env });
   } finally {
     closeSync(log);
+  }
+  if (child.pid !== undefined) {
+    try {
+      spec.onSpawn?.(child.pid);
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw new LaunchError('SpawnError', `cannot record the guest process ${child.pid}: ${(err as Error).message}`);
+    }
   }
   const readyPipe = child.stdio[3] as NodeJS.ReadableStream | null;
   return new Promise((resolve, reject) => {

@@ -42,10 +42,13 @@ export class MonitorClient extends EventEmitter<MonitorClientEvents> {
         socket.destroy();
         reject(new Error(`monitor ${path} did not greet within ${timeoutMs} ms`));
       }, timeoutMs);
-      socket.once('error', (err) => {
+      // a guest that dies with our request unread resets the connection: that ends this monitor, never the daemon
+      socket.on('error', (err) => {
         clearTimeout(timer);
         if (!client) reject(err);
+        socket.destroy();
       });
+      lines.on('error', () => socket.destroy()); // readline re-emits the socket's errors
       socket.on('close', () => {
         clearTimeout(timer);
         if (!client) reject(new Error(`monitor ${path} closed before greeting`));
@@ -62,7 +65,6 @@ export class MonitorClient extends EventEmitter<MonitorClientEvents> {
           if (!msg.greeting) return;
           clearTimeout(timer);
           client = new MonitorClient(socket, msg.greeting as Greeting['greeting']);
-          socket.on('error', () => socket.destroy());
           resolve(client);
           return;
         }

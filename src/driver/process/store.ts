@@ -9,6 +9,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
+import { partialImage } from '../../guest/image.js';
 
 export interface RuntimeStatus {
   uuid: string;
@@ -58,6 +59,8 @@ export class Store {
 
   configPath = (name: string): string => join(this.configDir, `${name}.xml`);
   savePath = (name: string): string => join(this.saveDir, `${name}.save`);
+  /** where the guest process `pid` writes a save before renaming it into place */
+  partialImagePath = (name: string, pid: number): string => partialImage(this.savePath(name), pid);
   logPath = (name: string): string => join(this.logDir, `${name}.log`);
   statusPath = (name: string): string => join(this.statusDir, `${name}.json`);
   monitorPath = (uuid: string): string => join(this.statusDir, `${uuid}.sock`);
@@ -113,6 +116,10 @@ export class Store {
   }
   async writeStatus(status: RuntimeStatus): Promise<void> {
     await writeFileAtomic(this.statusPath(status.name), `${JSON.stringify(status, null, 2)}\n`, { mode: 0o600 });
+  }
+  /** at once, between spawning a guest and anything else */
+  writeStatusSync(status: RuntimeStatus): void {
+    writeFileAtomic.sync(this.statusPath(status.name), `${JSON.stringify(status, null, 2)}\n`, { mode: 0o600 });
   }
   removeStatus(name: string): void {
     rmSync(this.statusPath(name), { force: true });

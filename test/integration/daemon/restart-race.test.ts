@@ -3,18 +3,13 @@
 // survive a kill -9 of the daemon and are controllable by the next one.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cleanupAllGuestd, isAlive, startGuestd, waitFor } from '../../helpers/guestd.js';
+import { ok } from '../../helpers/guests.js';
 import { guestXml, virsh } from '../../helpers/virsh.js';
 
 after(cleanupAllGuestd);
-
-async function ok(p: ReturnType<typeof virsh>, what: string): Promise<string> {
-  const r = await p;
-  assert.equal(r.code, 0, `${what}: ${r.stderr}`);
-  return r.stdout;
-}
 
 /** pid of a running guest, from the runtime status guestd keeps */
 async function guestPid(name: string, before: Set<number>, pids: () => number[]): Promise<number> {
@@ -80,3 +75,29 @@ test('SIGTERM ends guestd while clients are connected (their connections are clo
   assert.ok(isAlive(pid), 'the guest keeps running');
   await conn.close().catch(() => undefined);
 });
+
+test('kill -9 of guestd while a guest is being restored: afterwards exactly one process runs it, from its image', { timeout: 60_000 }, async () => {
+  const gd = await startGuestd();
+  writeFileSync(path.join(gd.dir, 'r.xml'), guestXml('restoring', { 'shutdown-seconds': 0 }, 256));
+  await ok(virsh(gd.uri, 'define', path.join(gd.dir, 'r.xml')), 'define');
+  await ok(virsh(gd.uri, 'start', 'restoring'), 'start');
+  await ok(virsh(gd.uri, 'managedsave', 'restoring'), 'managedsave');
+  await waitFor('the saved guest to exit', () => gd.guestPids().length === 0);
+  const starting = virsh(gd.uri, 'start', 'restoring');
+  const runtimes = (): number[] => gd.guestPids().filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('guest/main'));
+  const pid = await guestPid('restoring', new Set(), runtimes); // spawned, still reading its image
+  gd.child.kill('SIGKILL');
+  await gd.exited;
+  await starting;
+
+  const next = await startGuestd({ dir: gd.dir });
+  const state = (await ok(virsh(next.uri, 'domstate', '--reason', 'restoring'), 'domstate')).trim();
+  if (!/^running/.test(state)) {
+    assert.equal(state, 'shut off (saved)', 'not running: then still saved, its image kept');
+    await ok(virsh(next.uri, 'start', 'restoring'), 'start again');
+  }
+  assert.equal(runtimes().length, 1, `one process runs the guest (the first one, ${pid}, alive: ${isAlive(pid)})`);
+  assert.match(await ok(virsh(next.uri, 'domstate', '--reason', 'restoring'), 'domstate'), /running \(restored\)/);
+  assert.match(await ok(virsh(next.uri, 'dominfo', 'restoring'), 'dominfo'), /Managed save:\s+no/, 'the image it runs from is gone');
+});
+

@@ -136,6 +136,25 @@ describe('guestd driven by real virsh', () => {
     assert.equal((await virsh(gd.uri, 'undefine', 'ro1')).code, 0);
   });
 
+  it("bad domain XML is the client's error: libvirt's XML error, not an internal one, and not logged as unexpected", async () => {
+    const bad = {
+      'external entity': `<!DOCTYPE domain [<!ENTITY x SYSTEM "file:///etc/passwd">]>${guestXml('xxe').replace('<name>xxe', '<name>&x;')}`,
+      'nesting past the cap': guestXml('deep').replace('</metadata>', `<my:a xmlns:my="urn:x">${'<my:a>'.repeat(150)}${'</my:a>'.repeat(150)}</my:a></metadata>`),
+      'control character': guestXml('ctl').replace('<name>ctl', '<name>ctl&#7;'),
+      'memory past a buffer': guestXml('huge', {}, 8192),
+    };
+    for (const [what, xml] of Object.entries(bad)) {
+      const file = path.join(gd.dir, 'bad.xml');
+      writeFileSync(file, xml);
+      const r = await virsh(gd.uri, 'define', file);
+      assert.equal(r.code, 1, what);
+      assert.match(r.stderr, /XML error: /, what);
+      assert.doesNotMatch(r.stderr, /internal error/, what);
+    }
+    assert.doesNotMatch(gd.stderr(), /unexpectedly/);
+    assert.doesNotMatch((await virsh(gd.uri, 'list', '--all', '--name')).stdout, /xxe|deep|ctl|huge/);
+  });
+
   it('leaves no guest behind after destroy', async () => {
     for (const pid of gd.guestPids()) assert.ok(!isAlive(pid) || (await sleep(500), !isAlive(pid)), `guest ${pid} still running`);
   });

@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LibvirtError, VirErr } from '../../../src/remote/error.js';
 import type { ProcessDriver } from '../../../src/driver/process/index.js';
+import { isSameProcess } from '../../../src/driver/process/proc.js';
+import { MonitorClient } from '../../../src/driver/process/monitor-client.js';
+import { resetConnection } from '../../helpers/sockets.js';
 import { Bed, domainXML, waitFor } from './helpers.js';
 
 const isVir = (code: number, re?: RegExp) => (err: unknown) => {
@@ -193,5 +196,41 @@ describe('process driver: lifecycle', () => {
     } finally {
       await bed2.cleanup();
     }
+  });
+
+  it('a guest never dies because a control connection broke (monitor reset with the greeting unread)', async () => {
+    const rec = await d.defineXML(domainXML('sturdy'));
+    await d.create(rec.uuid, {});
+    const { pid, monitor } = bed.status('sturdy');
+    for (let i = 0; i < 3; i++) await resetConnection(monitor);
+    assert.ok(isSameProcess(pid, bed.status('sturdy').startTime), 'the guest process lives');
+    assert.equal(d.lookupByUuid(rec.uuid).state, 'running');
+    await d.setTime(rec.uuid, { sync: true }); // the driver's own monitor still works
+    await d.destroy(rec.uuid);
+  });
+
+  it('names that look like options or hold odd characters start, save and restore', async () => {
+    for (const name of ['-dash', '--name', 'with space', `quote'"`, 'ü日']) {
+      const rec = await d.defineXML(domainXML(name.replace(/&/g, '&amp;').replace(/</g, '&lt;')));
+      assert.equal((await d.create(rec.uuid, {})).name, name);
+      await d.managedSave(rec.uuid, {});
+      assert.equal((await d.create(rec.uuid, {})).reason, 3, `${name} restored`);
+      await d.destroy(rec.uuid);
+      await d.undefine(rec.uuid, 0);
+    }
+  });
+
+  it("the daemon's own monitor connection breaking does not end the guest: it connects again", async () => {
+    const rec = await d.defineXML(domainXML('reconnects'));
+    await d.create(rec.uuid, {});
+    const { pid, startTime } = bed.status('reconnects');
+    // the one way to break the driver's side of the connection from here: close it under the driver
+    const doms = (d as unknown as { doms: Map<string, { run: { monitor: MonitorClient } | null }> }).doms;
+    doms.get(rec.uuid)!.run!.monitor.close();
+    await waitFor('the monitor to be connected again', () => doms.get(rec.uuid)?.run?.monitor.closed === false, 15_000);
+    assert.ok(isSameProcess(pid, startTime), 'the same guest process runs on');
+    assert.equal(d.lookupByUuid(rec.uuid).state, 'running');
+    await d.setTime(rec.uuid, { sync: true }); // controllable through the new connection
+    await d.destroy(rec.uuid);
   });
 });

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { constants } from 'node:buffer';
 import { describe, it } from 'node:test';
 import {
   BEHAVIOR_NS,
   DEFAULT_BEHAVIOR,
   formatDomainXML,
+  MAX_MEMORY_KIB,
   parseDomainXML,
   parseMemoryKiB,
   withMetadataElement,
@@ -49,7 +51,7 @@ describe('domain XML', () => {
     assert.equal(parseMemoryKiB('memory', '2048', undefined), 2048);
     assert.equal(parseMemoryKiB('memory', '1', 'b'), 1);
     assert.equal(parseMemoryKiB('memory', '1048576', 'bytes'), 1024);
-    assert.equal(parseMemoryKiB('memory', '64', 'GiB'), 64 * 1024 * 1024);
+    assert.equal(parseMemoryKiB('memory', '2', 'GiB'), 2 * 1024 * 1024);
   });
 
   it('reads behaviour, title, description, vcpu and currentMemory', () => {
@@ -98,12 +100,36 @@ describe('domain XML', () => {
     it('a name with /', () => xmlError(dom("<name>a/b</name><memory>1</memory>"), /contains '\/'/));
     it('the name ..', () => xmlError(dom("<name>..</name><memory>1</memory>"), /starts with '\.'/));
     it('a name with control characters', () => xmlError(dom("<name>a&#9;b</name><memory>1</memory>"), /control characters/));
+    it('a name with a control character XML forbids (never silently dropped)', () =>
+      xmlError(dom("<name>a&#7;b</name><memory>1</memory>"), /line 1, column \d+: character reference &#7; is not allowed in XML/));
+    it('a name with a raw control character XML forbids', () =>
+      xmlError(dom("<name>a\u0001b</name><memory>1</memory>"), /line 1, column \d+: character U\+0001 is not allowed in XML/));
+    it('a name with a C1 control character', () => xmlError(dom("<name>a&#x85;b</name><memory>1</memory>"), /control characters/));
+    it('a DOCTYPE with an external entity', () =>
+      xmlError(
+        `<!DOCTYPE domain [<!ENTITY x SYSTEM "file:///etc/passwd">]>${dom('<name>&x;</name><memory>1</memory>')}`,
+        /DOCTYPE.*not accepted.*remove/,
+      ));
+    it('a DOCTYPE with internal entities', () =>
+      xmlError(`<?xml version="1.0"?>\n<!DOCTYPE domain [<!ENTITY x "y">]>${dom('<name>&x;</name><memory>1</memory>')}`, /line 2.*DOCTYPE/));
+    it('elements nested deeper than the parser goes', () =>
+      xmlError(ok(`<metadata><my:a xmlns:my="urn:x">${'<my:a>'.repeat(300)}${'</my:a>'.repeat(300)}</my:a></metadata>`), /nest/));
+    it('metadata set with a DOCTYPE', () =>
+      assert.throws(
+        () => withMetadataElement(parseDomainXML(ok()), 'urn:x', 'x', '<!DOCTYPE a [<!ENTITY e "v">]><a>&e;</a>'),
+        (err: unknown) => err instanceof LibvirtError && err.virCode === VirErr.XML_ERROR && /DOCTYPE/.test(err.message),
+      ));
     it('a too long name', () => xmlError(dom(`<name>${'n'.repeat(201)}</name><memory>1</memory>`), /at most 200 bytes/));
     it('a malformed uuid', () => xmlError(ok('<uuid>not-a-uuid</uuid>'), /malformed uuid 'not-a-uuid'.*8-4-4-4-12/));
     it('a missing memory', () => xmlError(dom('<name>g</name>'), /no <memory>/));
     it('memory 0', () => xmlError(dom("<name>g</name><memory unit='KiB'>0</memory>"), /greater than 0/));
-    it('memory of 1 TiB', () => xmlError(dom("<name>g</name><memory unit='TiB'>1</memory>"), /larger than the 64 GiB.*at most/));
-    it('memory just over 64 GiB', () => xmlError(dom("<name>g</name><memory unit='KiB'>67108865</memory>"), /larger than the 64 GiB/));
+    it('memory of 1 TiB', () => xmlError(dom("<name>g</name><memory unit='TiB'>1</memory>"), /larger than the .* GiB.*at most/));
+    it('memory one KiB over what a Node.js buffer holds (it would fail at start)', () => {
+      const over = Math.floor(constants.MAX_LENGTH / 1024) + 1;
+      if (over <= MAX_MEMORY_KIB) assert.fail(`the cap ${MAX_MEMORY_KIB} KiB must not exceed a buffer (${constants.MAX_LENGTH} bytes)`);
+      xmlError(dom(`<name>g</name><memory unit='KiB'>${over}</memory>`), /larger than the .* a process guest can hold/);
+      parseDomainXML(dom(`<name>g</name><memory unit='KiB'>${MAX_MEMORY_KIB}</memory>`));
+    });
     it('a negative memory', () => xmlError(dom("<name>g</name><memory>-5</memory>"), /whole number/));
     it('an unknown unit', () => xmlError(dom("<name>g</name><memory unit='furlongs'>5</memory>"), /unknown unit 'furlongs'/));
     it('currentMemory above memory', () =>

@@ -1,0 +1,32 @@
+// A guestd instance's process guests, seen from outside the daemon: the runtime status it keeps for each running
+// guest, and the guest's own monitor (what the guest holds, independently of what the daemon says).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { MonitorClient } from '../../src/driver/process/monitor-client.js';
+import type { RuntimeStatus } from '../../src/driver/process/store.js';
+import type { GuestdInstance } from './guestd.js';
+import type { RunResult } from './virsh.js';
+
+/** the stdout of a command that must succeed */
+export async function ok(run: Promise<RunResult>, what: string): Promise<string> {
+  const r = await run;
+  assert.equal(r.code, 0, `${what}: ${r.stderr}`);
+  return r.stdout;
+}
+
+export const statusFile = (gd: GuestdInstance, name: string): string =>
+  path.join(gd.sockDir, 'process', 'domains', `${name}.json`);
+
+export const runtimeStatus = (gd: GuestdInstance, name: string): RuntimeStatus =>
+  JSON.parse(readFileSync(statusFile(gd, name), 'utf8')) as RuntimeStatus;
+
+/** ask a running guest through its monitor */
+export async function askGuest<T>(gd: GuestdInstance, name: string, ask: (m: MonitorClient) => Promise<T>): Promise<T> {
+  const monitor = await MonitorClient.connect(runtimeStatus(gd, name).monitor, 10_000);
+  try {
+    return await ask(monitor);
+  } finally {
+    monitor.close();
+  }
+}

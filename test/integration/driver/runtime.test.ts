@@ -1,0 +1,49 @@
+// The guest runtime process on its own, under faults around it: nothing but its own end may end it.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { DEFAULT_BEHAVIOR } from '../../../src/driver/process/domain-xml.js';
+import { launchGuest } from '../../../src/driver/process/launcher.js';
+import { MonitorClient } from '../../../src/driver/process/monitor-client.js';
+import { isSameProcess, readProcStat } from '../../../src/driver/process/proc.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gd-rt-'));
+const started: number[] = [];
+after(() => {
+  for (const pid of started) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('guest runtime', () => {
+  it('a log it cannot write (disk full) does not end the guest, not even when a save fails', async () => {
+    const monitorPath = join(dir, 'full.sock');
+    const { pid } = await launchGuest({
+      name: 'full',
+      uuid: '12345678-1234-1234-1234-123456789abc',
+      memoryBytes: 1 << 20,
+      monitorPath,
+      behavior: DEFAULT_BEHAVIOR,
+      logFile: '/dev/full', // every write: ENOSPC
+      timeoutMs: 10_000,
+    });
+    started.push(pid);
+    const startTime = readProcStat(pid)!.startTime;
+    const monitor = await MonitorClient.connect(monitorPath, 5000);
+    try {
+      await assert.rejects(monitor.call('save', { file: join(dir, 'no-such-dir', 'full.save') }), /save to .* failed/);
+      const status = await monitor.call('query-status');
+      assert.equal(status.status, 'running', 'the guest runs on after its failed save');
+      assert.ok(isSameProcess(pid, startTime));
+    } finally {
+      monitor.close();
+    }
+  });
+});
