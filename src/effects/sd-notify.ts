@@ -1,6 +1,9 @@
 // sd_notify(3) for a process run by systemd. Node has no unix datagram sockets, so the message is handed to
-// systemd-notify(1) with our pid (the unit needs NotifyAccess=all). Without NOTIFY_SOCKET nothing is sent; without
-// systemd-notify the first failure is reported once and the rest are dropped.
+// systemd-notify(1), which sends it in the name of its parent, i.e. us (root may set the sender's credentials): the
+// message is then attributed to this process while it lives, as a main process (guestd, NotifyAccess=main) or as
+// the ExecStart/ExecStop process of a oneshot (libvirt-guests, NotifyAccess=exec). No MAINPID= is sent: systemd
+// rejects one from a control process. Without NOTIFY_SOCKET nothing is sent; without systemd-notify the first
+// failure is reported once and the rest are dropped.
 import { execFile } from 'node:child_process';
 
 export interface Supervisor {
@@ -24,7 +27,7 @@ export function systemdSupervisor(env: NodeJS.ProcessEnv, warn: (message: string
   let broken = false;
   const send = (assignments: string[]): void => {
     if (!socket || broken) return;
-    execFile('systemd-notify', [`--pid=${process.pid}`, ...assignments], { env: { ...env, NOTIFY_SOCKET: socket } }, (error) => {
+    execFile('systemd-notify', assignments, { env: { ...env, NOTIFY_SOCKET: socket } }, (error) => {
       if (error && !broken) {
         broken = (error as NodeJS.ErrnoException).code === 'ENOENT';
         warn(`cannot notify systemd (${assignments.join(' ')}): ${error.message}`);
