@@ -7,6 +7,8 @@ import { waitFor } from './guestd.js';
 
 export interface NotifyMessage {
   pid: number | null;
+  /** whether that process still lived (and was no zombie) when the message was read */
+  alive: boolean;
   /** the assignments, one per entry: ["STATUS=…", "EXTEND_TIMEOUT_USEC=…"] */
   fields: string[];
 }
@@ -18,12 +20,20 @@ export interface NotifySocket {
 }
 
 const RECEIVER = `
-import json, os, socket, struct, sys
+import json, os, socket, struct, sys, time
+delay = float(sys.argv[2])
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
 s.bind(sys.argv[1])
 print(json.dumps({"ready": True}), flush=True)
 while True:
+    time.sleep(delay)
     data, anc, _, _ = s.recvmsg(65536, socket.CMSG_SPACE(12) + socket.CMSG_SPACE(64))
     pid = None
     for level, kind, payload in anc:
@@ -34,7 +44,7 @@ while True:
                 os.close(fd)
     fields = [f for f in data.decode().split("\\n") if f]
     if fields != ["BARRIER=1"]:
-        print(json.dumps({"pid": pid, "fields": fields}), flush=True)
+        print(json.dumps({"pid": pid, "alive": pid is not None and alive(pid), "fields": fields}), flush=True)
 `;
 
 /** Why a notify socket cannot be made here, or null. */
@@ -49,9 +59,12 @@ export function notifyPrerequisite(): string | null {
   return null;
 }
 
-export async function notifySocket(dir: string): Promise<NotifySocket> {
-  const socketPath = path.join(dir, 'notify.sock');
-  const receiver = spawn('python3', ['-c', RECEIVER, socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+let made = 0;
+
+/** `readDelayMs`: a slow reader, as a busy systemd is; a sender that does not wait for its message is gone by then */
+export async function notifySocket(dir: string, readDelayMs = 0): Promise<NotifySocket> {
+  const socketPath = path.join(dir, `notify-${++made}.sock`);
+  const receiver = spawn('python3', ['-c', RECEIVER, socketPath, String(readDelayMs / 1000)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const messages: NotifyMessage[] = [];
   let ready = false;
   let pending = '';

@@ -10,7 +10,7 @@ import { processStartTime } from '../../../src/effects/run-lock.js';
 import { systemdSupervisor } from '../../../src/effects/sd-notify.js';
 import { DEADLINE_GRACE_MS } from '../../../src/orchestrator/stop.js';
 import { runGuests, sandbox } from '../../helpers/cli.js';
-import { cleanupAllGuestd, waitFor } from '../../helpers/guestd.js';
+import { cleanupAllGuestd, startGuestd, waitFor } from '../../helpers/guestd.js';
 import { startFleet } from '../../helpers/fleet.js';
 import { notifyPrerequisite, notifySocket } from '../../helpers/notify-socket.js';
 
@@ -74,5 +74,22 @@ test('while a stop waits for another run to finish, systemd is kept from killing
   } finally {
     socket.close();
     rmSync(sb.dir, { recursive: true, force: true });
+  }
+});
+
+test("guestd's READY=1 and STOPPING=1 come from guestd itself, and it waits for STOPPING=1 to be read before exiting", { skip: missing ?? false }, async () => {
+  const socket = await notifySocket(dir, 300);
+  try {
+    const guestd = await startGuestd({ env: { NOTIFY_SOCKET: socket.path } });
+    await waitFor('READY=1', () => socket.messages.some((m) => m.fields.includes('READY=1')));
+    await guestd.stop();
+    const stopping = socket.messages.find((m) => m.fields.includes('STOPPING=1'));
+    assert.ok(stopping, 'STOPPING=1 was read before guestd exited');
+    for (const m of socket.messages) {
+      assert.equal(m.pid, guestd.child.pid, `sender of ${m.fields.join(' ')}`);
+      assert.ok(m.alive, `${m.fields.join(' ')}: its sender still lived when it was read`);
+    }
+  } finally {
+    socket.close();
   }
 });
