@@ -130,4 +130,22 @@ EOF`);
     await host.ok('dpkg --purge libvirt-guests-ts');
     assert.equal(host.exists('/etc/guestd/guestd.conf'), false);
   });
+
+  it('on a host without libvirt, guestd.socket and our unit work alone', async () => {
+    await host.ok('dpkg --purge libvirt-daemon-system >/dev/null');
+    assert.equal(host.exists('/lib/systemd/system/libvirt-guests.service'), false, "Debian's unit is gone");
+    await host.ok(`dpkg -i ${deb}`);
+    const unit = await host.ok('systemctl show -p FragmentPath -p ActiveState -p UnitFileState libvirt-guests.service');
+    assert.match(unit, /^FragmentPath=\/lib\/systemd\/system\/libvirt-guests\.service$/m);
+    assert.match(unit, /^ActiveState=active$/m, 'started by the installation, so that its stop runs at the next shutdown');
+    assert.match(unit, /^UnitFileState=enabled$/m);
+    assert.equal((await host.ok('systemctl is-active guestd.socket')).trim(), 'active');
+    await host.ok("printf 'URIS=guest:///system\\nON_BOOT=start\\nON_SHUTDOWN=suspend\\n' > /etc/default/libvirt-guests");
+    await host.processGuest('alone1', {}, 16);
+    await host.ok('systemctl restart libvirt-guests.service'); // stop (saves), then start (restores)
+    const journal = await host.ok('journalctl -b 0 -u libvirt-guests.service --no-pager');
+    assert.match(journal, /Suspending alone1: done/);
+    assert.match(journal, /Resuming guest alone1: done/);
+    assert.equal((await host.ok('guestctl -c guest:///system domstate --reason alone1')).trim(), 'running (restored)');
+  });
 });
