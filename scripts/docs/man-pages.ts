@@ -134,6 +134,7 @@ export function libvirtGuestsPage(input: DocsInput): string {
   page.item(upstream.lockFile, 'The service lock (upstream): exists while the service is started.');
   page.item(debian.lockFile, 'The service lock on Debian.');
   page.item(runLockPath(DEFAULT_LIST_FILE), 'The run lock that keeps two runs (systemd\'s stop, a cron job) apart: pid and process start time of its holder.');
+  page.item('/usr/share/doc/libvirt-guests-ts/examples/libvirt-guests', 'The commented configuration file, every setting at its default (Debian package).');
   page.item('/lib/systemd/system/libvirt-guests.service', 'The unit: ExecStart= start, ExecStop= stop, ordered after the libvirt daemons and guestd so that they outlive the stop.');
 
   page.section('examples');
@@ -209,7 +210,14 @@ export function guestdConfPage(input: DocsInput): string {
     }
     page.item(s.example, s.text);
   }
+  page.section('environment').item('XDG_CONFIG_HOME', 'A daemon that does not run as root reads $XDG_CONFIG_HOME/guestd/guestd.conf ($HOME/.config when unset).');
   page.section('files').item('/etc/guestd/guestd.conf', 'The system daemon\'s file (guestd -f FILE names another).').item('/etc/default/guestd', 'GUESTD_ARGS: options for guestd.service.');
+  page.section('examples').paragraph('Members of the group libvirt manage guests without being root; the daemon logs at info level:').literal([
+    'unix_sock_group = "libvirt"',
+    'unix_sock_rw_perms = "0770"',
+    'log_level = 2',
+  ]);
+  page.paragraph('Apply an edited file (a wrong one keeps the running settings, and the journal says why):').literal(['systemctl reload guestd && journalctl -u guestd -n 5']);
   page.section('see also').raw('.BR guestd (8),', '.BR libvirtd.conf (5)');
   return page.render();
 }
@@ -236,6 +244,10 @@ export function guestctlPage(input: DocsInput): string {
   for (const [name, spec] of Object.entries(COMMANDS)) page.item(guestctlUsage(name, spec), spec.summary);
   page.section('exit status').item('0', 'Success.').item('1', 'The command failed (the daemon\'s error is printed).').item('2', 'Wrong usage: an unknown command or option, a missing argument.');
   page.section('environment').item('LIBVIRT_DEFAULT_URI', 'The connection when -c is not given.');
+  page.section('files');
+  page.item('/etc/libvirt/libvirt.conf', 'uri_default: the connection when neither -c nor $LIBVIRT_DEFAULT_URI is given (as root; $XDG_CONFIG_HOME/libvirt/libvirt.conf otherwise).');
+  page.item('/run/guestd/guestd-sock, /run/guestd/guestd-sock-ro', 'guestd\'s read-write and read-only sockets (guest:///system; -r uses the second).');
+  page.item('/run/libvirt/libvirt-sock, /run/libvirt/libvirt-sock-ro', 'libvirtd\'s (qemu:///system).');
   page.section('examples').literal([
     'guestctl -c guest:///system define web1.xml',
     'guestctl -c guest:///system start web1',
