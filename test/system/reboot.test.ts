@@ -92,6 +92,7 @@ EOF`);
     assert.match(journal, new RegExp(`libvirt-guests\\.service: Got notification message from PID ${stopPid} \\(EXTEND_TIMEOUT_USEC=30000000\\)`));
     assert.match(journal, new RegExp(`libvirt-guests\\.service: Got notification message from PID ${stopPid} \\(STATUS=Suspending guests: 4 of 4 done\\)`));
     assert.doesNotMatch(journal, REFUSED);
+    assert.doesNotMatch(journal, /ordering cycle/i, 'the ordering after the daemons adds no cycle');
     assert.doesNotMatch(journal, /libvirt-guests\.service: (State 'stop\S*' timed out|Stopping timed out)/);
     assert.doesNotMatch(journal, /Lost the connection/);
     assert.match(journal, /libvirt-guests\.service: Deactivated successfully/);
