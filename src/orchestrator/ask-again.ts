@@ -6,7 +6,11 @@ import { connectWithRetry } from './connect-retry.js';
 import { errorText } from './services.js';
 import type { UriRun } from './uri-run.js';
 
-export type Finding = { saved: true; found: string } | { saved: false; found: string };
+export interface Finding {
+  saved: boolean;
+  /** what was found, in words */
+  found: string;
+}
 
 export async function askAgainAfterLoss(run: UriRun, guest: GuestRef, lost: unknown): Promise<Finding> {
   const { config, services } = run;
