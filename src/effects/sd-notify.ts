@@ -1,9 +1,9 @@
 // sd_notify(3) for a process run by systemd. Node has no unix datagram sockets, so the message is handed to
 // systemd-notify(1), which sends it in the name of its parent, i.e. us (root may set the sender's credentials): the
 // message is then attributed to this process while it lives, as a main process (guestd, NotifyAccess=main) or as
-// the ExecStart/ExecStop process of a oneshot (libvirt-guests, NotifyAccess=exec). No MAINPID= is sent: from an ExecStop
-// process it would be a false claim to be the unit's main process. Without NOTIFY_SOCKET nothing is sent; without systemd-notify the first
-// failure is reported once and the rest are dropped.
+// the ExecStart/ExecStop process of a oneshot (libvirt-guests, NotifyAccess=exec). No MAINPID= is sent: from an
+// ExecStop process it would be a false claim to be the unit's main process. Without NOTIFY_SOCKET nothing is sent;
+// without systemd-notify the first failure is reported once and the rest are dropped.
 import { execFile } from 'node:child_process';
 
 export interface Supervisor {
