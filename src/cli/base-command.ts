@@ -35,7 +35,7 @@ export abstract class GuestsCommand<T extends typeof Command = typeof Command> e
       helpValue: 'FILE',
     }),
     'lock-file': Flags.string({
-      description: 'service lock file (default: $LIBVIRT_GUESTS_LOCK_FILE, else /var/lock/subsys/libvirt-guests)',
+      description: 'service lock file (default: $LIBVIRT_GUESTS_LOCK_FILE, else /var/lock/libvirt-guests on Debian, /var/lock/subsys/libvirt-guests elsewhere)',
       helpValue: 'FILE',
     }),
     json: Flags.boolean({ default: false, description: 'print the result as one JSON object on stdout' }),
@@ -54,7 +54,7 @@ export abstract class GuestsCommand<T extends typeof Command = typeof Command> e
     const env = process.env;
     const loaded = await loadConfig(flags.config, env, nodeFiles);
     for (const warning of loaded.warnings) process.stderr.write(`warning: ${warning}\n`);
-    const paths = statePaths({ listFile: flags['list-file'], lockFile: flags['lock-file'] }, env);
+    const paths = statePaths({ listFile: flags['list-file'], lockFile: flags['lock-file'] }, env, loaded.profile);
     const outcome = await this.execute({ loaded, paths, files: nodeFiles, env, json: flags.json });
     if (this.wantsJson) process.stdout.write(`${JSON.stringify(outcome.result, null, 2)}\n`);
     else if (outcome.text !== '') process.stdout.write(outcome.text.endsWith('\n') ? outcome.text : `${outcome.text}\n`);

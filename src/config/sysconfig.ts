@@ -1,6 +1,7 @@
 // Finding, reading and validating the libvirt-guests configuration file.
 import { ConfigError, StateFileError } from '../errors.js';
 import type { Files } from '../effects/files.js';
+import { applyProfile, detectProfile, type Profile } from './distribution.js';
 import { excerpt } from './excerpt.js';
 import { parseShellAssignments } from './shell-assignments.js';
 import { VARIABLES, defaultConfig, nearestVariable, type GuestsConfig } from './variables.js';
@@ -27,6 +28,8 @@ export interface LoadedConfig {
   warnings: string[];
   /** the line each variable was set on, for later error messages */
   setAt: Partial<Record<keyof GuestsConfig, number>>;
+  /** whose defaults fill what the file does not set */
+  profile: Profile;
 }
 
 export async function locateConfig(flag: string | undefined, env: NodeJS.ProcessEnv, files: Files): Promise<ConfigSource> {
@@ -47,7 +50,7 @@ export async function locateConfig(flag: string | undefined, env: NodeJS.Process
 }
 
 /** Validates the text of a configuration file; `file` is used in messages only. */
-export function parseConfig(text: string, file: string): Omit<LoadedConfig, 'source'> {
+export function parseConfig(text: string, file: string): Omit<LoadedConfig, 'source' | 'profile'> {
   const config = defaultConfig() as unknown as Record<string, unknown>;
   const warnings: string[] = [];
   const setAt: Record<string, number> = {};
@@ -76,8 +79,9 @@ export function parseConfig(text: string, file: string): Omit<LoadedConfig, 'sou
 }
 
 export async function loadConfig(flag: string | undefined, env: NodeJS.ProcessEnv, files: Files): Promise<LoadedConfig> {
+  const profile = await detectProfile(env, files);
   const source = await locateConfig(flag, env, files);
-  if (source.file === null) return { config: defaultConfig(), source, warnings: [], setAt: {} };
+  if (source.file === null) return applyProfile({ config: defaultConfig(), source, warnings: [], setAt: {} }, profile);
   let text: string | null;
   try {
     text = await files.readText(source.file);
@@ -88,5 +92,5 @@ export async function loadConfig(flag: string | undefined, env: NodeJS.ProcessEn
     });
   }
   if (text === null) throw new ConfigError(`configuration file ${source.file} disappeared while being read`);
-  return { ...parseConfig(text, source.file), source };
+  return applyProfile({ ...parseConfig(text, source.file), source }, profile);
 }

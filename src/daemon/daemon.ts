@@ -154,7 +154,10 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     notifier.stopping();
     idle?.stop();
     for (const [signal, fn] of Object.entries(onSignal)) process.off(signal, fn);
-    void cleanup().then(() => resolveDone(0));
+    // STOPPING=1 must reach systemd while we still live, or it is refused as coming from a stranger
+    void cleanup()
+      .then(() => notifier.settled())
+      .then(() => resolveDone(0));
   };
 
   const reload = (): void => {

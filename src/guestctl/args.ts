@@ -33,6 +33,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
 
 export interface Invocation {
   uri: string | null;
+  /** -r: open the connection read-only (the daemon's read-only socket), as virsh -r */
+  readonly: boolean;
   command: string;
   args: Record<string, string | undefined>;
   flags: Record<string, boolean | string | undefined>;
@@ -45,12 +47,13 @@ export function usage(): string {
     const args = spec.args.map((a) => (a.endsWith('?') ? `[${a.slice(0, -1)}]` : `<${a}>`));
     return `  ${name.padEnd(width)}  ${spec.summary}\n  ${' '.repeat(width)}  ${[name, ...flags, ...args].join(' ')}`;
   });
-  return `Usage: guestctl [-c URI] <command> [options] [args]\n\nCommands:\n${lines.join('\n')}\n`;
+  return `Usage: guestctl [-c URI] [-r] <command> [options] [args]\n\nCommands:\n${lines.join('\n')}\n`;
 }
 
 export function parseInvocation(argv: readonly string[]): Invocation {
   // global options come before the command
   let uri: string | null = null;
+  let readonly = false;
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i]!;
@@ -58,7 +61,8 @@ export function parseInvocation(argv: readonly string[]): Invocation {
       uri = argv[++i] ?? null;
       if (!uri) throw new UsageError(`${a} needs a URI`);
     } else if (a.startsWith('--connect=')) uri = a.slice('--connect='.length);
-    else if (a === '-h' || a === '--help') return { uri, command: 'help', args: {}, flags: {} };
+    else if (a === '-r' || a === '--readonly') readonly = true;
+    else if (a === '-h' || a === '--help') return { uri, readonly, command: 'help', args: {}, flags: {} };
     else if (a.startsWith('-')) throw new UsageError(`unknown option '${a}'`, { hint: "Try 'guestctl help'." });
     else break;
   }
@@ -89,5 +93,5 @@ export function parseInvocation(argv: readonly string[]): Invocation {
   if (parsed.positionals.length > spec.args.length) {
     throw new UsageError(`${command}: unexpected argument '${parsed.positionals[spec.args.length]}'`);
   }
-  return { uri, command, args, flags: parsed.values as Record<string, boolean | string | undefined> };
+  return { uri, readonly, command, args, flags: parsed.values as Record<string, boolean | string | undefined> };
 }

@@ -21,7 +21,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const uri = chooseUri(inv.uri, process.env);
   // `uri` needs no procedure (virsh sends none either), but it does need the URI to be valid and reachable
-  const connection = await openConnection(uri);
+  const connection = await openConnection(uri, { readonly: inv.readonly });
   try {
     const result = await runCommand(inv, connection, { readFile: (f) => readFile(f, 'utf8') });
     if (inv.flags.json) process.stdout.write(`${JSON.stringify(result.data, (_k, v) => (typeof v === 'bigint' ? Number(v) : v), 2)}\n`);

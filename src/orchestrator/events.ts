@@ -29,6 +29,8 @@ export type OrchestratorEvent =
   /** parallel shutdown: how many guests of a URI are still being waited for */
   | { kind: 'uri-waiting'; uri: string; count: number; secondsLeft: number | null }
   | { kind: 'fallback'; uri: string; guest: GuestRef; from: 'suspend' | 'shutdown'; to: 'shutdown' | 'destroy'; reason: string }
+  /** the daemon went away during an action on the guest; `found` is what asking again afterwards found out */
+  | { kind: 'connection-lost'; uri: string; guest: GuestRef; error: string; found: string }
   | { kind: 'timeout-expired'; uri: string }
   | { kind: 'guest-end'; result: GuestResult }
   | { kind: 'time-sync-failed'; uri: string; guest: GuestRef; error: string }

@@ -127,6 +127,12 @@ function skippedResults(plan: UriPlan, request: StopRequest): GuestResult[] {
   }));
 }
 
+/** Each keep-alive asks systemd for KEEPALIVE_MS more, every KEEPALIVE_EVERY_MS. */
+const KEEPALIVE_MS = 30_000;
+const KEEPALIVE_EVERY_MS = 10_000;
+/** After STOP_DEADLINE: time to abort the saves still running and power guests off (FALLBACK=1). */
+export const DEADLINE_GRACE_MS = 15_000;
+
 /**
  * Starts the deadline timer and the systemd keep-alive; returns the deadline, a function to report progress to
  * systemd (at most once a second), and a function that stops both timers.
@@ -155,12 +161,16 @@ function watchTime(
     lastStatus = clock.now();
     supervisor.status(progress());
   };
-  // Ask systemd for 30 s more every 10 s: a unit with a stop timeout would otherwise kill a long save half-way.
+  // Keep systemd's stop timeout from killing a long save half-way: 30 s more every 10 s while we work. With
+  // STOP_DEADLINE never past the deadline plus a grace for aborting and powering off, so that systemd's timeout
+  // follows STOP_DEADLINE and a hung stop cannot hold the host's poweroff beyond it.
   void (async () => {
     for (;;) {
-      supervisor.extendTimeout(30_000);
+      const left = at === null ? KEEPALIVE_MS : Math.min(KEEPALIVE_MS, at + DEADLINE_GRACE_MS - clock.now());
+      if (left <= 0) return;
+      supervisor.extendTimeout(left);
       try {
-        await clock.sleep(10_000, stop.signal);
+        await clock.sleep(KEEPALIVE_EVERY_MS, stop.signal);
       } catch {
         return;
       }
@@ -207,11 +217,15 @@ async function listStep(services: Services, step: () => Promise<void>): Promise<
 export async function stopGuests(request: StopRequest, services: Services): Promise<StopResult> {
   const { config, listFile } = request;
   const startedAt = services.clock.now();
-  const lock = await takeRunLock(services, listFile, config.LOCK_TIMEOUT, request.dryRun || request.lockHeld === true);
   let handled = 0;
   let total = 0;
   const verb = request.action === 'suspend' ? 'Suspending' : 'Shutting down';
+  // before the lock: systemd's stop timeout must not fire while another run (a cron job) finishes
   const timing = watchTime(config, services, () => `${verb} guests: ${handled} of ${total} done`);
+  const lock = await takeRunLock(services, listFile, config.LOCK_TIMEOUT, request.dryRun || request.lockHeld === true).catch((err: unknown) => {
+    timing.done();
+    throw err;
+  });
   const countEnds = (event: Parameters<Services['report']>[0]): void => {
     if (event.kind === 'guest-end') handled++;
     if (event.kind === 'guest-end' || event.kind === 'plan') timing.progressed();

@@ -3,8 +3,11 @@
 // becomes a destroy. The stop deadline aborts saves still running (a partial image is useless).
 import pLimit from 'p-limit';
 import type { GuestInfo } from '../connect/connection.js';
+import { isConnectionLoss } from '../connect/connection-loss.js';
+import { askAgainAfterLoss } from './ask-again.js';
 import type { GuestResult } from './result.js';
 import { destroyFallback, shutdownAndWait } from './shutdown.js';
+import { errorText } from './services.js';
 import { GuestRecord, type UriRun } from './uri-run.js';
 
 export async function suspendGuests(run: UriRun, guests: GuestInfo[]): Promise<GuestResult[]> {
@@ -41,6 +44,11 @@ async function suspendOne(run: UriRun, guest: GuestInfo): Promise<GuestResult> {
   } catch (err) {
     if (run.deadline.signal.aborted) {
       return run.config.FALLBACK ? destroyFallback(run, rec, 'suspend', DEADLINE) : rec.end('aborted', DEADLINE);
+    }
+    // the daemon went away mid-save (stopped by the host's shutdown, crashed): the save may be complete all the same
+    if (isConnectionLoss(err)) {
+      const finding = await askAgainAfterLoss(run, guest, err);
+      return finding.saved ? rec.end('done') : rec.end('failed', `${errorText(err)}; ${finding.found}`);
     }
     if (!run.config.FALLBACK) return rec.end('failed', err);
     rec.fallbackTo('shutdown', 'suspend', err);

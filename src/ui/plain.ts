@@ -101,6 +101,8 @@ export function plainRenderer(write: (line: string) => void): (event: Orchestrat
         );
       case 'fallback':
         return write(`Falling back from ${event.from} to ${event.to} for guest ${event.guest.name}: ${event.reason}`);
+      case 'connection-lost':
+        return write(`Lost the connection to ${event.uri} while suspending ${event.guest.name} (${event.error}); asked again: ${event.found}`);
       case 'timeout-expired':
         return write('Timeout expired while shutting down domains');
       case 'guest-end': {

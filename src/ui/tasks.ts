@@ -57,6 +57,10 @@ export class TaskRenderer {
         return this.update(event.uri, event.guest.uuid, (t) => {
           t.output = `${event.from} did not work (${event.reason}): ${event.to}`;
         });
+      case 'connection-lost':
+        return this.update(event.uri, event.guest.uuid, (t) => {
+          t.output = `connection lost (${event.error}); asked again: ${event.found}`;
+        });
       case 'uri-waiting':
         return this.uriNotes.get(event.uri)?.(`waiting for ${event.count} guests${event.secondsLeft === null ? '' : `, ${event.secondsLeft} s left`}`);
       case 'timeout-expired':

@@ -21,7 +21,10 @@ export async function runGuests(args: string[], env: Record<string, string> = {}
   return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode ?? -1 };
 }
 
-/** A temp dir with an (initially empty) config, and env pointing every path into it. */
+/**
+ * A temp dir with an (initially empty) config, and env pointing every path into it. The defaults are upstream's
+ * whatever the machine's distribution (tests of the Debian profile name it).
+ */
 export function sandbox(configText = ''): { dir: string; env: Record<string, string>; config: string; listFile: string; lockFile: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'lgt-cli-'));
   const config = path.join(dir, 'libvirt-guests.conf');
@@ -33,6 +36,6 @@ export function sandbox(configText = ''): { dir: string; env: Record<string, str
     config,
     listFile,
     lockFile,
-    env: { LIBVIRT_GUESTS_CONFIG: config, LIBVIRT_GUESTS_LIST_FILE: listFile, LIBVIRT_GUESTS_LOCK_FILE: lockFile },
+    env: { LIBVIRT_GUESTS_CONFIG: config, LIBVIRT_GUESTS_LIST_FILE: listFile, LIBVIRT_GUESTS_LOCK_FILE: lockFile, LIBVIRT_GUESTS_PROFILE: 'upstream' },
   };
 }

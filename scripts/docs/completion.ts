@@ -1,0 +1,79 @@
+// Bash completion for libvirt-guests and guestctl, generated from the same data as their help: oclif's manifest and
+// guestctl's command table. Guest names come from the connection itself, over its read-only socket (guestctl -r).
+import { COMMANDS } from '../../src/guestctl/args.js';
+import type { ManifestCommand } from './man-pages.js';
+
+const quote = (words: string[]): string => words.map((w) => `'${w.replace(/'/g, "'\\''")}'`).join(' ');
+
+export function libvirtGuestsCompletion(commands: ManifestCommand[]): string {
+  const visible = commands.filter((c) => !c.hidden).sort((a, b) => a.id.localeCompare(b.id));
+  const cases = visible.map((c) => {
+    const flags = Object.values(c.flags).flatMap((f) => [`--${f.name}`, ...(f.char ? [`-${f.char}`] : [])]);
+    return `    ${c.id}) flags=(${quote([...flags, '--help', '-h'])}) ;;`;
+  });
+  const valued = visible.flatMap((c) => Object.values(c.flags)).filter((f) => f.type === 'option');
+  const choices = [...new Map(valued.filter((f) => f.options).map((f) => [f.name, f.options!])).entries()].map(
+    ([name, options]) => `    --${name}) COMPREPLY=($(compgen -W ${JSON.stringify(options.join(' '))} -- "$cur")); return ;;`,
+  );
+  const files = [...new Set(valued.filter((f) => !f.options).map((f) => `--${f.name}`))];
+  return `# bash completion for libvirt-guests (generated from its commands; do not edit)
+_libvirt_guests() {
+  local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]} cmd= flags=() w
+  for w in "\${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
+    case "$w" in -*) ;; *) cmd=$w; break ;; esac
+  done
+  case "$prev" in
+${choices.join('\n')}
+    ${files.join('|')}) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+  esac
+  if [ -z "$cmd" ]; then
+    COMPREPLY=($(compgen -W ${JSON.stringify(visible.map((c) => c.id).join(' '))} -- "$cur"))
+    return
+  fi
+  case "$cmd" in
+${cases.join('\n')}
+  esac
+  COMPREPLY=($(compgen -W "\${flags[*]}" -- "$cur"))
+}
+complete -F _libvirt_guests libvirt-guests
+`;
+}
+
+export function guestctlCompletion(): string {
+  const cases = Object.entries(COMMANDS).map(([name, spec]) => {
+    const flags = Object.keys(spec.flags).map((f) => `--${f}`);
+    const arg = spec.args[0]?.replace(/\?$/, '') ?? '';
+    return `    ${name}) flags=(${quote(flags)}); arg=${arg} ;;`;
+  });
+  return `# bash completion for guestctl (generated from its command table; do not edit)
+_guestctl() {
+  local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]} cmd= uri=() flags=() arg= i w positional=0
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    w=\${COMP_WORDS[i]}
+    case "$w" in
+      -c|--connect) uri=(-c "\${COMP_WORDS[i+1]}"); ((i++)) ;;
+      --connect=*) uri=(-c "\${w#--connect=}") ;;
+      -*) ;;
+      *) if [ -z "$cmd" ]; then cmd=$w; else ((positional++)); fi ;;
+    esac
+  done
+  case "$prev" in
+    -c|--connect) COMPREPLY=($(compgen -W "guest:///system guest:///session qemu:///system qemu:///session" -- "$cur")); return ;;
+  esac
+  if [ -z "$cmd" ]; then
+    COMPREPLY=($(compgen -W "-c --connect -r --readonly -h --help ${Object.keys(COMMANDS).join(' ')}" -- "$cur"))
+    return
+  fi
+  case "$cmd" in
+${cases.join('\n')}
+  esac
+  if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "\${flags[*]}" -- "$cur")); return; fi
+  case "$arg" in
+    domain) [ "$positional" -eq 0 ] && COMPREPLY=($(compgen -W "$(guestctl -r "\${uri[@]}" list --all --name 2>/dev/null)" -- "$cur")) ;;
+    file) COMPREPLY=($(compgen -f -- "$cur")) ;;
+    command) [ "$positional" -eq 0 ] && COMPREPLY=($(compgen -W ${JSON.stringify(Object.keys(COMMANDS).join(' '))} -- "$cur")) ;;
+  esac
+}
+complete -F _guestctl guestctl
+`;
+}
