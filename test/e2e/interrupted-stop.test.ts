@@ -53,7 +53,7 @@ describe('a stop killed during a shutdown, on real libvirtd', { skip: missing ??
     await virsh('shutdown', NAME);
 
     const config = path.join(dir, 'conf');
-    writeFileSync(config, `URIS=${URI}\nON_SHUTDOWN=shutdown\nSHUTDOWN_TIMEOUT=120\nCONNECT_RETRIES=0\n`);
+    writeFileSync(config, `URIS=${URI}\nON_BOOT=start\nON_SHUTDOWN=shutdown\nSHUTDOWN_TIMEOUT=120\nCONNECT_RETRIES=0\n`);
     const env = { LIBVIRT_GUESTS_CONFIG: config, LIBVIRT_GUESTS_LIST_FILE: listFile, LIBVIRT_GUESTS_LOCK_FILE: path.join(dir, 'lock') };
     const child = spawn(process.execPath, [repoPath('bin/run.js'), 'start', '--json'], { env: { ...process.env, ...env } });
     let stdout = '';
