@@ -5,6 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { ConfigError } from '../errors.js';
+import { sendTlsConfirmation } from '../rpc/transport.js';
 import type { ActivatedRole } from './socket-activation.js';
 
 export type AcceptFn = (socket: net.Socket, role: ActivatedRole) => void;
@@ -131,6 +132,7 @@ function createTlsServer(
       socket.destroy();
       return;
     }
+    sendTlsConfirmation(socket);
     accept(socket, 'tls');
   });
   server.on('tlsClientError', (error) => log(`TLS handshake refused: ${error.message}`));

@@ -36,6 +36,8 @@ export class Peer {
     socket.on('error', (err) => this.fail(new RpcError('transport', `${options.errorMessage}: ${err.message}`, { cause: err })));
     socket.on('end', () => this.fail(new RpcError('closed', options.endMessage)));
     socket.on('close', () => this.fail(new RpcError('closed', 'connection closed')));
+    // the transport may hand the socket over paused (after reading the TLS confirmation)
+    socket.resume();
   }
 
   get closed(): boolean {
