@@ -7,6 +7,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
+import { startGuestd, waitFor, type GuestdInstance } from './guestd.js';
 
 export type Issuer = 'ca' | 'otherca' | 'self';
 
@@ -74,16 +75,37 @@ export function makePki(clients: Record<string, ClientSpec>, parent = tmpdir()):
   };
 }
 
-/** guestd.conf lines for a TLS listener on 127.0.0.1:port with these certificates (and DN allow list) */
-export function tlsGuestdConfig(pki: Pki, port: number, allowedDns?: string[]): string {
-  return [
+/**
+ * A guestd with -l on 127.0.0.1 (a free port) with these certificates and DN allow list, once its TLS port
+ * accepts connections too (the unix sockets, which startGuestd waits for, come first).
+ */
+export async function startTlsGuestd(
+  pki: Pki,
+  options: { allowedDns?: string[]; config?: string } = {},
+): Promise<{ gd: GuestdInstance; port: number }> {
+  const port = await freePort();
+  const config = [
     'listen_addr = "127.0.0.1"',
     `tls_port = "${port}"`,
     `ca_file = "${pki.caFile}"`,
     `cert_file = "${pki.serverCert}"`,
     `key_file = "${pki.serverKey}"`,
-    ...(allowedDns ? [`tls_allowed_dn_list = [ ${allowedDns.map((dn) => JSON.stringify(dn)).join(', ')} ]`] : []),
+    ...(options.allowedDns ? [`tls_allowed_dn_list = [ ${options.allowedDns.map((dn) => JSON.stringify(dn)).join(', ')} ]`] : []),
+    ...(options.config ? [options.config] : []),
   ].join('\n');
+  const gd = await startGuestd({ args: ['-l'], config });
+  await waitFor(`guestd's TLS port ${port}`, () => canConnectTcp(port));
+  return { gd, port };
+}
+
+function canConnectTcp(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
 }
 
 export function freePort(): Promise<number> {

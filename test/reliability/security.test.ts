@@ -19,7 +19,7 @@ import { ConnectFlags, PROC } from '../../src/remote/protocol.js';
 import { RpcError } from '../../src/rpc/errors.js';
 import { decode, encode } from '../../src/rpc/xdr-types.js';
 import { cleanupAllGuestd, programArgs, startGuestd, type GuestdInstance } from '../helpers/guestd.js';
-import { freePort, makePki, tlsGuestdConfig, tlsVerdict, type Pki } from '../helpers/pki.js';
+import { makePki, startTlsGuestd, tlsVerdict, type Pki } from '../helpers/pki.js';
 import { errorOf, RawClient } from '../helpers/raw-rpc.js';
 import { log, random, report, trials } from '../helpers/reliability.js';
 import { guestctl, guestXml, runProgram, virsh } from '../helpers/virsh.js';
@@ -64,8 +64,7 @@ describe('security', () => {
       stranger: { subject: '/C=GB/O=Example/CN=admin', issuer: 'otherca' },
       selfsigned: { subject: '/C=GB/O=Example/CN=admin', issuer: 'self' },
     });
-    port = await freePort();
-    gd = await startGuestd({ args: ['-l'], config: tlsGuestdConfig(pki, port, ['C=GB,O=Example,CN=admin']) });
+    ({ gd, port } = await startTlsGuestd(pki, { allowedDns: ['C=GB,O=Example,CN=admin'] }));
     for (const name of ['victim', 'idle']) {
       const file = path.join(gd.dir, `${name}.xml`);
       writeFileSync(file, guestXml(name, {}, 2));

@@ -13,7 +13,7 @@ import { INPUT_ALLOWANCE } from '../../../src/rpc/input-budget.js';
 import { connectUnix } from '../../../src/rpc/transport.js';
 import { cleanupAllGuestd, startGuestd, waitFor } from '../../helpers/guestd.js';
 import { MiB, mib, processMemory } from '../../helpers/memory.js';
-import { freePort, makePki, tlsGuestdConfig, tlsVerdict } from '../../helpers/pki.js';
+import { makePki, startTlsGuestd, tlsVerdict } from '../../helpers/pki.js';
 import { holdPartialFrame, RawClient } from '../../helpers/raw-rpc.js';
 import { guestctl, guestXml } from '../../helpers/virsh.js';
 
@@ -110,14 +110,13 @@ describe('guestd limits', () => {
   it('max_anonymous_clients: TLS connections beyond the limit still in their handshake are closed at once', async () => {
     const pki = makePki({ admin: { subject: '/CN=admin' } });
     try {
-      const port = await freePort();
-      const gd = await startGuestd({ args: ['-l'], config: `${tlsGuestdConfig(pki, port)}\nmax_anonymous_clients = 2` });
+      const { gd, port } = await startTlsGuestd(pki, { config: 'max_anonymous_clients = 2' });
       const silent = await Promise.all(
         [1, 2].map(
           () =>
-            new Promise<net.Socket>((resolve) => {
+            new Promise<net.Socket>((resolve, reject) => {
               const s = net.connect(port, '127.0.0.1', () => resolve(s));
-              s.on('error', () => undefined);
+              s.on('error', reject);
             }),
         ),
       );

@@ -6,8 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { openConnection } from '../../../src/connect/index.js';
 import { RpcError } from '../../../src/rpc/errors.js';
 import { encodeMessage } from '../../../src/rpc/message.js';
-import { cleanupAllGuestd, startGuestd, type GuestdInstance } from '../../helpers/guestd.js';
-import { freePort, makePki, tlsGuestdConfig, tlsVerdict, type Pki } from '../../helpers/pki.js';
+import { cleanupAllGuestd, type GuestdInstance } from '../../helpers/guestd.js';
+import { makePki, startTlsGuestd, tlsVerdict, type Pki } from '../../helpers/pki.js';
 import { virsh } from '../../helpers/virsh.js';
 
 describe('guestd TLS listener', () => {
@@ -17,8 +17,7 @@ describe('guestd TLS listener', () => {
   const uri = (client: string, host = '127.0.0.1'): string => `guest+tls://${host}:${port}/system?pkipath=${pki.pkipath(client)}`;
   before(async () => {
     pki = makePki({ admin: { subject: '/C=GB/O=Example/CN=admin' }, intruder: { subject: '/C=GB/O=Example/CN=intruder' } });
-    port = await freePort();
-    gd = await startGuestd({ args: ['-l'], config: tlsGuestdConfig(pki, port, ['C=GB,O=Example,CN=admin']) });
+    ({ gd, port } = await startTlsGuestd(pki, { allowedDns: ['C=GB,O=Example,CN=admin'] }));
   });
   after(async () => {
     await cleanupAllGuestd();
