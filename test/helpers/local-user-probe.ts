@@ -1,6 +1,6 @@
-// Run as another local user (setpriv) by the security suite: what that user can do with guestd's sockets.
-// argv: the read-write, read-only and admin socket paths, then the name of a running guest. Prints one JSON line:
-// per socket, the connection error code or 'served'; on the read-only socket, the error code of a destroy.
+// What a local user can do with guestd's sockets; the security suite runs probe() as another user (setpriv, a
+// fresh node that imports this module). The result: per socket, the connection error code or 'served'; on the
+// read-only socket, whether a guest is found and the error code of destroying it.
 import net from 'node:net';
 import { ConnectFlags, PROC } from '../../src/remote/protocol.js';
 import { encode } from '../../src/rpc/xdr-types.js';
@@ -16,9 +16,9 @@ async function reach(socketPath: string): Promise<string> {
   });
 }
 
-const [rw, ro, admin, guest] = process.argv.slice(2) as [string, string, string, string];
-const result: Record<string, string | number> = { rw: await reach(rw), admin: await reach(admin), ro: await reach(ro) };
-if (result.ro === 'served') {
+export async function probe(rw: string, ro: string, admin: string, guest: string): Promise<Record<string, string | number>> {
+  const result: Record<string, string | number> = { rw: await reach(rw), admin: await reach(admin), ro: await reach(ro) };
+  if (result.ro !== 'served') return result;
   const c = await RawClient.connect(ro);
   await c.open(ConnectFlags.RO);
   const found = await c.call(PROC.DOMAIN_LOOKUP_BY_NAME.number, encode(PROC.DOMAIN_LOOKUP_BY_NAME.args, { name: guest }));
@@ -27,5 +27,5 @@ if (result.ro === 'served') {
   const destroy = await c.call(PROC.DOMAIN_DESTROY.number, found.body);
   result.destroy = destroy.header.status === 0 ? 'done' : errorOf(destroy).code;
   c.close();
+  return result;
 }
-process.stdout.write(`${JSON.stringify(result)}\n`);

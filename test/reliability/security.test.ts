@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { openConnection } from '../../src/connect/index.js';
 import { VirErr } from '../../src/remote/error.js';
@@ -145,9 +146,14 @@ describe('security', () => {
     // the test's own directory is private (mkdtemp): open the way to the socket directory, as /run is
     chmodSync(gd.dir, 0o755);
     const [uid, gid] = ['-u', '-g'].map((flag) => execFileSync('id', [flag, OTHER_USER]).toString().trim());
+    // a fresh node as that user imports the probe (compiled, or through tsx) and prints what it found
+    const programArgsOfProbe = programArgs('test/helpers/local-user-probe.ts');
+    const module = pathToFileURL(programArgsOfProbe.at(-1)!).href;
+    const script = `const { probe } = await import(${JSON.stringify(module)}); console.log(JSON.stringify(await probe(...process.argv.slice(1))))`;
     const probe = await runProgram('setpriv', [
       '--reuid', uid!, '--regid', gid!, '--clear-groups',
-      process.execPath, ...programArgs('test/helpers/local-user-probe.ts'), gd.rwSocket, gd.roSocket, gd.adminSocket, 'victim',
+      process.execPath, ...programArgsOfProbe.slice(0, -1), '--input-type=module', '-e', script,
+      gd.rwSocket, gd.roSocket, gd.adminSocket, 'victim',
     ]);
     assert.equal(probe.code, 0, probe.stderr);
     const result = JSON.parse(probe.stdout) as Record<string, string | number>;
