@@ -5,6 +5,8 @@
 // what is allowed. `null` in GuestdConfig means "not set: use the built-in default" (which depends on root/non-root).
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
+import { LEN_SIZE, MESSAGE_MAX } from '../rpc/message.js';
+import { DEFAULT_CLIENT_LIMITS } from '../rpc/server.js';
 
 export interface GuestdConfig {
   unixSockDir: string | null;
@@ -24,6 +26,13 @@ export interface GuestdConfig {
   /** 1 debug, 2 info, 3 warning, 4 error */
   logLevel: number;
   stateDir: string | null;
+  /** libvirtd's processing limits (libvirtd.conf), and the input budget */
+  maxClients: number;
+  maxQueuedClients: number;
+  /** TLS clients still in their handshake (not yet authenticated); 0: no limit */
+  maxAnonymousClients: number;
+  maxClientRequests: number;
+  maxBufferedInput: number;
 }
 
 export const DEFAULT_GUESTD_CONFIG: Readonly<GuestdConfig> = Object.freeze({
@@ -41,6 +50,11 @@ export const DEFAULT_GUESTD_CONFIG: Readonly<GuestdConfig> = Object.freeze({
   tlsAllowedDnList: null,
   logLevel: 3,
   stateDir: null,
+  maxClients: DEFAULT_CLIENT_LIMITS.maxClients,
+  maxQueuedClients: DEFAULT_CLIENT_LIMITS.maxQueuedClients,
+  maxAnonymousClients: 20,
+  maxClientRequests: DEFAULT_CLIENT_LIMITS.maxClientRequests,
+  maxBufferedInput: DEFAULT_CLIENT_LIMITS.maxBufferedInput,
 });
 
 type ConfValue = { kind: 'string'; value: string } | { kind: 'int'; value: number } | { kind: 'list'; value: string[] };
@@ -63,6 +77,10 @@ const asPerms = (v: ConfValue): number | undefined =>
   v.kind === 'string' && /^0?[0-7]{3}$/.test(v.value) ? parseInt(v.value, 8) : undefined;
 const asBool = (v: ConfValue): boolean | undefined =>
   v.kind === 'int' && (v.value === 0 || v.value === 1) ? v.value === 1 : undefined;
+const intAtLeast =
+  (min: number) =>
+  (v: ConfValue): number | undefined =>
+    v.kind === 'int' && Number.isSafeInteger(v.value) && v.value >= min ? v.value : undefined;
 
 const KEYS: Record<string, KeySpec> = {
   unix_sock_dir: { field: 'unixSockDir', allowed: 'an absolute path in double quotes', convert: asPath },
@@ -102,6 +120,19 @@ const KEYS: Record<string, KeySpec> = {
     convert: (v) => (v.kind === 'int' && v.value >= 1 && v.value <= 4 ? v.value : undefined),
   },
   state_dir: { field: 'stateDir', allowed: 'an absolute path in double quotes', convert: asPath },
+  max_clients: { field: 'maxClients', allowed: 'an integer ≥ 1, e.g. 5000', convert: intAtLeast(1) },
+  max_queued_clients: { field: 'maxQueuedClients', allowed: 'an integer ≥ 0, e.g. 1000', convert: intAtLeast(0) },
+  max_anonymous_clients: {
+    field: 'maxAnonymousClients',
+    allowed: 'an integer ≥ 0 (0: no limit), e.g. 20',
+    convert: intAtLeast(0),
+  },
+  max_client_requests: { field: 'maxClientRequests', allowed: 'an integer ≥ 1, e.g. 5', convert: intAtLeast(1) },
+  max_buffered_input: {
+    field: 'maxBufferedInput',
+    allowed: `a number of bytes ≥ ${MESSAGE_MAX + LEN_SIZE} (one message of libvirt's largest size), e.g. ${DEFAULT_CLIENT_LIMITS.maxBufferedInput}`,
+    convert: intAtLeast(MESSAGE_MAX + LEN_SIZE),
+  },
 };
 
 export const GUESTD_CONF_KEYS: readonly string[] = Object.keys(KEYS);

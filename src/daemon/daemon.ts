@@ -19,6 +19,7 @@ import {
   resolveGroup,
   tlsServerOptions,
   type Listener,
+  type TlsPolicy,
   type TlsSettings,
 } from './listeners.js';
 import type { Logger } from './log.js';
@@ -42,7 +43,7 @@ export interface DaemonDeps {
   config: GuestdConfig;
   log: Logger;
   createDriver(settings: DaemonSettings, log: Logger): Driver;
-  createService(driver: Driver, log: Logger): RpcService;
+  createService(driver: Driver, log: Logger, config: GuestdConfig): RpcService;
   env: NodeJS.ProcessEnv;
   /** called once everything listens (the -d parent is told here) */
   onReady?: () => void;
@@ -92,15 +93,16 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
   let service: RpcService;
   const listeners: Listener[] = [];
   let tlsListener: Listener | null = null;
-  // read by the TLS listener at every handshake, so SIGHUP can change it
-  const dnPolicy = { allowedDnList: config.tlsAllowedDnList };
+  // read by the TLS listener at every connection, so SIGHUP can change it
+  const tlsPolicy: TlsPolicy = { allowedDnList: config.tlsAllowedDnList, maxAnonymousClients: config.maxAnonymousClients };
+  const tlsGate = { policy: tlsPolicy, log: (m: string) => log.warn(m) };
   try {
     // the socket directory is public (the read-only socket is for everyone); the driver's runDir inside is private
     mkdirSync(settings.sockDir, { recursive: true, mode: 0o755 });
     driver = deps.createDriver(settings, log);
     await driver.init();
     cleanups.push(() => driver.close());
-    service = deps.createService(driver, log);
+    service = deps.createService(driver, log, config);
     // Listeners first stop accepting; their close completes only once every connection is gone, and the service's
     // close (next in the reverse order) is what ends the connections: so start both, then wait for both.
     cleanups.push(async () => {
@@ -116,20 +118,21 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     if (activated) {
       for (const s of activated) {
         const tlsOptions = s.role === 'tls' ? tlsServerOptions(tlsSettings(config, settings)) : undefined;
-        listeners.push(await listenFd(s.fd, s.role, accept, tlsOptions && { options: tlsOptions, dnPolicy, log: (m) => log.warn(m) }));
+        listeners.push(await listenFd(s.fd, s.role, accept, tlsOptions && { ...tlsGate, options: tlsOptions }));
       }
     } else {
       const gid = config.unixSockGroup ? resolveGroup(config.unixSockGroup) : null;
-      listeners.push(await listenUnix(settings.sockets.rw, 'rw', { mode: config.unixSockRwPerms, gid }, accept));
-      listeners.push(await listenUnix(settings.sockets.ro, 'ro', { mode: config.unixSockRoPerms, gid }, accept));
+      const backlog = config.maxQueuedClients;
+      listeners.push(await listenUnix(settings.sockets.rw, 'rw', { mode: config.unixSockRwPerms, gid }, accept, backlog));
+      listeners.push(await listenUnix(settings.sockets.ro, 'ro', { mode: config.unixSockRoPerms, gid }, accept, backlog));
       listeners.push(
-        await listenUnix(settings.sockets.admin, 'admin', { mode: config.unixSockAdminPerms, gid: null }, accept),
+        await listenUnix(settings.sockets.admin, 'admin', { mode: config.unixSockAdminPerms, gid: null }, accept, backlog),
       );
       if (options.listen) {
         if (!config.listenTls) {
           log.warn('--listen given but listen_tls = 0: no TCP listener (plain TCP is never offered)');
         } else {
-          tlsListener = await listenTls(tlsSettings(config, settings), dnPolicy, accept, (m) => log.warn(m));
+          tlsListener = await listenTls(tlsSettings(config, settings), tlsGate, accept, config.maxQueuedClients);
           listeners.push(tlsListener);
         }
       }
@@ -175,7 +178,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
       return;
     }
     for (const change of changes) log.info(`SIGHUP: ${change}`);
-    applyLive(config, next, listeners, tlsListener, dnPolicy, settings, log);
+    applyLive(config, next, listeners, tlsListener, tlsPolicy, settings, log);
     config = next;
   };
 
@@ -209,18 +212,29 @@ function applyLive(
   after: GuestdConfig,
   listeners: Listener[],
   tlsListener: Listener | null,
-  dnPolicy: { allowedDnList: string[] | null },
+  tlsPolicy: TlsPolicy,
   settings: DaemonSettings,
   log: Logger,
 ): void {
   log.setLevel(after.logLevel);
-  const restartOnly: (keyof GuestdConfig)[] = ['unixSockDir', 'stateDir', 'listenTls', 'listenAddr', 'tlsPort'];
+  const restartOnly: (keyof GuestdConfig)[] = [
+    'unixSockDir',
+    'stateDir',
+    'listenTls',
+    'listenAddr',
+    'tlsPort',
+    'maxClients',
+    'maxQueuedClients',
+    'maxClientRequests',
+    'maxBufferedInput',
+  ];
   for (const key of restartOnly) {
     if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) {
       log.warn(`SIGHUP: the change of ${key} takes effect after a restart`);
     }
   }
-  dnPolicy.allowedDnList = after.tlsAllowedDnList;
+  tlsPolicy.allowedDnList = after.tlsAllowedDnList;
+  tlsPolicy.maxAnonymousClients = after.maxAnonymousClients;
   if (tlsListener) {
     try {
       (tlsListener.server as tls.Server).setSecureContext(tlsServerOptions(tlsSettings(after, settings)));

@@ -5,6 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { ConfigError } from '../errors.js';
+import { sendTlsConfirmation } from '../rpc/transport.js';
 import type { ActivatedRole } from './socket-activation.js';
 
 export type AcceptFn = (socket: net.Socket, role: ActivatedRole) => void;
@@ -34,11 +35,16 @@ export function resolveGroup(group: string): number {
   throw new ConfigError(`unix_sock_group: no group named '${group}'`, { variable: 'unix_sock_group' });
 }
 
+/**
+ * A unix socket of ours. `backlog` is max_queued_clients; connections are accepted paused, so one that waits for a
+ * place (max_clients) is not read at all.
+ */
 export async function listenUnix(
   socketPath: string,
   role: ActivatedRole,
   access: { mode: number; gid: number | null },
   accept: AcceptFn,
+  backlog: number,
 ): Promise<Listener> {
   mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o755 });
   // we hold the PID file, so a socket file left here belongs to a dead daemon
@@ -47,11 +53,11 @@ export async function listenUnix(
   } catch {
     /* not there */
   }
-  const server = net.createServer({ pauseOnConnect: false }, (socket) => accept(socket, role));
+  const server = net.createServer({ pauseOnConnect: true }, (socket) => accept(socket, role));
   // create it with no access at all, then open it up: no window in which it is wider than configured
   const oldMask = process.umask(0o777);
   try {
-    await listen(server, { path: socketPath });
+    await listen(server, { path: socketPath, backlog });
   } finally {
     process.umask(oldMask);
   }
@@ -60,19 +66,27 @@ export async function listenUnix(
   return { role, where: socketPath, server, ownedPath: socketPath };
 }
 
-export interface DnPolicy {
+/** Who may pass the TLS listener; read at every connection, so SIGHUP can change it. */
+export interface TlsPolicy {
   allowedDnList: string[] | null;
+  /** clients still in their handshake (not yet authenticated); more are closed at once; 0: no limit */
+  maxAnonymousClients: number;
+}
+
+export interface TlsGate {
+  policy: TlsPolicy;
+  log: (m: string) => void;
 }
 
 export async function listenFd(
   fd: number,
   role: ActivatedRole,
   accept: AcceptFn,
-  tlsServer?: { options: tls.TlsOptions; dnPolicy: DnPolicy; log: (m: string) => void },
+  tlsServer?: TlsGate & { options: tls.TlsOptions },
 ): Promise<Listener> {
   const server = tlsServer
-    ? createTlsServer(tlsServer.options, accept, tlsServer.dnPolicy, tlsServer.log)
-    : net.createServer((socket) => accept(socket, role));
+    ? createTlsServer(tlsServer.options, accept, tlsServer)
+    : net.createServer({ pauseOnConnect: true }, (socket) => accept(socket, role));
   await listen(server, { fd });
   return { role, where: `fd:${fd}`, server, ownedPath: null };
 }
@@ -106,34 +120,53 @@ export function tlsServerOptions(settings: TlsSettings): tls.TlsOptions {
   };
 }
 
-export async function listenTls(
-  settings: TlsSettings,
-  dnPolicy: DnPolicy,
-  accept: AcceptFn,
-  log: (m: string) => void,
-): Promise<Listener> {
-  const server = createTlsServer(tlsServerOptions(settings), accept, dnPolicy, log);
-  await listen(server, settings.host ? { host: settings.host, port: settings.port } : { port: settings.port });
+export async function listenTls(settings: TlsSettings, gate: TlsGate, accept: AcceptFn, backlog: number): Promise<Listener> {
+  const server = createTlsServer(tlsServerOptions(settings), accept, gate);
+  await listen(server, { ...(settings.host ? { host: settings.host } : {}), port: settings.port, backlog });
   return { role: 'tls', where: `${settings.host ?? '*'}:${settings.port}`, server, ownedPath: null };
 }
 
-function createTlsServer(
-  options: tls.TlsOptions,
-  accept: AcceptFn,
-  dnPolicy: DnPolicy,
-  log: (m: string) => void,
-): tls.Server {
+function createTlsServer(options: tls.TlsOptions, accept: AcceptFn, { policy, log }: TlsGate): tls.Server {
   const server = tls.createServer(options, (socket) => {
     const dn = peerDn(socket);
-    const allowed = dnPolicy.allowedDnList;
+    const allowed = policy.allowedDnList;
     if (allowed && !dnAllowed(dn, allowed)) {
       log(`TLS client refused: certificate DN '${dn.join(',')}' is not in tls_allowed_dn_list`);
       socket.destroy();
       return;
     }
+    sendTlsConfirmation(socket);
     accept(socket, 'tls');
   });
-  server.on('tlsClientError', (error) => log(`TLS handshake refused: ${error.message}`));
+  // max_anonymous_clients: TCP connections whose handshake has not ended, by peer address (the TLS socket wraps
+  // the TCP one and has the same); closing the TCP socket is the backstop
+  const handshaking = new Map<string, net.Socket>();
+  const peerKey = (s: net.Socket): string => `${s.remoteAddress}|${s.remotePort}`;
+  const handshakeEnded = (s: net.Socket): void => {
+    handshaking.delete(peerKey(s));
+  };
+  let refusedSince = 0;
+  server.on('connection', (raw: net.Socket) => {
+    const max = policy.maxAnonymousClients;
+    if (max > 0 && handshaking.size >= max) {
+      raw.destroy();
+      if (Date.now() - refusedSince > 10_000) {
+        refusedSince = Date.now();
+        log(`TLS client refused: ${handshaking.size} handshakes in progress already (max_anonymous_clients)`);
+      }
+      return;
+    }
+    const key = peerKey(raw);
+    handshaking.set(key, raw);
+    raw.once('close', () => {
+      if (handshaking.get(key) === raw) handshaking.delete(key);
+    });
+  });
+  server.on('secureConnection', handshakeEnded);
+  server.on('tlsClientError', (error, socket) => {
+    handshakeEnded(socket);
+    log(`TLS handshake refused: ${error.message}`);
+  });
   return server;
 }
 

@@ -8,6 +8,7 @@ import { createProcessDriver } from '../driver/process/index.js';
 import { EXIT, GuestsError } from '../errors.js';
 import { startDaemon } from './daemon.js';
 import { createLogger } from './log.js';
+import { inputReleased, prepareGarbageCollection } from './memory.js';
 import { HELP_TEXT, parseDaemonOptions } from './options.js';
 import { defaultPaths } from './paths.js';
 import { createRemoteService } from './remote-service.js';
@@ -37,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
   delete process.env[DETACHED_ENV];
 
   const log = createLogger(options.verbose ? Math.min(config.logLevel, 2) : config.logLevel);
+  prepareGarbageCollection();
   const daemon = await startDaemon({
     options,
     settings,
@@ -49,7 +51,16 @@ async function main(argv: string[]): Promise<number> {
         runDir: s.runDir,
         log: { debug: l.debug, info: l.info, warn: l.warn, error: l.error },
       }),
-    createService: (driver, l) => createRemoteService(driver, l),
+    createService: (driver, l, c) =>
+      createRemoteService(driver, l, {
+        limits: {
+          maxClients: c.maxClients,
+          maxQueuedClients: c.maxQueuedClients,
+          maxClientRequests: c.maxClientRequests,
+          maxBufferedInput: c.maxBufferedInput,
+        },
+        onInputReleased: inputReleased,
+      }),
     onReady: () => {
       if (detachedChild && process.send) {
         process.send({ ready: true });

@@ -7,7 +7,7 @@ import { LibvirtError, VirErr, VirFrom } from '../remote/error.js';
 import { buildRemoteDispatch, readOnlyGuard, sendRemoteEvent, type RemoteHandlers } from '../remote/dispatch.js';
 import { procedureByNumber } from '../remote/procedures.js';
 import { ConnectFlags, PROC, REMOTE_PROGRAM, type ProcName } from '../remote/protocol.js';
-import { RpcServer, type ServerConnection } from '../rpc/server.js';
+import { RpcServer, type ClientLimits, type ServerConnection } from '../rpc/server.js';
 import { newClientState, type ClientState } from './client-state.js';
 import type { RpcService } from './daemon.js';
 import type { Logger } from './log.js';
@@ -15,8 +15,20 @@ import { BEFORE_OPEN, createHandlers, wireDomain, type Handlers } from './remote
 
 const PROC_NAMES = new Map<number, ProcName>(Object.entries(PROC).map(([name, p]) => [p.number, name as ProcName]));
 
-export function createRemoteService(driver: Driver, log: Logger, options: { defaultUri?: string } = {}): RpcService {
+export interface RemoteServiceOptions {
+  defaultUri?: string;
+  limits?: Partial<ClientLimits>;
+  /** connections gave back bytes of input (see RpcServerOptions) */
+  onInputReleased?: (bytes: number) => void;
+}
+
+/** a flood of refused connections is logged once per this period, with the count */
+const REFUSAL_LOG_MS = 10_000;
+
+export function createRemoteService(driver: Driver, log: Logger, options: RemoteServiceOptions = {}): RpcService {
   const readonlySockets = new WeakSet<object>();
+  let refused = 0;
+  let refusalLogged = 0;
   const guardReadOnly = readOnlyGuard<ClientState>((c) => c.state.readonly);
   const server = new RpcServer<ClientState>({
     createState: (connection) => newClientState(readonlySockets.has(connection.socket)),
@@ -32,6 +44,19 @@ export function createRemoteService(driver: Driver, log: Logger, options: { defa
     keepalive: { intervalMs: 5000, count: 5 },
     onInternalError: (error, header) =>
       log.error(`procedure ${header.proc} failed unexpectedly: ${(error as Error)?.stack ?? String(error)}`),
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.onInputReleased ? { onInputReleased: options.onInputReleased } : {}),
+    onRefused: () => {
+      refused++;
+      if (Date.now() - refusalLogged < REFUSAL_LOG_MS) return;
+      const { maxClients, maxQueuedClients } = server.limits;
+      log.warn(
+        `too many clients: ${refused} connection(s) closed unserved, ${maxClients} served and ${maxQueuedClients} ` +
+          'waiting already (max_clients, max_queued_clients in guestd.conf)',
+      );
+      refused = 0;
+      refusalLogged = Date.now();
+    },
   });
   const handlers = createHandlers({ driver, defaultUri: options.defaultUri ?? 'guest:///system' });
   // CONNECT_OPEN with VIR_CONNECT_RO makes the connection read-only whatever the socket
@@ -57,10 +82,11 @@ export function createRemoteService(driver: Driver, log: Logger, options: { defa
   return {
     accept(socket: net.Socket, access) {
       if (access.readonly) readonlySockets.add(socket);
-      const connection: ServerConnection<ClientState> = server.accept(socket);
-      connection.onClose((reason) => log.debug(`client on the ${access.role} socket gone: ${reason.message}`));
+      server.accept(socket, (connection: ServerConnection<ClientState>) =>
+        connection.onClose((reason) => log.debug(`client on the ${access.role} socket gone: ${reason.message}`)),
+      );
     },
-    clientCount: () => server.connections.size,
+    clientCount: () => server.connections.size + server.queued,
     async close() {
       unsubscribe();
       await server.close();

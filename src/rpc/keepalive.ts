@@ -33,6 +33,8 @@ export class KeepaliveProber {
     private readonly sendPing: () => void,
     private readonly onDead: (silentMs: number) => void,
     private readonly now: () => number = Date.now,
+    /** the silence is ours (we stopped reading): keep pinging, but do not declare the peer dead */
+    private readonly excused: () => boolean = () => false,
   ) {}
 
   start(): void {
@@ -58,13 +60,13 @@ export class KeepaliveProber {
   private tick(): void {
     const { intervalMs, count } = this.options;
     const silent = this.now() - this.lastRx;
-    if (silent >= intervalMs * (count + 1)) {
-      this.timer = undefined;
-      this.onDead(silent);
-      return;
-    }
     if (silent < intervalMs) {
       this.schedule(intervalMs - silent);
+      return;
+    }
+    if (silent >= intervalMs * (count + 1) && !this.excused()) {
+      this.timer = undefined;
+      this.onDead(silent);
       return;
     }
     this.sendPing();

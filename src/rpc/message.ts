@@ -82,6 +82,12 @@ export class FrameDecoder {
     return this.buffered;
   }
 
+  /** Drop what is held (the connection is gone: its buffers must not wait for the socket object to die). */
+  clear(): void {
+    this.chunks = [];
+    this.buffered = 0;
+  }
+
   private peek(n: number): Buffer {
     if (this.chunks[0]!.length < n) this.chunks = [Buffer.concat(this.chunks)];
     return this.chunks[0]!.subarray(0, n);

@@ -3,11 +3,17 @@
 // concurrently (a managed save that takes minutes must not hold up other calls or keepalive). Replies to the
 // protocol faults mirror libvirtd's, which virsh renders: 39/7 "Cannot find program P version V",
 // "unknown procedure: N", "Unable to decode message payload".
+//
+// libvirtd's limits hold here with its defaults: at most max_clients connections are served; the next
+// max_queued_clients wait, unread, for a free place, and any more are closed; each connection has at most
+// max_client_requests calls running, its further messages wait unread. Input held for all connections together
+// stays within one budget (input-budget.ts), and a connection that does not read its replies is not read either.
 import type { Duplex } from 'node:stream';
 import { LibvirtError, VirErr, VirFrom } from '../remote/error.js';
 import { RpcError, XdrError } from './errors.js';
 import type { KeepaliveOptions } from './keepalive.js';
-import { encodeMessage, MessageStatus, MessageType, type Message, type MessageHeader } from './message.js';
+import { InputBudget } from './input-budget.js';
+import { encodeMessage, MESSAGE_MAX, LEN_SIZE, MessageStatus, MessageType, type Message, type MessageHeader } from './message.js';
 import { Peer } from './peer.js';
 import { wireErrorFrom, wireErrorType } from './wire-error.js';
 import { encode } from './xdr-types.js';
@@ -30,6 +36,25 @@ export interface ProgramDispatch<S> {
   lookup(proc: number): RawHandler<S> | undefined;
 }
 
+export interface ClientLimits {
+  /** connections served at once, over all sockets (libvirtd's max_clients) */
+  maxClients: number;
+  /** connections beyond maxClients that wait, unread, for a free place; more are closed (max_queued_clients) */
+  maxQueuedClients: number;
+  /** calls of one connection handled at once; its further messages wait unread (max_client_requests) */
+  maxClientRequests: number;
+  /** bytes of incoming messages held for all connections together; at least one message of the largest size */
+  maxBufferedInput: number;
+}
+
+/** libvirtd's defaults; the input budget holds two messages of libvirt's largest size */
+export const DEFAULT_CLIENT_LIMITS: Readonly<ClientLimits> = Object.freeze({
+  maxClients: 5000,
+  maxQueuedClients: 1000,
+  maxClientRequests: 5,
+  maxBufferedInput: 2 * (MESSAGE_MAX + LEN_SIZE),
+});
+
 export interface RpcServerOptions<S> {
   /** fresh per-connection state the daemon attaches to (opened, readonly, registered callbacks, …) */
   createState: (connection: ServerConnection<S>) => S;
@@ -43,30 +68,83 @@ export interface RpcServerOptions<S> {
   maxMessage?: number;
   /** a handler threw something that is not a LibvirtError (a bug): log it */
   onInternalError?: (err: unknown, header: MessageHeader) => void;
+  limits?: Partial<ClientLimits>;
+  /** a connection was closed unserved: maxClients served and maxQueuedClients waiting already */
+  onRefused?: () => void;
+  /** connections gave back bytes of input they held (complete messages, or closed connections) */
+  onInputReleased?: (bytes: number) => void;
 }
 
 export class RpcServer<S> {
   private readonly programs = new Map<string, ProgramDispatch<S>>();
   readonly connections = new Set<ServerConnection<S>>();
+  readonly limits: Readonly<ClientLimits>;
+  readonly budget: InputBudget;
+  /** accepted sockets waiting for a place, with what to call once served */
+  private readonly waiting = new Map<Duplex, (connection: ServerConnection<S>) => void>();
 
-  constructor(private readonly options: RpcServerOptions<S>) {}
+  constructor(private readonly options: RpcServerOptions<S>) {
+    this.limits = { ...DEFAULT_CLIENT_LIMITS, ...options.limits };
+    this.budget = new InputBudget(this.limits.maxBufferedInput, options.onInputReleased);
+  }
 
   addProgram(program: ProgramDispatch<S>): this {
     this.programs.set(`${program.prog}/${program.vers}`, program);
     return this;
   }
 
-  /** Serve one accepted socket (net.Socket or tls.TLSSocket). */
-  accept(socket: Duplex): ServerConnection<S> {
-    const connection = new ServerConnection<S>(socket, this.options, (h) => this.programs.get(`${h.prog}/${h.vers}`));
-    this.connections.add(connection);
-    connection.onClose(() => this.connections.delete(connection));
-    return connection;
+  /** connections accepted but waiting for a place (max_clients reached) */
+  get queued(): number {
+    return this.waiting.size;
+  }
+
+  /**
+   * Serve one accepted socket (net.Socket or tls.TLSSocket), now or once a place is free; `onServed` runs when it
+   * is. Beyond the waiting line the socket is closed. Accept sockets paused (pauseOnConnect) so that a waiting
+   * one is not read at all.
+   */
+  accept(socket: Duplex, onServed?: (connection: ServerConnection<S>) => void): void {
+    if (this.connections.size < this.limits.maxClients) {
+      this.serve(socket, onServed);
+      return;
+    }
+    if (this.waiting.size >= this.limits.maxQueuedClients) {
+      socket.destroy();
+      this.options.onRefused?.();
+      return;
+    }
+    socket.pause();
+    this.waiting.set(socket, onServed ?? (() => undefined));
+    socket.once('close', () => this.waiting.delete(socket));
+    // until served, a socket error is seen only through 'close'
+    socket.on('error', () => undefined);
   }
 
   /** Close every connection (listening sockets belong to the daemon). */
   async close(): Promise<void> {
+    for (const socket of this.waiting.keys()) socket.destroy();
+    this.waiting.clear();
     await Promise.all([...this.connections].map((c) => c.close()));
+  }
+
+  private serve(socket: Duplex, onServed?: (connection: ServerConnection<S>) => void): void {
+    const connection = new ServerConnection<S>(socket, this.options, this.limits, this.budget, (h) =>
+      this.programs.get(`${h.prog}/${h.vers}`),
+    );
+    this.connections.add(connection);
+    connection.onClose(() => {
+      this.connections.delete(connection);
+      this.serveNext();
+    });
+    onServed?.(connection);
+  }
+
+  private serveNext(): void {
+    for (const [socket, onServed] of this.waiting) {
+      if (this.connections.size >= this.limits.maxClients) return;
+      this.waiting.delete(socket);
+      if (!socket.destroyed) this.serve(socket, onServed);
+    }
   }
 }
 
@@ -79,6 +157,8 @@ export class ServerConnection<S> {
   constructor(
     readonly socket: Duplex,
     private readonly options: RpcServerOptions<S>,
+    limits: Readonly<ClientLimits>,
+    budget: InputBudget,
     private readonly findProgram: (h: MessageHeader) => ProgramDispatch<S> | undefined,
   ) {
     this.peer = new Peer(socket, {
@@ -87,6 +167,7 @@ export class ServerConnection<S> {
       endMessage: 'client closed the connection',
       onMessage: (message) => this.dispatch(message),
       onFail: (reason) => this.aborter.abort(reason),
+      flow: { budget, ready: () => this.inFlight < limits.maxClientRequests, pauseOnFullOutput: true },
     });
     this.state = options.createState(this);
     if (options.keepalive) {
@@ -149,6 +230,7 @@ export class ServerConnection<S> {
       }
     } finally {
       this.inFlight--;
+      this.peer.drain();
     }
   }
 

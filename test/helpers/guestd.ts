@@ -70,7 +70,9 @@ export function guestdPaths(dir: string) {
 
 export function writeGuestdConfig(dir: string, extra = ''): string {
   const p = guestdPaths(dir);
-  writeFileSync(p.configFile, `unix_sock_dir = "${p.sockDir}"\nstate_dir = "${p.stateDir}"\nlog_level = 2\n${extra}\n`);
+  // log_level 2 unless the test sets its own
+  const logLevel = /^\s*log_level\s*=/m.test(extra) ? '' : 'log_level = 2\n';
+  writeFileSync(p.configFile, `unix_sock_dir = "${p.sockDir}"\nstate_dir = "${p.stateDir}"\n${logLevel}${extra}\n`);
   return p.configFile;
 }
 

@@ -30,10 +30,10 @@ export class RawClient {
     });
   }
 
-  call(proc: number, body: Buffer = Buffer.alloc(0), prog = REMOTE_PROG): Promise<Message> {
+  call(proc: number, body: Buffer = Buffer.alloc(0), prog = REMOTE_PROG, timeoutMs = 5000): Promise<Message> {
     const serial = this.serial++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no reply to proc ${proc} within 5 s`)), 5000);
+      const timer = setTimeout(() => reject(new Error(`no reply to proc ${proc} within ${timeoutMs / 1000} s`)), timeoutMs);
       this.waiting.set(serial, (m) => {
         clearTimeout(timer);
         resolve(m);
@@ -53,6 +53,40 @@ export class RawClient {
   close(): void {
     this.socket.destroy();
   }
+
+  /** resolves when the server closes the connection */
+  get closed(): Promise<void> {
+    return new Promise((resolve) => (this.socket.destroyed ? resolve() : this.socket.once('close', () => resolve())));
+  }
+}
+
+/**
+ * Connect and send the header of a REMOTE call announcing `frameBytes`, then up to `bodyBytes` of its body, in
+ * 64 KiB writes, stopping early when the server stops reading (a write not drained within 500 ms).
+ */
+export function holdPartialFrame(socketPath: string, frameBytes: number, bodyBytes: number): Promise<{ socket: net.Socket; sent: number }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(socketPath, async () => {
+      const header = encodeMessage({ prog: REMOTE_PROG, vers: 1, proc: 66, type: MessageType.CALL, serial: 0, status: 0 });
+      header.writeUInt32BE(frameBytes, 0);
+      socket.write(header);
+      const piece = Buffer.alloc(65536, 0x5a);
+      let sent = 0;
+      while (sent < bodyBytes && !socket.destroyed) {
+        if (!socket.write(piece)) {
+          const drained = await new Promise<boolean>((r) => {
+            const timer = setTimeout(() => r(false), 500);
+            socket.once('drain', () => (clearTimeout(timer), r(true)));
+          });
+          if (!drained) break;
+        }
+        sent += piece.length;
+      }
+      resolve({ socket, sent });
+    });
+    // after the promise settled, errors (the server closing on us) are expected: reject is then a no-op
+    socket.on('error', reject);
+  });
 }
 
 export function errorOf(m: Message): WireError {

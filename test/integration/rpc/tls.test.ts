@@ -1,34 +1,40 @@
-// openNative over TLS with client certificates (libvirt's tls transport) against our server core.
+// openNative over TLS with client certificates (libvirt's tls transport) against our server core, including
+// libvirt's confirmation byte: the server writes 0x01 once it accepts the client's certificate, and the client
+// sends nothing before it has read it.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { openNative } from '../../../src/connect/native.js';
 import { buildRemoteDispatch } from '../../../src/remote/dispatch.js';
 import { RpcError } from '../../../src/rpc/errors.js';
 import { RpcServer } from '../../../src/rpc/server.js';
+import { sendTlsConfirmation } from '../../../src/rpc/transport.js';
+import { makePki, type Pki } from '../../helpers/pki.js';
 
-let dir: string;
-let listener: tls.Server;
+let pki: Pki;
 let server: RpcServer<Record<string, never>>;
-let port = 0;
-const file = (n: string): string => path.join(dir, n);
+const listeners: tls.Server[] = [];
 
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+/** what the TLS server does with a verified client: confirm and serve (libvirt), or something else */
+type OnSecure = (socket: tls.TLSSocket) => void;
+const serve: OnSecure = (socket) => {
+  sendTlsConfirmation(socket);
+  server.accept(socket);
+};
+
+async function listen(onSecure: OnSecure): Promise<number> {
+  const listener = tls.createServer(
+    { ca: readFileSync(pki.caFile), cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey), requestCert: true, rejectUnauthorized: true },
+    onSecure,
+  );
+  listeners.push(listener);
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  return (listener.address() as { port: number }).port;
 }
 
-before(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'rpc-tls-'));
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=test CA', '-keyout', 'ca.key', '-out', 'ca.pem');
-  writeFileSync(file('san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  for (const who of ['server', 'client']) {
-    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${who === 'server' ? 'localhost' : 'client'}`, '-keyout', `${who}.key`, '-out', `${who}.csr`);
-    openssl('x509', '-req', '-in', `${who}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-extfile', 'san.ext', '-out', `${who}.pem`);
-  }
+before(() => {
+  pki = makePki({ client: { subject: '/CN=client' } });
   server = new RpcServer<Record<string, never>>({ createState: () => ({}) }).addProgram(
     buildRemoteDispatch({
       AUTH_LIST: () => ({ types: [0] }),
@@ -39,58 +45,96 @@ before(async () => {
       CONNECT_LIST_ALL_DOMAINS: () => ({ domains: [], ret: 0 }),
     }),
   );
-  listener = tls.createServer(
-    {
-      ca: readFileSync(file('ca.pem')),
-      cert: readFileSync(file('server.pem')),
-      key: readFileSync(file('server.key')),
-      requestCert: true,
-      rejectUnauthorized: true,
-    },
-    (s) => server.accept(s),
-  );
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-  port = (listener.address() as { port: number }).port;
 });
 
-after(async () => {
+afterEach(async () => {
   await server.close();
-  await new Promise((r) => listener.close(r));
-  rmSync(dir, { recursive: true, force: true });
+  await Promise.all(listeners.splice(0).map((l) => new Promise((r) => l.close(r))));
 });
 
-const target = (host: string, certFile = file('client.pem')) => ({
-  transport: 'tls' as const,
-  host,
-  port,
-  caFile: file('ca.pem'),
-  certFile,
-  keyFile: file('client.key'),
-});
+after(() => pki.remove());
+
+const open = (host: string, port: number, files: { caFile?: string; certFile?: string; connectTimeoutMs?: number } = {}) =>
+  openNative(
+    {
+      original: `guest+tls://${host}/system`,
+      remoteName: 'guest:///system',
+      target: {
+        transport: 'tls',
+        host,
+        port,
+        caFile: files.caFile ?? `${pki.pkipath('client')}/cacert.pem`,
+        certFile: files.certFile ?? `${pki.pkipath('client')}/clientcert.pem`,
+        keyFile: `${pki.pkipath('client')}/clientkey.pem`,
+      },
+      readonly: false,
+    },
+    // a client that misreads the stream fails in bounded time instead of hanging the test
+    { callTimeoutMs: 5000, ...(files.connectTimeoutMs !== undefined ? { connectTimeoutMs: files.connectTimeoutMs } : {}) },
+  );
 
 describe('TLS transport', () => {
   it('connects with a client certificate, by name and by IP address', async () => {
+    const port = await listen(serve);
     for (const host of ['localhost', '127.0.0.1']) {
-      const c = await openNative({ original: `guest+tls://${host}/system`, remoteName: 'guest:///system', target: target(host), readonly: false });
+      const c = await open(host, port);
       assert.deepEqual(await c.listGuests({ which: 'all' }), []);
       await c.close();
     }
   });
 
+  it('sends nothing before the server confirmed the TLS session, then goes on', async () => {
+    const early: Buffer[] = [];
+    const port = await listen((socket) => {
+      const keep = (chunk: Buffer): void => {
+        early.push(chunk);
+      };
+      socket.on('data', keep);
+      // libvirtd confirms only after its own checks: take a while, and see whether the client jumped ahead
+      setTimeout(() => {
+        socket.off('data', keep);
+        socket.pause();
+        if (early.length > 0) socket.unshift(Buffer.concat(early));
+        serve(socket);
+      }, 300);
+    });
+    const c = await open('127.0.0.1', port);
+    assert.equal(Buffer.concat(early).length, 0, 'the client wrote before the confirmation byte');
+    assert.deepEqual(await c.listGuests({ which: 'all' }), []);
+    await c.close();
+  });
+
+  it('a server that closes instead of confirming (libvirt refusing our certificate) is a typed connect error', async () => {
+    const port = await listen((socket) => socket.end());
+    const err = await open('127.0.0.1', port).catch((e: unknown) => e);
+    assert.ok(err instanceof RpcError && err.failure === 'connect', String(err));
+    assert.match(err.message, /refused our certificate/);
+    assert.match(err.hint ?? '', /tls_allowed_dn_list/);
+  });
+
+  it('a server that sends something other than the confirmation byte is a typed connect error', async () => {
+    const port = await listen((socket) => socket.write('hello'));
+    const err = await open('127.0.0.1', port).catch((e: unknown) => e);
+    assert.ok(err instanceof RpcError && err.failure === 'connect', String(err));
+    assert.match(err.message, /not a libvirt TLS server: it sent 0x68/);
+  });
+
+  it('a server that never confirms: the connect timeout ends the wait', async () => {
+    const port = await listen(() => undefined);
+    const err = await open('127.0.0.1', port, { connectTimeoutMs: 500 }).catch((e: unknown) => e);
+    assert.ok(err instanceof RpcError && err.failure === 'connect', String(err));
+    assert.match(err.hint ?? '', /never confirmed/);
+  });
+
   it('a server certificate from another CA is a typed connect error', async () => {
-    const err = await openNative({
-      original: 'x',
-      remoteName: 'x',
-      target: { ...target('localhost'), caFile: file('server.pem') },
-      readonly: false,
-    }).catch((e: unknown) => e);
+    const port = await listen(serve);
+    const err = await open('localhost', port, { caFile: pki.serverCert }).catch((e: unknown) => e);
     assert.ok(err instanceof RpcError && err.failure === 'connect', String(err));
   });
 
   it('an unreadable certificate file is a typed connect error with a hint', async () => {
-    const err = await openNative({ original: 'x', remoteName: 'x', target: target('localhost', file('missing.pem')), readonly: false }).catch(
-      (e: unknown) => e,
-    );
+    const port = await listen(serve);
+    const err = await open('localhost', port, { certFile: `${pki.dir}/missing.pem` }).catch((e: unknown) => e);
     assert.ok(err instanceof RpcError && err.failure === 'connect', String(err));
     assert.match(err.hint ?? '', /readable/);
   });

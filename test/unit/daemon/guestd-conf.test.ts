@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -10,6 +10,7 @@ import {
   parseGuestdConf,
 } from '../../../src/config/guestd-conf.js';
 import { ConfigError } from '../../../src/errors.js';
+import { repoPath } from '../../helpers/repo.js';
 
 const F = '/etc/guestd/guestd.conf';
 
@@ -48,6 +49,11 @@ describe('guestd.conf parsing', () => {
         '   "CN=b*" ]',
         'log_level = 1',
         'state_dir = "/var/tmp/state#not-a-comment"',
+        'max_clients = 10',
+        'max_queued_clients = 0',
+        'max_anonymous_clients = 0',
+        'max_client_requests = 1',
+        'max_buffered_input = 33554436',
       ].join('\n'),
       F,
     );
@@ -66,7 +72,40 @@ describe('guestd.conf parsing', () => {
       tlsAllowedDnList: ['C=GB,CN=a', 'CN=b*'],
       logLevel: 1,
       stateDir: '/var/tmp/state#not-a-comment',
+      maxClients: 10,
+      maxQueuedClients: 0,
+      maxAnonymousClients: 0,
+      maxClientRequests: 1,
+      maxBufferedInput: 33554436,
     });
+  });
+
+  it('the shipped guestd.conf, every setting uncommented, parses and states the processing defaults', () => {
+    const text = readFileSync(repoPath('sysconfig', 'guestd.conf'), 'utf8').replace(/^#([a-z_]+ = )/gm, '$1');
+    const config = parseGuestdConf(text, 'sysconfig/guestd.conf');
+    const limits = ({ maxClients, maxQueuedClients, maxAnonymousClients, maxClientRequests, maxBufferedInput }: typeof config) =>
+      ({ maxClients, maxQueuedClients, maxAnonymousClients, maxClientRequests, maxBufferedInput });
+    assert.deepEqual(limits(config), limits(DEFAULT_GUESTD_CONFIG));
+  });
+
+  it("has libvirtd's processing limits by default, and refuses limits that could not serve anyone", () => {
+    const d = parseGuestdConf('', F);
+    assert.deepEqual(
+      [d.maxClients, d.maxQueuedClients, d.maxAnonymousClients, d.maxClientRequests],
+      [5000, 1000, 20, 5],
+    );
+    assert.ok(d.maxBufferedInput >= 33554436);
+    for (const [line, allowed] of [
+      ['max_clients = 0', /≥ 1/],
+      ['max_client_requests = 0', /≥ 1/],
+      ['max_queued_clients = -1', /≥ 0/],
+      ['max_buffered_input = 1048576', /≥ 33554436 \(one message of libvirt's largest size\)/],
+      ['max_clients = "10"', /integer/],
+    ] as const) {
+      const error = failure(`${line}\n`);
+      assert.equal(error.line, 1, line);
+      assert.match(error.message, allowed);
+    }
   });
 
   it('accepts tls_port as an integer and an empty list', () => {
