@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Everything the tests need from the system, on a fresh Debian 12 machine as root (idempotent): real libvirtd +
+# QEMU and the test guests' kernel (e2e, compat, bench), a real systemd in a container (system tests), man (docs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+echo "== system packages: real libvirtd + QEMU for the e2e and compat tests"
+apt-get update -qq
+bash scripts/real-libvirt/setup.sh
+echo "== system packages: a real systemd in a container (system tests), man pages (docs tests)"
+apt-get install -y -qq --no-install-recommends systemd-container man-db groff-base >/dev/null
