@@ -7,6 +7,7 @@ import { DEFAULT_LIST_FILE, LIST_FILE_ENV, LOCK_FILE_ENV } from '../../src/confi
 import { VARIABLES } from '../../src/config/variables.js';
 import { GUESTD_CONF_KEYS } from '../../src/config/guestd-conf.js';
 import { BACKEND_ENV } from '../../src/cli/flags.js';
+import { noActionFlags } from '../../src/cli/parse-error.js';
 import { HELP_TEXT } from '../../src/daemon/options.js';
 import { GLOBAL_OPTIONS, GROUPS } from '../../src/guestctl/command.js';
 import { synopsis } from '../../src/guestctl/help.js';
@@ -23,6 +24,8 @@ export interface ManifestCommand {
   description?: string;
   examples?: (string | { command: string; description?: string })[];
   hidden?: boolean;
+  /** the commands without --dry-run, --backend and --quiet say why (src/cli/base-command.ts) */
+  whyNoActionFlags?: string;
   flags: Record<string, { name: string; char?: string; description?: string; helpValue?: string; options?: string[]; type: 'option' | 'boolean'; default?: unknown; env?: string }>;
 }
 
@@ -42,6 +45,7 @@ const GUESTS_EXIT: Record<ExitCode, string> = {
   [EXIT.FAILURE]: 'A guest could not be handled (a save or shutdown failed or timed out, a start failed), a URI could not be reached, or another run held the run lock for longer than LOCK_TIMEOUT.',
   [EXIT.USAGE]: 'Wrong usage: an unknown command or flag, a bad flag value.',
   [EXIT.NOT_RUNNING]: 'status only: the service is stopped (with or without saved guests), as LSB status codes say.',
+  [EXIT.STATUS_UNKNOWN]: 'status only: the status cannot be told (wrong usage, an unusable configuration); status exits with LSB\'s status codes only, so this replaces 1, 2 and 6 there.',
   [EXIT.NOT_CONFIGURED]: 'The configuration cannot be used: the file does not exist, cannot be read, or has an invalid line (the message names file:line, the variable and what is allowed).',
 };
 
@@ -85,10 +89,13 @@ export function libvirtGuestsPage(input: DocsInput): string {
   }
   page.section('options').paragraph('Every command takes these:');
   for (const name of base) page.item(flagTerm(commands[0]!.flags[name]!), flagText(commands[0]!.flags[name]!));
-  page.paragraph('start, stop, shutdown, restart, condrestart and try-restart also take:');
-  const stop = commands.find((c) => c.id === 'stop')!;
-  for (const f of Object.values(stop.flags).filter((f) => !base.includes(f.name))) page.item(flagTerm(f), flagText(f));
   page.item('-h, --help', 'Show the help of the program or of a command.');
+  const stop = commands.find((c) => c.id === 'stop')!;
+  const actionFlags = Object.values(stop.flags).filter((f) => !base.includes(f.name));
+  const acting = commands.filter((c) => actionFlags.every((f) => f.name in c.flags));
+  page.paragraph(`${acting.map((c) => c.id).join(', ')} also take:`);
+  for (const f of actionFlags) page.item(flagTerm(f), flagText(f));
+  for (const c of commands.filter((x) => !acting.includes(x))) page.paragraph(`${c.id} ${noActionFlags(c.whyNoActionFlags ?? '')}.`);
 
   page.section('configuration').paragraph(
     `Looked up in this order: --config FILE, $${CONFIG_ENV}, then the first that exists of ${CONFIG_CANDIDATES.join(', ')}; with none, every default applies.`,
