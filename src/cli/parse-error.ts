@@ -3,7 +3,7 @@
 import { UsageError } from '../errors.js';
 import { nearestWord } from '../spelling.js';
 
-export interface CommandLine {
+interface CommandLine {
   bin: string;
   id: string;
   /** the flags the command takes, as typed: `--json`, `-q` */

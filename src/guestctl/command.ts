@@ -14,12 +14,12 @@ export const GROUPS = [
 export type Group = (typeof GROUPS)[number]['keyword'];
 
 /** an option is a switch (`--all`); no command takes a value in an option yet */
-export interface OptionSpec {
+interface OptionSpec {
   name: string;
   help: string;
 }
 
-export interface ArgSpec {
+interface ArgSpec {
   name: string;
   help: string;
   /** what the argument names: bash completion offers guest names, files or commands */
@@ -28,7 +28,7 @@ export interface ArgSpec {
 }
 
 /** how a result is to be shown */
-export interface View {
+interface View {
   /** -q: leave out headers and the messages that only confirm (virsh's vshPrintExtra) */
   quiet: boolean;
   /** the command's switches that choose what is shown (--uuid, --reason…) */
@@ -48,7 +48,7 @@ export interface Context {
   readFile(file: string): Promise<string>;
 }
 
-export interface Output {
+interface Output {
   /** what --json prints */
   data: unknown;
   text(view: View): string;

@@ -18,7 +18,7 @@ function groupText(table: readonly GuestctlCommand[], group: Group): string {
   return ` ${title} (help keyword '${keyword}'):\n${lines.join('\n')}\n`;
 }
 
-export function globalHelp(table: readonly GuestctlCommand[]): string {
+function globalHelp(table: readonly GuestctlCommand[]): string {
   const options = GLOBAL_OPTIONS.map((o) => column(`-${o.short} | --${o.long}${'value' in o ? ` ${o.value}` : ''}`, 20, o.help));
   return [
     'Usage: guestctl [options] <command> [args]',
