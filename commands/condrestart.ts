@@ -5,14 +5,17 @@ import { restartService } from '../src/orchestrator/restart.js';
 import type { Services } from '../src/orchestrator/services.js';
 import { renderRestart } from '../src/ui/summary.js';
 
+/** Also `try-restart` (commands/try-restart.ts), the original's other name for it. */
 export default class Condrestart extends GuestActionCommand<typeof Condrestart> {
-  static override summary = 'Restart only if the service was started (its lock file exists); otherwise do nothing.';
-  static override description = 'As the original: stop, then start (which resumes what stop just recorded). Exit 1 when either failed.';
+  static override summary = 'Restart only when the service was started (its lock file exists); otherwise do nothing.';
+  static override description =
+    'Only when the service was started (its lock file exists): stop, then start (which resumes what stop just recorded), as the original. Exit 1 when either failed. Without the lock file nothing is done: exit 0.';
   static override examples = ['<%= config.bin %> <%= command.id %>'];
 
   protected async act(context: CommandContext, services: Services): Promise<Outcome> {
-    const dryRun = this.flags['dry-run'] as boolean;
-    const result = await restartService('condrestart', stopRequest(context, 'stop', dryRun), startRequest(context, dryRun), services);
+    const dryRun = this.actionFlags['dry-run'];
+    const command = this.id === 'try-restart' ? 'try-restart' : 'condrestart';
+    const result = await restartService(command, stopRequest(context, 'stop', dryRun), startRequest(context, dryRun), services);
     return { result, text: renderRestart(result) };
   }
 }

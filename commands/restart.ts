@@ -11,7 +11,7 @@ export default class Restart extends GuestActionCommand<typeof Restart> {
   static override examples = ['<%= config.bin %> <%= command.id %>'];
 
   protected async act(context: CommandContext, services: Services): Promise<Outcome> {
-    const dryRun = this.flags['dry-run'] as boolean;
+    const dryRun = this.actionFlags['dry-run'];
     const result = await restartService('restart', stopRequest(context, 'stop', dryRun), startRequest(context, dryRun), services);
     return { result, text: renderRestart(result) };
   }

@@ -12,7 +12,7 @@ export default class Shutdown extends GuestActionCommand<typeof Shutdown> {
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --dry-run'];
 
   protected async act(context: CommandContext, services: Services): Promise<Outcome> {
-    const result = await stopGuests(stopRequest(context, 'shutdown', this.flags['dry-run'] as boolean), services);
+    const result = await stopGuests(stopRequest(context, 'shutdown', this.actionFlags['dry-run']), services);
     return { result, text: renderStop(result) };
   }
 }

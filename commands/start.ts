@@ -12,7 +12,7 @@ export default class Start extends GuestActionCommand<typeof Start> {
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --dry-run'];
 
   protected async act(context: CommandContext, services: Services): Promise<Outcome> {
-    const result = await startGuests(startRequest(context, this.flags['dry-run'] as boolean), services);
+    const result = await startGuests(startRequest(context, this.actionFlags['dry-run']), services);
     return { result, text: renderStart(result) };
   }
 }

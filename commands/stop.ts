@@ -16,7 +16,7 @@ export default class Stop extends GuestActionCommand<typeof Stop> {
   ];
 
   protected async act(context: CommandContext, services: Services): Promise<Outcome> {
-    const result = await stopGuests(stopRequest(context, 'stop', this.flags['dry-run'] as boolean), services);
+    const result = await stopGuests(stopRequest(context, 'stop', this.actionFlags['dry-run']), services);
     return { result, text: renderStop(result) };
   }
 }

@@ -1,18 +1,4 @@
-import { GuestActionCommand } from '../src/cli/guest-command.js';
-import type { CommandContext, Outcome } from '../src/cli/base-command.js';
-import { startRequest, stopRequest } from '../src/cli/requests.js';
-import { restartService } from '../src/orchestrator/restart.js';
-import type { Services } from '../src/orchestrator/services.js';
-import { renderRestart } from '../src/ui/summary.js';
+import Condrestart from './condrestart.js';
 
-export default class TryRestart extends GuestActionCommand<typeof TryRestart> {
-  static override summary = 'Same as condrestart: restart only if the service was started.';
-  static override description = 'As the original: stop, then start (which resumes what stop just recorded). Exit 1 when either failed.';
-  static override examples = ['<%= config.bin %> <%= command.id %>'];
-
-  protected async act(context: CommandContext, services: Services): Promise<Outcome> {
-    const dryRun = this.flags['dry-run'] as boolean;
-    const result = await restartService('try-restart', stopRequest(context, 'stop', dryRun), startRequest(context, dryRun), services);
-    return { result, text: renderRestart(result) };
-  }
-}
+/** The original accepts both names for the same command. */
+export default class TryRestart extends Condrestart {}

@@ -7,6 +7,8 @@ export const EXIT = {
   FAILURE: 1,
   USAGE: 2,
   NOT_RUNNING: 3,
+  /** status only: the status cannot be told (LSB's "program or service status is unknown") */
+  STATUS_UNKNOWN: 4,
   NOT_CONFIGURED: 6,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

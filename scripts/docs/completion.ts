@@ -1,6 +1,7 @@
 // Bash completion for libvirt-guests and guestctl, generated from the same data as their help: oclif's manifest and
 // guestctl's command table. Guest names come from the connection itself, over its read-only socket (guestctl -r).
-import { COMMANDS } from '../../src/guestctl/args.js';
+import { GLOBAL_OPTIONS, GROUPS } from '../../src/guestctl/command.js';
+import { COMMANDS } from '../../src/guestctl/table.js';
 import type { ManifestCommand } from './man-pages.js';
 
 const quote = (words: string[]): string => words.map((w) => `'${w.replace(/'/g, "'\\''")}'`).join(' ');
@@ -40,11 +41,9 @@ complete -F _libvirt_guests libvirt-guests
 }
 
 export function guestctlCompletion(): string {
-  const cases = Object.entries(COMMANDS).map(([name, spec]) => {
-    const flags = Object.keys(spec.flags).map((f) => `--${f}`);
-    const arg = spec.args[0]?.replace(/\?$/, '') ?? '';
-    return `    ${name}) flags=(${quote(flags)}); arg=${arg} ;;`;
-  });
+  const names = COMMANDS.map((c) => c.name);
+  const cases = COMMANDS.map((c) => `    ${c.name}) flags=(${quote([...c.options.map((o) => `--${o.name}`), '--help'])}); arg=${c.args[0]?.kind ?? ''} ;;`);
+  const globals = GLOBAL_OPTIONS.flatMap((o) => [`-${o.short}`, `--${o.long}`]);
   return `# bash completion for guestctl (generated from its command table; do not edit)
 _guestctl() {
   local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]} cmd= uri=() flags=() arg= i w positional=0
@@ -61,7 +60,7 @@ _guestctl() {
     -c|--connect) COMPREPLY=($(compgen -W "guest:///system guest:///session qemu:///system qemu:///session" -- "$cur")); return ;;
   esac
   if [ -z "$cmd" ]; then
-    COMPREPLY=($(compgen -W "-c --connect -r --readonly -h --help ${Object.keys(COMMANDS).join(' ')}" -- "$cur"))
+    COMPREPLY=($(compgen -W ${JSON.stringify([...globals, ...names].join(' '))} -- "$cur"))
     return
   fi
   case "$cmd" in
@@ -71,7 +70,7 @@ ${cases.join('\n')}
   case "$arg" in
     domain) [ "$positional" -eq 0 ] && COMPREPLY=($(compgen -W "$(guestctl -r "\${uri[@]}" list --all --name 2>/dev/null)" -- "$cur")) ;;
     file) COMPREPLY=($(compgen -f -- "$cur")) ;;
-    command) [ "$positional" -eq 0 ] && COMPREPLY=($(compgen -W ${JSON.stringify(Object.keys(COMMANDS).join(' '))} -- "$cur")) ;;
+    command) [ "$positional" -eq 0 ] && COMPREPLY=($(compgen -W ${JSON.stringify([...names, ...GROUPS.map((g) => g.keyword)].join(' '))} -- "$cur")) ;;
   esac
 }
 complete -F _guestctl guestctl

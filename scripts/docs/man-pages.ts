@@ -7,8 +7,11 @@ import { DEFAULT_LIST_FILE, LIST_FILE_ENV, LOCK_FILE_ENV } from '../../src/confi
 import { VARIABLES } from '../../src/config/variables.js';
 import { GUESTD_CONF_KEYS } from '../../src/config/guestd-conf.js';
 import { BACKEND_ENV } from '../../src/cli/flags.js';
+import { noActionFlags } from '../../src/cli/parse-error.js';
 import { HELP_TEXT } from '../../src/daemon/options.js';
-import { COMMANDS, type CommandSpec } from '../../src/guestctl/args.js';
+import { GLOBAL_OPTIONS, GROUPS } from '../../src/guestctl/command.js';
+import { synopsis } from '../../src/guestctl/help.js';
+import { COMMANDS } from '../../src/guestctl/table.js';
 import { runLockPath } from '../../src/orchestrator/services.js';
 import { EXIT, type ExitCode } from '../../src/errors.js';
 import { documentedSettings } from './commented-config.js';
@@ -21,6 +24,8 @@ export interface ManifestCommand {
   description?: string;
   examples?: (string | { command: string; description?: string })[];
   hidden?: boolean;
+  /** the commands without --dry-run, --backend and --quiet say why (src/cli/base-command.ts) */
+  whyNoActionFlags?: string;
   flags: Record<string, { name: string; char?: string; description?: string; helpValue?: string; options?: string[]; type: 'option' | 'boolean'; default?: unknown; env?: string }>;
 }
 
@@ -40,6 +45,7 @@ const GUESTS_EXIT: Record<ExitCode, string> = {
   [EXIT.FAILURE]: 'A guest could not be handled (a save or shutdown failed or timed out, a start failed), a URI could not be reached, or another run held the run lock for longer than LOCK_TIMEOUT.',
   [EXIT.USAGE]: 'Wrong usage: an unknown command or flag, a bad flag value.',
   [EXIT.NOT_RUNNING]: 'status only: the service is stopped (with or without saved guests), as LSB status codes say.',
+  [EXIT.STATUS_UNKNOWN]: 'status only: the status cannot be told (wrong usage, an unusable configuration); status exits with LSB\'s status codes only, so this replaces 1, 2 and 6 there.',
   [EXIT.NOT_CONFIGURED]: 'The configuration cannot be used: the file does not exist, cannot be read, or has an invalid line (the message names file:line, the variable and what is allowed).',
 };
 
@@ -83,10 +89,13 @@ export function libvirtGuestsPage(input: DocsInput): string {
   }
   page.section('options').paragraph('Every command takes these:');
   for (const name of base) page.item(flagTerm(commands[0]!.flags[name]!), flagText(commands[0]!.flags[name]!));
-  page.paragraph('start, stop, shutdown, restart, condrestart and try-restart also take:');
-  const stop = commands.find((c) => c.id === 'stop')!;
-  for (const f of Object.values(stop.flags).filter((f) => !base.includes(f.name))) page.item(flagTerm(f), flagText(f));
   page.item('-h, --help', 'Show the help of the program or of a command.');
+  const stop = commands.find((c) => c.id === 'stop')!;
+  const actionFlags = Object.values(stop.flags).filter((f) => !base.includes(f.name));
+  const acting = commands.filter((c) => actionFlags.every((f) => f.name in c.flags));
+  page.paragraph(`${acting.map((c) => c.id).join(', ')} also take:`);
+  for (const f of actionFlags) page.item(flagTerm(f), flagText(f));
+  for (const c of commands.filter((x) => !acting.includes(x))) page.paragraph(`${c.id} ${noActionFlags(c.whyNoActionFlags ?? '')}.`);
 
   page.section('configuration').paragraph(
     `Looked up in this order: --config FILE, $${CONFIG_ENV}, then the first that exists of ${CONFIG_CANDIDATES.join(', ')}; with none, every default applies.`,
@@ -222,27 +231,29 @@ export function guestdConfPage(input: DocsInput): string {
   return page.render();
 }
 
-function guestctlUsage(name: string, spec: CommandSpec): string {
-  const flags = Object.entries(spec.flags).map(([f, type]) => (type === 'string' ? `[--${f} VALUE]` : `[--${f}]`));
-  const args = spec.args.map((a) => (a.endsWith('?') ? `[${a.slice(0, -1)}]` : `<${a}>`));
-  return [name, ...flags, ...args].join(' ');
-}
-
 export function guestctlPage(input: DocsInput): string {
   const page = new ManPage('guestctl', 1, SOURCE(input.version), 'User Commands');
   page.section('name').raw('guestctl \\- a virsh\\-like client for guestd and libvirtd');
-  page.section('synopsis').raw('.B guestctl', '.RB [ \\-c', '.IR URI ]', '.RB [ \\-r ]', '.I command', '.RI [ options ]', '.RI [ arguments ]');
+  page.section('synopsis').raw('.B guestctl', '.RI [ options ]', '.I command', '.RI [ \\-\\-option ...]', '.RI [ arguments ]');
   page.section('description').paragraph(
     'Sets up and inspects guests on guestd(8) (a bare machine without libvirt) and on libvirtd alike, over libvirt\'s RPC protocol, with virsh\'s command names and output.',
     'Commands that read take --json for one JSON value on standard output.',
+    'guestctl help COMMAND (or guestctl COMMAND --help, or -h) prints the options of a command, guestctl help GROUP the commands of a group.',
   );
   page.section('options');
-  page.item('-c, --connect URI', 'The connection: guest:///system (guestd), qemu:///system (libvirtd), any libvirt URI. Default: $LIBVIRT_DEFAULT_URI, then libvirt\'s own choice.');
-  page.item('-r, --readonly', 'Open the connection read-only, through the daemon\'s read-only socket: anything that would change a guest is refused.');
-  page.item('-h, --help', 'The list of commands.');
+  for (const o of GLOBAL_OPTIONS) page.item(`-${o.short}, --${o.long}${'value' in o ? ` ${o.value}` : ''}`, `${o.help[0]!.toUpperCase()}${o.help.slice(1)}.`);
   page.section('commands');
-  for (const [name, spec] of Object.entries(COMMANDS)) page.item(guestctlUsage(name, spec), spec.summary);
-  page.section('exit status').item('0', 'Success.').item('1', 'The command failed (the daemon\'s error is printed).').item('2', 'Wrong usage: an unknown command or option, a missing argument.');
+  for (const group of GROUPS) {
+    page.subsection(`${group.title} (help keyword '${group.keyword}')`);
+    for (const c of COMMANDS.filter((x) => x.group === group.keyword)) {
+      const options = [...c.args.map((a) => `<${a.name}>: ${a.help}`), ...c.options.map((o) => `--${o.name}: ${o.help}`)];
+      page.item(synopsis(c), `${c.description}${options.length ? ` (${options.join('; ')}.)` : ''}`);
+    }
+  }
+  page.section('exit status')
+    .item(String(EXIT.OK), 'Success.')
+    .item(String(EXIT.FAILURE), 'The command failed (the daemon\'s error is printed), or help was asked about a command or group that does not exist (as virsh).')
+    .item(String(EXIT.USAGE), 'Wrong usage: an unknown command or option, a missing argument.');
   page.section('environment').item('LIBVIRT_DEFAULT_URI', 'The connection when -c is not given.');
   page.section('files');
   page.item('/etc/libvirt/libvirt.conf', 'uri_default: the connection when neither -c nor $LIBVIRT_DEFAULT_URI is given (as root; $XDG_CONFIG_HOME/libvirt/libvirt.conf otherwise).');

@@ -1,12 +1,13 @@
 // The base of every libvirt-guests command: shared flags, config loading (every command validates the config
 // first, so a bad file is caught at boot by ExecStart rather than on the night the host shuts down), one result
 // object rendered either for people or as JSON, and the single place where errors become exit codes.
-import { Command, Flags, type Interfaces } from '@oclif/core';
+import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { EXIT, GuestsError, type ExitCode } from '../errors.js';
 import { nodeFiles, type Files } from '../effects/files.js';
 import { loadConfig, type LoadedConfig } from '../config/sysconfig.js';
 import { statePaths, type StatePaths } from '../config/paths.js';
 import { renderError } from '../ui/text.js';
+import { usageErrorOf } from './parse-error.js';
 
 export interface CommandContext {
   loaded: LoadedConfig;
@@ -41,6 +42,9 @@ export abstract class GuestsCommand<T extends typeof Command = typeof Command> e
     json: Flags.boolean({ default: false, description: 'print the result as one JSON object on stdout' }),
   };
 
+  /** why the command takes no --dry-run, --backend or --quiet (the commands that act on guests take them) */
+  static whyNoActionFlags: string | undefined;
+
   private wantsJson = false;
   /** this command's flags, parsed once */
   protected flags!: CommandFlags<T>;
@@ -61,17 +65,25 @@ export abstract class GuestsCommand<T extends typeof Command = typeof Command> e
     process.exitCode = outcome.result.exit;
   }
 
+  /** the exit status of a command that failed with `error` */
+  protected exitOf(error: Error): ExitCode {
+    return error instanceof GuestsError ? error.exit : EXIT.FAILURE;
+  }
+
   protected override async catch(err: Error & { oclif?: { exit?: number } }): Promise<unknown> {
-    if (err instanceof GuestsError) {
-      if (this.wantsJson) process.stdout.write(`${JSON.stringify(err.toJSON(), null, 2)}\n`);
-      process.stderr.write(`${renderError(err)}\n`);
-      process.exitCode = err.exit;
-      return undefined;
-    }
-    // oclif's own parse errors (unknown flag, bad argument) carry exit 2 already
-    if (err.oclif?.exit !== undefined) return super.catch(err);
-    process.stderr.write(`${renderError(err)}\n`);
-    process.exitCode = EXIT.FAILURE;
+    if (err instanceof Errors.ExitError) return super.catch(err);
+    // oclif's own parse errors (unknown flag, bad value, stray argument) carry an exit status
+    const error = err.oclif?.exit !== undefined && !(err instanceof GuestsError) ? usageErrorOf(err, this.commandLine()) : err;
+    const exit = this.exitOf(error);
+    if (this.wantsJson && error instanceof GuestsError) process.stdout.write(`${JSON.stringify({ ...error.toJSON(), exit }, null, 2)}\n`);
+    process.stderr.write(`${renderError(error)}\n`);
+    process.exitCode = exit;
     return undefined;
+  }
+
+  private commandLine() {
+    const ctor = this.constructor as typeof GuestsCommand;
+    const flags = Object.entries({ ...ctor.baseFlags, ...ctor.flags }).flatMap(([name, f]) => [`--${name}`, ...(f.char ? [`-${f.char}`] : [])]);
+    return { bin: this.config.bin, id: this.id ?? '', flags, whyNoActionFlags: ctor.whyNoActionFlags };
   }
 }

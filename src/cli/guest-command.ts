@@ -1,6 +1,6 @@
 // Base of the commands that act on guests: builds the services and the terminal, runs one orchestrator function,
 // waits for the progress display, renders the result.
-import type { Command } from '@oclif/core';
+import type { Command, Interfaces } from '@oclif/core';
 import type { Services } from '../orchestrator/services.js';
 import { GuestsCommand, type CommandContext, type Outcome } from './base-command.js';
 import { actionFlags } from './flags.js';
@@ -11,10 +11,14 @@ export abstract class GuestActionCommand<T extends typeof Command> extends Guest
 
   protected abstract act(context: CommandContext, services: Services): Promise<Outcome>;
 
+  /** --dry-run, --backend, --quiet, parsed */
+  protected get actionFlags(): Interfaces.InferredFlags<typeof actionFlags> {
+    return this.flags as unknown as Interfaces.InferredFlags<typeof actionFlags>;
+  }
+
   protected async execute(context: CommandContext): Promise<Outcome> {
-    const flags = this.flags as unknown as { quiet: boolean; backend: 'auto' | 'native' | 'virsh' };
-    const terminal = terminalFor({ json: context.json, quiet: flags.quiet });
-    const services = realServices(terminal, context.env, flags.backend);
+    const terminal = terminalFor({ json: context.json, quiet: this.actionFlags.quiet });
+    const services = realServices(terminal, context.env, this.actionFlags.backend);
     try {
       return await this.act(context, services);
     } finally {

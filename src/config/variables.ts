@@ -1,5 +1,6 @@
 // The configuration variables of libvirt-guests: names, upstream defaults, and how each value is checked.
 // One table drives validation, defaults, the unknown-name suggestions and the test of the shipped sysconfig file.
+import { nearestWord } from '../spelling.js';
 import { excerpt } from './excerpt.js';
 
 export type OnBoot = 'start' | 'ignore';
@@ -106,22 +107,5 @@ export function defaultConfig(): GuestsConfig {
 
 /** The known name closest to `name` (edit distance ≤ 3), for "did you mean" warnings. */
 export function nearestVariable(name: string): string | undefined {
-  let best: { name: string; distance: number } | undefined;
-  for (const v of VARIABLES) {
-    const d = editDistance(name.toUpperCase(), v.name);
-    if (d <= 3 && (!best || d < best.distance)) best = { name: v.name, distance: d };
-  }
-  return best?.name;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
+  return nearestWord(name.toUpperCase(), VARIABLES.map((v) => v.name), 3);
 }

@@ -1,6 +1,7 @@
 // Opening a connection: resolve the URI, then use the native client when it can reach the target, and virsh
 // otherwise (ssh, SASL, client-side drivers) or when asked to.
 import { UsageError } from '../errors.js';
+import type { RemoteClient } from '../remote/client.js';
 import type { Connection } from './connection.js';
 import { hostEffects, type HostEffects } from './host-effects.js';
 import { openNative } from './native.js';
@@ -9,7 +10,9 @@ import type { ResolvedUri } from './target.js';
 import { openVirsh } from './virsh.js';
 import type { VirshRunner } from './virsh-process.js';
 
-export type Backend = 'auto' | 'native' | 'virsh';
+/** how to talk to a host: the native client when it can reach the target (auto), or always one of the two */
+export const BACKENDS = ['auto', 'native', 'virsh'] as const;
+export type Backend = (typeof BACKENDS)[number];
 
 export interface OpenOptions {
   backend?: Backend;
@@ -29,6 +32,8 @@ export interface OpenedConnection {
   resolved: ResolvedUri;
   /** why virsh is used, when the native client was not */
   note?: string;
+  /** what the connection can do beyond Connection: the REMOTE program client of a native connection; null over virsh */
+  remote: RemoteClient | null;
 }
 
 export async function openConnection(uri: string, options: OpenOptions = {}): Promise<Connection> {
@@ -47,13 +52,14 @@ export async function openConnectionDetailed(uri: string, options: OpenOptions =
         hint: 'use the virsh backend for this URI',
       });
     }
-    return { connection: await openNative(resolved), resolved };
+    const connection = await openNative(resolved);
+    return { connection, resolved, remote: connection.remote };
   }
   const note = backend === 'virsh' ? undefined : `using virsh for ${uri}: ${resolved.virshReason}`;
   if (note) options.onNote?.(note);
   // virsh gets the URI as the user wrote it; `default` stays `default` so that virsh applies its own rules
   const connection = await openVirsh(uri, { readonly, ...(options.virshRunner ? { runner: options.virshRunner } : {}) });
-  return { connection, resolved, ...(note ? { note } : {}) };
+  return { connection, resolved, remote: null, ...(note ? { note } : {}) };
 }
 
 export type { Connection } from './connection.js';

@@ -58,7 +58,7 @@ async function openSocket(target: Target, timeoutMs: number | undefined): Promis
 }
 
 /** Connect, authenticate and open the hypervisor connection named by `resolved.remoteName`. */
-export async function openNative(resolved: ResolvedUri, options: NativeOptions = {}): Promise<Connection> {
+export async function openNative(resolved: ResolvedUri, options: NativeOptions = {}): Promise<NativeConnection> {
   if (!resolved.target) {
     throw new LibvirtError(VirErr.NO_SUPPORT, VirFrom.REMOTE, `the native client cannot open '${resolved.original}'`, {
       hint: resolved.virshReason ?? 'use the virsh backend for this URI',
@@ -86,13 +86,13 @@ const isNoDomain = (err: unknown): boolean => err instanceof LibvirtError && err
 const num = (v: unknown): number | undefined =>
   typeof v === 'bigint' || typeof v === 'number' ? Number(v) : undefined;
 
-class NativeConnection implements Connection {
+export class NativeConnection implements Connection {
   readonly backend = 'native' as const;
   private closing: Promise<void> | undefined;
 
   constructor(
     readonly uri: string,
-    /** the REMOTE program client, for callers that need procedures beyond Connection (guestctl) */
+    /** the REMOTE program client: procedures beyond Connection (guestctl's define, dominfo, version…) */
     readonly remote: RemoteClient,
   ) {}
 

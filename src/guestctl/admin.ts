@@ -1,9 +1,7 @@
 // What guestctl needs beyond the orchestrator's Connection contract: defining, creating and undefining guests,
-// autostart, the numbers of `dominfo`, and the host's type/version. The native connection (src/connect/native.ts)
-// implements it; a connection without it makes those commands fail with a clear message.
-import type { Connection, DomainState, GuestRef } from '../connect/connection.js';
-import { OperationError } from '../errors.js';
-import { createRemoteAdmin, remoteClientOf } from './remote-admin.js';
+// autostart, the numbers of `dominfo`, and the host's type/version. Only the native backend can do it (over its
+// REMOTE client, remote-admin.ts); the virsh backend has no such calls.
+import type { DomainState, GuestRef } from '../connect/connection.js';
 
 export interface DomainDetails {
   state: DomainState;
@@ -30,26 +28,8 @@ export interface GuestAdmin {
   /** managedSave: also remove a managed save image (VIR_DOMAIN_UNDEFINE_MANAGED_SAVE) */
   undefine(guest: GuestRef, options?: { managedSave?: boolean }): Promise<void>;
   createXML(xml: string): Promise<GuestRef>;
-  getAutostart(guest: GuestRef): Promise<boolean>;
   setAutostart(guest: GuestRef, autostart: boolean): Promise<void>;
   details(guest: GuestRef): Promise<DomainDetails>;
   version(): Promise<HostVersion>;
   getXMLDesc(guest: GuestRef): Promise<string>;
-}
-
-export function hasAdmin(connection: Connection): connection is Connection & GuestAdmin {
-  const c = connection as Partial<GuestAdmin>;
-  return typeof c.defineXML === 'function' && typeof c.details === 'function' && typeof c.version === 'function';
-}
-
-/** The connection's own GuestAdmin, or one over its REMOTE client, or a clear error. */
-export function requireAdmin(connection: Connection, command: string): GuestAdmin {
-  if (hasAdmin(connection)) return connection;
-  const remote = remoteClientOf(connection);
-  if (remote) return createRemoteAdmin(remote);
-  throw new OperationError(
-    'unsupported',
-    `'${command}' is not available over the ${connection.backend} backend for ${connection.uri}`,
-    { hint: 'Use virsh for this host, or a URI the native client speaks (guest+unix://, qemu:///system, …).' },
-  );
 }

@@ -2,7 +2,7 @@
 // dominfo and version, typed by src/remote/protocol.ts.
 import type { GuestRef } from '../connect/connection.js';
 import { DOMAIN_STATES } from '../connect/connection.js';
-import { RemoteClient } from '../remote/client.js';
+import type { RemoteClient } from '../remote/client.js';
 import { PROC, UndefineFlags } from '../remote/protocol.js';
 import type { DomainDetails, GuestAdmin, HostVersion } from './admin.js';
 
@@ -23,9 +23,6 @@ export function createRemoteAdmin(client: RemoteClient): GuestAdmin {
         dom: dom(guest),
         flags: options.managedSave ? UndefineFlags.MANAGED_SAVE : 0,
       });
-    },
-    async getAutostart(guest) {
-      return (await client.call(PROC.DOMAIN_GET_AUTOSTART, { dom: dom(guest) })).autostart !== 0;
     },
     async setAutostart(guest, autostart) {
       await client.call(PROC.DOMAIN_SET_AUTOSTART, { dom: dom(guest), autostart: autostart ? 1 : 0 });
@@ -63,10 +60,4 @@ export function createRemoteAdmin(client: RemoteClient): GuestAdmin {
       return (await client.call(PROC.DOMAIN_GET_XML_DESC, { dom: dom(guest), flags: 0 })).xml;
     },
   };
-}
-
-/** The REMOTE client behind a native connection, when it exposes one (`remote`). */
-export function remoteClientOf(connection: object): RemoteClient | null {
-  const c = connection as { remote?: unknown };
-  return c.remote instanceof RemoteClient ? c.remote : null;
 }

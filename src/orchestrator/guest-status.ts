@@ -21,6 +21,7 @@ export async function guestStatus(config: GuestsConfig, services: Services): Pro
           await conn.close().catch(() => undefined);
         }
       } catch (err) {
+        services.report({ kind: 'connect-failed', uri, error: errorText(err) });
         return { uri, reachable: false, error: errorText(err), guests: [] };
       }
     }),

@@ -32,6 +32,26 @@ function endLine(r: GuestResult): string | null {
   }
 }
 
+/** The events that tell of something gone wrong: --quiet leaves out the progress, never these. */
+export function isTrouble(event: OrchestratorEvent): boolean {
+  switch (event.kind) {
+    case 'connect-failed':
+    case 'list-set-aside':
+    case 'list-unwritable':
+    case 'shutdowns-unrecorded':
+    case 'fallback':
+    case 'connection-lost':
+    case 'timeout-expired':
+    case 'time-sync-failed':
+    case 'deadline-expired':
+      return true;
+    case 'guest-end':
+      return event.result.outcome === 'failed' || event.result.outcome === 'timeout' || event.result.outcome === 'aborted';
+    default:
+      return false;
+  }
+}
+
 /** Turns events into lines; `write` gets each line without its newline. */
 export function plainRenderer(write: (line: string) => void): (event: OrchestratorEvent) => void {
   const lastProgress = new Map<string, number>();

@@ -1,4 +1,5 @@
-// The result of each command as people read it on stdout (progress went to stderr while it ran).
+// The result of each command as people read it on stdout. Progress and errors went to stderr while it ran, each
+// error once: here they are counted, not repeated.
 import type { DomainState } from '../connect/connection.js';
 import { stateWord } from '../connect/state-words.js';
 import type { GuestResult, GuestStatusResult, RestartResult, StartResult, StopResult, UriResult } from '../orchestrator/result.js';
@@ -13,7 +14,7 @@ function allGuests(uris: UriResult[]): GuestResult[] {
 
 function plan(uris: UriResult[], verb: string): string {
   const lines = uris.flatMap((u) => {
-    if (!u.reachable) return [`${u.uri}: cannot connect (${u.error ?? 'unknown error'})`];
+    if (!u.reachable) return [`${u.uri}: not reached`];
     if (u.guests.length === 0) return [`${u.uri}: nothing to do`];
     return u.guests.map((g) =>
       g.outcome === 'planned' ? `${u.uri}: would ${verb} ${g.name || g.uuid} (${g.uuid})` : `${u.uri}: would leave ${g.name || g.uuid} (${g.error ?? g.outcome})`,
@@ -33,26 +34,27 @@ function tally(guests: GuestResult[], done: string): string {
   return parts.join(', ');
 }
 
-function unreachable(uris: UriResult[]): string[] {
-  return uris.filter((u) => !u.reachable).map((u) => `cannot connect to ${u.uri}: ${u.error ?? 'unknown error'}`);
+function unreached(uris: UriResult[]): string {
+  const n = uris.filter((u) => !u.reachable).length;
+  return n > 0 ? `, ${n} URI${n === 1 ? '' : 's'} not reached` : '';
 }
 
 export function renderStop(r: StopResult): string {
   if (r.dryRun) return plan(r.uris, r.action === 'suspend' ? 'suspend' : 'shut down');
   const guests = allGuests(r.uris);
-  const head = `${r.command}: ${tally(guests, r.action === 'suspend' ? 'suspended' : 'shut down')}${r.deadlineExpired ? ' (stop deadline expired)' : ''}`;
+  const head = `${r.command}: ${tally(guests, r.action === 'suspend' ? 'suspended' : 'shut down')}${unreached(r.uris)}${r.deadlineExpired ? ' (stop deadline expired)' : ''}`;
   const carried = r.carriedOver > 0 ? [`${r.carriedOver} guests from an earlier stop were kept in ${r.listFile}`] : [];
-  const unlisted = r.listError !== undefined ? [`the guests could not be recorded for start: ${r.listError}`] : [];
-  return [head, ...carried, ...unlisted, ...unreachable(r.uris)].join('\n');
+  const unlisted = r.listError !== undefined ? ['the guests could not be recorded for start: start will not bring them back'] : [];
+  return [head, ...carried, ...unlisted].join('\n');
 }
 
 export function renderStart(r: StartResult): string {
   if (r.skippedReason === 'no-list') return 'start: no saved guests to resume';
   if (r.skippedReason === 'on-boot-ignore') return 'start: ON_BOOT is not "start": no guests resumed, list removed';
   if (r.dryRun) return plan(r.uris, 'resume');
-  const head = `start: ${tally(allGuests(r.uris), 'resumed')}`;
+  const head = `start: ${tally(allGuests(r.uris), 'resumed')}${unreached(r.uris)}`;
   const left = r.remaining > 0 ? [`${r.remaining} guests stay in ${r.listFile} for the next start`] : [];
-  return [head, ...left, ...unreachable(r.uris)].join('\n');
+  return [head, ...left].join('\n');
 }
 
 export function renderRestart(r: RestartResult): string {
@@ -60,12 +62,13 @@ export function renderRestart(r: RestartResult): string {
   return [r.stop ? renderStop(r.stop) : '', r.start ? renderStart(r.start) : ''].filter((s) => s !== '').join('\n');
 }
 
-/** As the original: "* URI URI:" then a virsh-like table of the running guests. */
+/** As the original: "* URI URI:" then a virsh-like table of the running guests, or an empty line (the error went to
+ *  stderr). */
 export function renderGuestStatus(r: GuestStatusResult): string {
   return r.uris
     .map((u) => {
       const head = `* ${u.uri} URI:`;
-      if (!u.reachable) return `${head}\nCan't connect to ${u.uri}: ${u.error ?? 'unknown error'}\n`;
+      if (!u.reachable) return `${head}\n`;
       const rows = u.guests.map((g) => ` ${String(g.id).padStart(3)}   ${g.name.padEnd(30)} ${stateWord(g.state as DomainState)}`);
       return [head, ' Id    Name                           State', '-'.repeat(48), ...rows, ''].join('\n');
     })

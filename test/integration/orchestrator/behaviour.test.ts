@@ -249,7 +249,8 @@ test('gueststatus lists the running guests per URI and exits 1 when a URI cannot
     const run = await runGuests(['gueststatus'], fleet.sb.env);
     assert.equal(run.exitCode, 1);
     assert.match(run.stdout, /\* guest\+unix:\/\/\/system\?socket=.*guestd-sock URI:\n Id +Name +State\n-+\n +\d+ +plain1 +running\n +\d+ +plain2 +running/);
-    assert.match(run.stdout, /Can't connect to guest\+unix:\/\/\/system\?socket=\/nonexistent\/sock/);
+    assert.match(run.stdout, /\* guest\+unix:\/\/\/system\?socket=\/nonexistent\/sock URI:$/, 'the heading alone, as the original (an empty line follows)');
+    assert.match(run.stderr, /Can't connect to guest\+unix:\/\/\/system\?socket=\/nonexistent\/sock/, 'the error goes to stderr');
     const result = json(GuestStatusResult, await runGuests(['gueststatus', '--json'], fleet.sb.env));
     assert.deepEqual(result.uris.map((u) => [u.reachable, u.guests.length]), [[true, 2], [false, 0]]);
   } finally {
