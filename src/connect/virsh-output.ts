@@ -59,7 +59,7 @@ export function parseSize(text: string): number {
 }
 
 /** `Key:   value` lines (dominfo, domjobinfo) into a map; keys keep their spelling, values are trimmed. */
-export function parseFields(stdout: string): Map<string, string> {
+function parseFields(stdout: string): Map<string, string> {
   const fields = new Map<string, string>();
   for (const line of stdout.split('\n')) {
     const m = /^([A-Za-z][^:]*):\s*(.*?)\s*$/.exec(line);

@@ -3,7 +3,7 @@ import { uuidFromBytes, uuidToBytes } from '../libvirt/uuid.js';
 import { XdrError } from '../rpc/errors.js';
 import * as X from '../rpc/xdr-types.js';
 
-export const REMOTE_STRING_MAX = 4194304;
+const REMOTE_STRING_MAX = 4194304;
 export const REMOTE_DOMAIN_LIST_MAX = 16384;
 export const REMOTE_AUTH_TYPE_LIST_MAX = 20;
 export const REMOTE_DOMAIN_JOB_STATS_MAX = 64;
@@ -34,9 +34,9 @@ export const nonnullDomain = X.struct('remote_nonnull_domain', { name: nonnullSt
 export type RemoteDomain = X.Infer<typeof nonnullDomain>;
 export const remoteDomain = X.optional(nonnullDomain);
 
-export const TypedParamType = { INT: 1, UINT: 2, LLONG: 3, ULLONG: 4, DOUBLE: 5, BOOLEAN: 6, STRING: 7 } as const;
+const TypedParamType = { INT: 1, UINT: 2, LLONG: 3, ULLONG: 4, DOUBLE: 5, BOOLEAN: 6, STRING: 7 } as const;
 
-export const typedParamValue = X.union('remote_typed_param_value', {
+const typedParamValue = X.union('remote_typed_param_value', {
   [TypedParamType.INT]: X.int,
   [TypedParamType.UINT]: X.uint,
   [TypedParamType.LLONG]: X.hyper,
