@@ -1,7 +1,7 @@
 // The shipped configuration files document every setting in the comment above its commented-out default
 // (`#NAME=value`, `#key = value`); the man pages take their text from there, so the two cannot say different things.
 
-export interface DocumentedSetting {
+interface DocumentedSetting {
   name: string;
   /** as written after the `#`: `URIS=default`, `log_level = 3` */
   example: string;

@@ -64,7 +64,7 @@ function example(e: string | { command: string }, bin: string, id: string): stri
   return (typeof e === 'string' ? e : e.command).replaceAll('<%= config.bin %>', bin).replaceAll('<%= command.id %>', id);
 }
 
-export function libvirtGuestsPage(input: DocsInput): string {
+function libvirtGuestsPage(input: DocsInput): string {
   const commands = input.commands.filter((c) => !c.hidden && c.id !== 'help').sort((a, b) => a.id.localeCompare(b.id));
   // the base flags are those every command has
   const base = Object.keys(commands[0]!.flags).filter((name) => commands.every((c) => name in c.flags));
@@ -165,7 +165,7 @@ function daemonHelp(): { options: { term: string; text: string }[]; rest: string
   return { options, rest: lines.slice(i + 1) };
 }
 
-export function guestdPage(input: DocsInput): string {
+function guestdPage(input: DocsInput): string {
   const help = daemonHelp();
   const page = new ManPage('guestd', 8, SOURCE(input.version), 'System Administration');
   page.section('name').raw('guestd \\- management daemon for process guests, speaking libvirt\'s RPC protocol');
@@ -231,7 +231,7 @@ export function guestdConfPage(input: DocsInput): string {
   return page.render();
 }
 
-export function guestctlPage(input: DocsInput): string {
+function guestctlPage(input: DocsInput): string {
   const page = new ManPage('guestctl', 1, SOURCE(input.version), 'User Commands');
   page.section('name').raw('guestctl \\- a virsh\\-like client for guestd and libvirtd');
   page.section('synopsis').raw('.B guestctl', '.RI [ options ]', '.I command', '.RI [ \\-\\-option ...]', '.RI [ arguments ]');

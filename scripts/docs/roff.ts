@@ -1,7 +1,7 @@
 // Writing man(7) pages: text is escaped once here, so that whatever a description says renders as written.
 
 /** Escapes text for roff: backslashes, minus signs (so options copy as typed), and a leading control character. */
-export function text(s: string): string {
+function text(s: string): string {
   return s
     .replace(/\\/g, '\\e')
     .replace(/-/g, '\\-')

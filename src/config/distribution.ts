@@ -5,7 +5,6 @@
 import { parse } from 'dotenv';
 import { ConfigError } from '../errors.js';
 import type { Files } from '../effects/files.js';
-import type { LoadedConfig } from './sysconfig.js';
 import { VARIABLES, type GuestsConfig } from './variables.js';
 
 export const PROFILE_ENV = 'LIBVIRT_GUESTS_PROFILE';
@@ -32,6 +31,12 @@ const PROFILES: Record<ProfileName, Omit<Profile, 'chosenBy'>> = {
 };
 
 export const profileNames = Object.keys(PROFILES) as ProfileName[];
+
+/** What a profile completes: a file's values and their lines (sysconfig.ts's LoadedConfig, which imports this module). */
+interface FileValues {
+  config: GuestsConfig;
+  setAt: Partial<Record<keyof GuestsConfig, number>>;
+}
 
 export function profile(name: ProfileName, chosenBy: string): Profile {
   return { ...PROFILES[name], chosenBy };
@@ -72,7 +77,7 @@ export async function detectProfile(env: NodeJS.ProcessEnv, files: Files): Promi
 }
 
 /** The variables the file did not set take the profile's default where it has one. */
-export function applyProfile<T extends Omit<LoadedConfig, 'profile'>>(loaded: T, chosen: Profile): T & { profile: Profile } {
+export function applyProfile<T extends FileValues>(loaded: T, chosen: Profile): T & { profile: Profile } {
   const config = { ...loaded.config } as Record<string, unknown>;
   for (const [name, text] of Object.entries(chosen.defaults)) {
     if (loaded.setAt[name as keyof GuestsConfig] !== undefined) continue;
@@ -84,7 +89,9 @@ export function applyProfile<T extends Omit<LoadedConfig, 'profile'>>(loaded: T,
 }
 
 /** Where each setting's value comes from: "FILE:LINE", "Debian default" or "built-in default". */
-export function settingOrigins(loaded: LoadedConfig): Record<keyof GuestsConfig, string> {
+export function settingOrigins(
+  loaded: FileValues & { source: { file: string | null }; profile: Profile },
+): Record<keyof GuestsConfig, string> {
   const out: Record<string, string> = {};
   for (const { name } of VARIABLES) {
     const line = loaded.setAt[name];

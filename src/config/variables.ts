@@ -3,9 +3,9 @@
 import { nearestWord } from '../spelling.js';
 import { excerpt } from './excerpt.js';
 
-export type OnBoot = 'start' | 'ignore';
+type OnBoot = 'start' | 'ignore';
 export type OnShutdown = 'suspend' | 'shutdown';
-export type PersistentOnly = 'default' | 'true' | 'false';
+type PersistentOnly = 'default' | 'true' | 'false';
 
 export interface GuestsConfig {
   URIS: string[];

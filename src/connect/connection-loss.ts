@@ -1,7 +1,7 @@
 // Whether an error means the daemon went away during a call (stopped or crashed), as opposed to the daemon failing
 // the call. After such a loss the call's outcome is unknown: the work may well have been done (a managed save whose
 // image was complete when systemd stopped libvirtd) until someone asks the daemon again.
-import { LibvirtError } from '../remote/error.js';
+import { LibvirtError } from '../libvirt/error.js';
 import { RpcError, type RpcFailure } from '../rpc/errors.js';
 
 const LOST: readonly RpcFailure[] = ['closed', 'transport', 'keepalive'];

@@ -63,6 +63,3 @@ export async function openConnectionDetailed(uri: string, options: OpenOptions =
 }
 
 export type { Connection } from './connection.js';
-export type { ResolvedUri, Target } from './target.js';
-export { resolveUri, defaultUri } from './resolve.js';
-export { parseUri, UriError } from './uri.js';

@@ -6,7 +6,7 @@ import { RpcError } from '../rpc/errors.js';
 import { connectTls, connectUnix } from '../rpc/transport.js';
 import { authenticate } from '../remote/auth.js';
 import { RemoteClient } from '../remote/client.js';
-import { LibvirtError, VirErr, VirFrom } from '../remote/error.js';
+import { isVirError, LibvirtError, VirErr, VirFrom } from '../libvirt/error.js';
 import {
   ConnectFlags,
   DomainEventId,
@@ -21,19 +21,19 @@ import {
   StartFlags,
   type EventOf,
 } from '../remote/protocol.js';
-import { isUuid, typedParamsToRecord, type RemoteDomain } from '../remote/types.js';
-import {
-  DOMAIN_STATES,
-  LIFECYCLE_KINDS,
-  type Connection,
-  type DomainState,
-  type GuestInfo,
-  type GuestRef,
-  type JobProgress,
-  type LifecycleEvent,
-  type ListFilter,
-  type ManagedSaveOptions,
-  type StartOptions,
+import { typedParamsToRecord, type RemoteDomain } from '../remote/types.js';
+import { DOMAIN_STATES, type DomainState } from '../libvirt/domain-state.js';
+import type { JobProgress } from '../libvirt/job.js';
+import { LIFECYCLE_KINDS } from '../libvirt/lifecycle.js';
+import { parseUuid } from '../libvirt/uuid.js';
+import type {
+  Connection,
+  GuestInfo,
+  GuestRef,
+  LifecycleEvent,
+  ListFilter,
+  ManagedSaveOptions,
+  StartOptions,
 } from './connection.js';
 import type { ResolvedUri, Target } from './target.js';
 
@@ -82,7 +82,6 @@ export async function openNative(resolved: ResolvedUri, options: NativeOptions =
 
 const toRef = (d: RemoteDomain): GuestRef => ({ uuid: d.uuid, name: d.name, id: d.id });
 const toDom = (g: GuestRef): RemoteDomain => ({ name: g.name, uuid: g.uuid, id: g.id });
-const isNoDomain = (err: unknown): boolean => err instanceof LibvirtError && err.virCode === VirErr.NO_DOMAIN;
 const num = (v: unknown): number | undefined =>
   typeof v === 'bigint' || typeof v === 'number' ? Number(v) : undefined;
 
@@ -121,7 +120,7 @@ export class NativeConnection implements Connection {
           const persistent = persistentSet ? persistentSet.has(d.uuid) : filter.persistence === 'persistent';
           return { ...toRef(d), state, persistent };
         } catch (err) {
-          if (isNoDomain(err)) return undefined; // gone between the list and the query
+          if (isVirError(err, VirErr.NO_DOMAIN)) return undefined; // gone between the list and the query
           throw err;
         }
       }),
@@ -130,12 +129,13 @@ export class NativeConnection implements Connection {
   }
 
   async lookup(uuidOrName: string): Promise<GuestRef> {
-    if (isUuid(uuidOrName)) {
+    const uuid = parseUuid(uuidOrName);
+    if (uuid !== null) {
       try {
-        return toRef((await this.remote.call(PROC.DOMAIN_LOOKUP_BY_UUID, { uuid: uuidOrName.toLowerCase() })).dom);
+        return toRef((await this.remote.call(PROC.DOMAIN_LOOKUP_BY_UUID, { uuid })).dom);
       } catch (err) {
         // a guest may be named like a UUID; virsh tries the name next as well
-        if (!isNoDomain(err)) throw err;
+        if (!isVirError(err, VirErr.NO_DOMAIN)) throw err;
       }
     }
     return toRef((await this.remote.call(PROC.DOMAIN_LOOKUP_BY_NAME, { name: uuidOrName })).dom);
@@ -210,11 +210,10 @@ export class NativeConnection implements Connection {
         timeElapsedMs: num(p[JobField.TIME_ELAPSED]),
       });
     } catch (err) {
-      if (!(err instanceof LibvirtError)) throw err;
       // a guest that is not running has no job (libvirtd: OPERATION_INVALID "domain is not running")
-      if (err.virCode === VirErr.OPERATION_INVALID) return { type: 'none' };
+      if (isVirError(err, VirErr.OPERATION_INVALID)) return { type: 'none' };
       // an older or smaller daemon without job stats: virsh falls back to the old call, and so do we
-      if (err.virCode !== VirErr.NO_SUPPORT && err.virCode !== VirErr.RPC) throw err;
+      if (!isVirError(err, VirErr.NO_SUPPORT) && !isVirError(err, VirErr.RPC)) throw err;
       const r = await this.remote.call(PROC.DOMAIN_GET_JOB_INFO, { dom: toDom(guest) });
       const known = r.type === 1 || r.type === 2;
       return progress(r.type, {
@@ -272,7 +271,7 @@ export class NativeConnection implements Connection {
       });
       return r.metadata;
     } catch (err) {
-      if (err instanceof LibvirtError && err.virCode === VirErr.NO_DOMAIN_METADATA) return null;
+      if (isVirError(err, VirErr.NO_DOMAIN_METADATA)) return null;
       throw err;
     }
   }

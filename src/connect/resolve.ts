@@ -18,7 +18,7 @@ export interface ResolveOptions {
   readonly?: boolean;
 }
 
-export const TLS_PORT = 16514;
+const TLS_PORT = 16514;
 
 /** Parameters the client-side remote driver consumes; they never reach the daemon in CONNECT_OPEN. */
 const CLIENT_PARAMS = new Set([

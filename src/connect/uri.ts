@@ -3,7 +3,7 @@
 import { EXIT, GuestsError } from '../errors.js';
 
 /** Transports libvirt's remote driver knows (`qemu+ssh://…`). */
-export const TRANSPORTS = ['unix', 'tls', 'tcp', 'ssh', 'libssh', 'libssh2', 'ext'] as const;
+const TRANSPORTS = ['unix', 'tls', 'tcp', 'ssh', 'libssh', 'libssh2', 'ext'] as const;
 export type Transport = (typeof TRANSPORTS)[number];
 
 export interface UriParam {
@@ -28,7 +28,7 @@ export interface LibvirtUri {
 }
 
 /** `default`: let the connection-time rules (resolve.ts) pick the URI. */
-export interface DefaultUri {
+interface DefaultUri {
   kind: 'default';
   text: 'default';
 }

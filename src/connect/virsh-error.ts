@@ -1,6 +1,6 @@
 // virsh reports errors as text only (`error: <message>` on stderr). libvirt builds each message as
 // "<text of the error code>: <detail>", so the prefix gives back the numeric code (virerror.c's table).
-import { LibvirtError, VirErr, VirFrom } from '../remote/error.js';
+import { LibvirtError, VirErr, VirFrom } from '../libvirt/error.js';
 
 /** VIR_ERR_SYSTEM_ERROR: a system call failed, e.g. the socket could not be reached. */
 export const SYSTEM_ERROR = 38;

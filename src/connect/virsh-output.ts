@@ -1,7 +1,10 @@
 // Parsers for what virsh 9.x prints under LC_ALL=C. Pure functions; the wording comes from virsh's sources
 // (tools/virsh-domain*.c) and was checked against real virsh 9.0 output.
-import { LIFECYCLE_KINDS, type DomainState, type JobProgress, type LifecycleKind } from './connection.js';
-import { REASON_WORDS, STATE_WORDS } from './state-words.js';
+import type { DomainState } from '../libvirt/domain-state.js';
+import type { JobProgress } from '../libvirt/job.js';
+import { LIFECYCLE_KINDS, type LifecycleKind } from '../libvirt/lifecycle.js';
+import { REASON_WORDS, STATE_WORDS } from '../libvirt/state-words.js';
+import { parseDashedUuid } from '../libvirt/uuid.js';
 
 /** virsh's lifecycle event words (virshDomainEvent*), per event; index = libvirt's detail number. */
 const EVENT_WORDS: ReadonlyArray<[string, readonly string[]]> = [
@@ -23,7 +26,7 @@ export class VirshOutputError extends Error {
   }
 }
 
-export function stateFromWord(word: string): DomainState | undefined {
+function stateFromWord(word: string): DomainState | undefined {
   return STATE_WORDS.find(([w]) => w === word)?.[1];
 }
 
@@ -56,7 +59,7 @@ export function parseSize(text: string): number {
 }
 
 /** `Key:   value` lines (dominfo, domjobinfo) into a map; keys keep their spelling, values are trimmed. */
-export function parseFields(stdout: string): Map<string, string> {
+function parseFields(stdout: string): Map<string, string> {
   const fields = new Map<string, string>();
   for (const line of stdout.split('\n')) {
     const m = /^([A-Za-z][^:]*):\s*(.*?)\s*$/.exec(line);
@@ -100,9 +103,10 @@ export interface ListedGuest {
 /** `list --uuid --id --name` lines: "uuid id name" (id "-" when inactive; the name is the rest of the line). */
 export function parseUuidIdNameList(stdout: string): ListedGuest[] {
   return nonEmptyLines(stdout).map((line) => {
-    const m = /^([0-9a-fA-F-]{36})\s+(-|\d+)\s+(.+)$/.exec(line);
-    if (!m) throw new VirshOutputError('list --uuid --id --name', line);
-    return { uuid: m[1]!.toLowerCase(), id: m[2] === '-' ? -1 : Number(m[2]), name: m[3]! };
+    const m = /^(\S+)\s+(-|\d+)\s+(.+)$/.exec(line);
+    const uuid = m ? parseDashedUuid(m[1]!) : null;
+    if (!m || uuid === null) throw new VirshOutputError('list --uuid --id --name', line);
+    return { uuid, id: m[2] === '-' ? -1 : Number(m[2]), name: m[3]! };
   });
 }
 
@@ -134,17 +138,17 @@ export interface DomInfo extends ListedGuest {
 /** `dominfo` output: identity plus the yes/no fields this project needs. */
 export function parseDominfo(stdout: string): DomInfo {
   const f = parseFields(stdout);
-  const uuid = f.get('UUID');
+  const uuid = parseDashedUuid(f.get('UUID') ?? '');
   const name = f.get('Name');
   const id = f.get('Id');
-  if (!uuid || name === undefined || id === undefined) throw new VirshOutputError('dominfo', stdout);
+  if (uuid === null || name === undefined || id === undefined) throw new VirshOutputError('dominfo', stdout);
   const yesNo = (key: string): boolean | undefined => {
     const v = f.get(key);
     return v === undefined ? undefined : v === 'yes';
   };
   const stateWord = f.get('State');
   return {
-    uuid: uuid.toLowerCase(),
+    uuid,
     name,
     id: id === '-' ? -1 : Number(id),
     state: stateWord === undefined ? undefined : stateFromWord(stateWord),

@@ -41,7 +41,7 @@ export function execaVirshRunner(binary = 'virsh'): VirshRunner {
   };
 }
 
-export class VirshMissingError extends Error {
+class VirshMissingError extends Error {
   constructor(binary: string, detail: string) {
     super(`cannot run ${binary}: ${detail}`);
     this.name = 'VirshMissingError';

@@ -1,18 +1,18 @@
 // The virsh backend of Connection: one `virsh -q [-c URI] [-r] COMMAND …` process per call, for transports the
 // native client does not speak (ssh, SASL, client-side drivers). Guests are always named by UUID on the command
 // line: virsh would otherwise try a numeric name as an id first.
+import type { DomainState } from '../libvirt/domain-state.js';
+import type { JobProgress } from '../libvirt/job.js';
 import type {
   Connection,
-  DomainState,
   GuestInfo,
   GuestRef,
-  JobProgress,
   LifecycleEvent,
   ListFilter,
   ManagedSaveOptions,
   StartOptions,
 } from './connection.js';
-import { LibvirtError, VirErr, VirFrom } from '../remote/error.js';
+import { isVirError, LibvirtError, VirErr, VirFrom } from '../libvirt/error.js';
 import { virshError } from './virsh-error.js';
 import {
   nonEmptyLines,
@@ -217,7 +217,7 @@ export class VirshConnection implements Connection {
       const xml = await this.virsh('metadata', '--domain', guest.uuid, '--uri', uri);
       return xml.trim();
     } catch (err) {
-      if (err instanceof LibvirtError && err.virCode === VirErr.NO_DOMAIN_METADATA) return null;
+      if (isVirError(err, VirErr.NO_DOMAIN_METADATA)) return null;
       throw err;
     }
   }

@@ -1,5 +1,5 @@
 // What guestd remembers about one client connection.
-export interface EventCallback {
+interface EventCallback {
   eventID: number;
   /** only events of this domain, or of every domain when null */
   uuid: string | null;

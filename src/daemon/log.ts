@@ -1,6 +1,6 @@
 // guestd's log: one line per message on stderr, "time: pid: level : message" like libvirtd. log_level filters
 // (1 debug, 2 info, 3 warning, 4 error); -v/--verbose lowers the threshold to info.
-export type LogLevel = 1 | 2 | 3 | 4;
+type LogLevel = 1 | 2 | 3 | 4;
 
 const NAMES = { 1: 'debug', 2: 'info', 3: 'warning', 4: 'error' } as const;
 

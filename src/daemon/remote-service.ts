@@ -3,7 +3,7 @@
 // every client that registered a callback.
 import type net from 'node:net';
 import type { Driver } from '../driver/driver.js';
-import { LibvirtError, VirErr, VirFrom } from '../remote/error.js';
+import { LibvirtError, VirErr, VirFrom } from '../libvirt/error.js';
 import { buildRemoteDispatch, readOnlyGuard, sendRemoteEvent, type RemoteHandlers } from '../remote/dispatch.js';
 import { procedureByNumber } from '../remote/procedures.js';
 import { ConnectFlags, PROC, REMOTE_PROGRAM, type ProcName } from '../remote/protocol.js';

@@ -13,7 +13,7 @@ export interface ActivatedSocket {
 const SD_LISTEN_FDS_START = 3;
 
 /** The role of a passed fd by its FileDescriptorName= (default: the socket unit's name). */
-export function roleOfFdName(name: string): ActivatedRole | null {
+function roleOfFdName(name: string): ActivatedRole | null {
   const base = name.replace(/\.socket$/, '');
   if (base === 'guestd' || base === 'guestd-sock') return 'rw';
   if (base === 'guestd-ro' || base === 'guestd-sock-ro') return 'ro';

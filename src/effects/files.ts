@@ -49,7 +49,7 @@ function kindOf(st: Stats): string {
   return 'not a file';
 }
 
-export function notRegular(file: string, st: Stats, hint = HINT_NOT_REGULAR): StateFileError {
+function notRegular(file: string, st: Stats, hint = HINT_NOT_REGULAR): StateFileError {
   return new StateFileError(file, `is ${kindOf(st)}, not a regular file`, { hint });
 }
 

@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
 import { openImageReader, type ImageReader } from './direct-io.js';
 
 export const BLOCK = 4096;
-export const HEADER_MAGIC = Buffer.from('GUESTDSV', 'latin1');
-export const TRAILER_MAGIC = Buffer.from('GUESTDND', 'latin1');
-export const IMAGE_VERSION = 1;
+const HEADER_MAGIC = Buffer.from('GUESTDSV', 'latin1');
+const TRAILER_MAGIC = Buffer.from('GUESTDND', 'latin1');
+const IMAGE_VERSION = 1;
 
 export interface ImageFacts {
   name: string;

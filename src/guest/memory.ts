@@ -2,7 +2,7 @@
 // and a few pages rewritten per tick), so a save → restore round trip can be proven with a checksum.
 import { createHash } from 'node:crypto';
 
-export const PAGE = 4096;
+const PAGE = 4096;
 const PAGES_PER_TICK = 4;
 
 export class GuestMemory {

@@ -52,7 +52,7 @@ export interface StateReply {
 /** how the save wrote its bytes past the page cache (or why it did not) */
 export type WriteMethod = 'o_direct' | 'dd-oflag-direct' | 'buffered+fsync' | 'buffered';
 
-export interface SaveArgs {
+interface SaveArgs {
   file: string;
   bypassCache?: boolean;
 }

@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GuestClock, hostNowNs, type HostClock } from './clock.js';
 import { openImageWriter, type ImageWriter } from './direct-io.js';
-import { BLOCK, encodeHeader, encodeTrailer, imageSize, ImageError, paddedSize, partialImage, readImage } from './image.js';
+import { BLOCK, encodeHeader, encodeTrailer, imageSize, paddedSize, partialImage, readImage } from './image.js';
 import { GuestMemory } from './memory.js';
 import { MonitorError, MonitorServer } from './monitor-server.js';
 import type {
@@ -356,5 +356,3 @@ function syncDir(dir: string): void {
     /* best effort: some filesystems refuse fsync on directories */
   }
 }
-
-export { ImageError };

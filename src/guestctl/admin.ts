@@ -1,7 +1,8 @@
 // What guestctl needs beyond the orchestrator's Connection contract: defining, creating and undefining guests,
 // autostart, the numbers of `dominfo`, and the host's type/version. Only the native backend can do it (over its
 // REMOTE client, remote-admin.ts); the virsh backend has no such calls.
-import type { DomainState, GuestRef } from '../connect/connection.js';
+import type { GuestRef } from '../connect/connection.js';
+import type { DomainState } from '../libvirt/domain-state.js';
 
 export interface DomainDetails {
   state: DomainState;

@@ -1,5 +1,5 @@
 // guestctl's Domain Management group: defining, starting, stopping and saving guests, as virsh prints it.
-import type { JobProgress } from '../connect/connection.js';
+import type { JobProgress } from '../libvirt/job.js';
 import { confirm, defineCommand, DOMAIN_ARG, JSON_OPTION, lookupDomain, row, type GuestctlCommand } from './command.js';
 
 const FILE_ARG = { name: 'file', help: 'file containing an XML domain description', kind: 'file' } as const;

@@ -1,5 +1,5 @@
 // guestctl's Domain Monitoring group: what guests there are and how they are, as virsh prints it.
-import { reasonWord, stateWord } from '../connect/state-words.js';
+import { reasonWord, stateWord } from '../libvirt/state-words.js';
 import { defineCommand, DOMAIN_ARG, JSON_OPTION, lookupDomain, row, type GuestctlCommand } from './command.js';
 
 const yesNo = (b: boolean): string => (b ? 'yes' : 'no');

@@ -1,7 +1,7 @@
 // GuestAdmin over a REMOTE program client: the calls virsh makes for define, create, undefine, autostart,
 // dominfo and version, typed by src/remote/protocol.ts.
 import type { GuestRef } from '../connect/connection.js';
-import { DOMAIN_STATES } from '../connect/connection.js';
+import { DOMAIN_STATES } from '../libvirt/domain-state.js';
 import type { RemoteClient } from '../remote/client.js';
 import { PROC, UndefineFlags } from '../remote/protocol.js';
 import type { DomainDetails, GuestAdmin, HostVersion } from './admin.js';

@@ -3,7 +3,7 @@
 import type { GuestRef } from '../connect/connection.js';
 import type { GuestResult } from './result.js';
 
-export type UriAction = 'suspend' | 'shutdown' | 'start';
+type UriAction = 'suspend' | 'shutdown' | 'start';
 
 export type OrchestratorEvent =
   | { kind: 'lock-wait'; pid: number }

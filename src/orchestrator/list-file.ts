@@ -2,11 +2,11 @@
 // one line per URI, `URI UUID UUID …`, so a list written by libvirt-guests.sh is restored by us and the reverse.
 import { StateFileError } from '../errors.js';
 import type { Files } from '../effects/files.js';
+import { parseDashedUuid } from '../libvirt/uuid.js';
 import type { ListEntry } from './result.js';
 
 export type { ListEntry };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const URI = /^(default|[A-Za-z][A-Za-z0-9+.-]*:\/\/\S*)$/;
 
 /** Parses the list; a malformed line is an error naming it (the file is never deleted because of it). */
@@ -18,9 +18,12 @@ export function parseListFile(text: string, file: string): ListEntry[] {
     const [uri, ...uuids] = words as [string, ...string[]];
     const hint = 'Each line must be a libvirt URI followed by guest UUIDs. Fix or remove the line; the file is kept as it is.';
     if (!URI.test(uri)) throw new StateFileError(`${file}:${index + 1}`, `"${uri}" is not a libvirt URI`, { hint });
-    const bad = uuids.find((u) => !UUID.test(u));
-    if (bad !== undefined) throw new StateFileError(`${file}:${index + 1}`, `"${bad}" is not a guest UUID`, { hint });
-    addTo(entries, uri, uuids.map((u) => u.toLowerCase()));
+    const parsed = uuids.map((u) => {
+      const uuid = parseDashedUuid(u);
+      if (uuid === null) throw new StateFileError(`${file}:${index + 1}`, `"${u}" is not a guest UUID`, { hint });
+      return uuid;
+    });
+    addTo(entries, uri, parsed);
   });
   return entries;
 }

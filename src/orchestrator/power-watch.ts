@@ -2,7 +2,7 @@
 // for a missed event or a backend without events (the original polled `virsh domid` every second, one fork each).
 import type { Connection, GuestRef } from '../connect/connection.js';
 import type { Clock } from '../effects/clock.js';
-import { LibvirtError, VirErr } from '../remote/error.js';
+import { isVirError, VirErr } from '../libvirt/error.js';
 
 const OFF_STATES = new Set(['shutoff', 'crashed']);
 const MAX_STATE_FAILURES = 3;
@@ -42,7 +42,7 @@ export class PowerWatch {
     try {
       return OFF_STATES.has((await this.conn.state(guest)).state);
     } catch (err) {
-      if (err instanceof LibvirtError && err.virCode === VirErr.NO_DOMAIN) return true;
+      if (isVirError(err, VirErr.NO_DOMAIN)) return true;
       throw err;
     }
   }

@@ -6,7 +6,7 @@ import { z } from 'zod';
 export const GuestAction = z.enum(['suspend', 'shutdown', 'destroy', 'start', 'none']);
 export type GuestAction = z.infer<typeof GuestAction>;
 
-export const GuestOutcome = z.enum([
+const GuestOutcome = z.enum([
   'done', // the action completed
   'failed', // the action was refused or failed
   'timeout', // shutdown not finished in time (and no fallback finished it)
@@ -16,7 +16,7 @@ export const GuestOutcome = z.enum([
   'skipped', // not acted on (transient guest in suspend mode, URI ignored)
   'planned', // --dry-run: what would be done
 ]);
-export type GuestOutcome = z.infer<typeof GuestOutcome>;
+type GuestOutcome = z.infer<typeof GuestOutcome>;
 
 export const GuestResult = z.object({
   uri: z.string(),
@@ -57,7 +57,7 @@ export type UriResult = z.infer<typeof UriResult>;
 export const ListEntry = z.object({ uri: z.string(), uuids: z.array(z.string()) });
 export type ListEntry = z.infer<typeof ListEntry>;
 
-export const ExitStatus = z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.literal(6)]);
+const ExitStatus = z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.literal(6)]);
 
 export const StopResult = z.object({
   command: z.enum(['stop', 'shutdown']),
@@ -116,7 +116,7 @@ export const GuestStatusResult = z.object({
 export type GuestStatusResult = z.infer<typeof GuestStatusResult>;
 
 /** Every result a command can print with --json. */
-export const CommandResult = z.union([StopResult, StartResult, RestartResult, GuestStatusResult]);
+const CommandResult = z.union([StopResult, StartResult, RestartResult, GuestStatusResult]);
 
 export function resultJsonSchema(): unknown {
   return z.toJSONSchema(CommandResult, { target: 'draft-2020-12' });

@@ -4,7 +4,7 @@ import { EXIT, type ExitCode } from '../errors.js';
 import type { Files } from '../effects/files.js';
 import type { StatePaths } from '../config/paths.js';
 
-export type ServiceState = 'stopped-with-saved-guests' | 'started' | 'stopped';
+type ServiceState = 'stopped-with-saved-guests' | 'started' | 'stopped';
 
 export interface StatusResult extends Record<string, unknown> {
   command: 'status';

@@ -3,7 +3,7 @@
 // budget expires still asks every queued guest to shut down instead of abandoning them, and with FALLBACK=1 a guest
 // that did not go off in time is destroyed.
 import type { GuestInfo, GuestRef } from '../connect/connection.js';
-import { LibvirtError, VirErr } from '../remote/error.js';
+import { isVirError, VirErr } from '../libvirt/error.js';
 import type { GuestResult } from './result.js';
 import { errorText } from './services.js';
 import { Slots } from './slots.js';
@@ -21,7 +21,7 @@ export async function destroyFallback(run: UriRun, rec: GuestRecord, from: 'susp
     await run.conn.destroy(rec.guest);
   } catch (err) {
     // already off (it finished shutting down meanwhile) or gone (transient) is what we wanted
-    const gone = err instanceof LibvirtError && err.virCode === VirErr.NO_DOMAIN;
+    const gone = isVirError(err, VirErr.NO_DOMAIN);
     if (!gone && !(await run.watch.isOff(rec.guest).catch(() => false))) return rec.end('failed', err);
   }
   return rec.end('done', undefined);

@@ -6,7 +6,7 @@ import pLimit from 'p-limit';
 import type { Connection, GuestRef } from '../connect/connection.js';
 import type { GuestsConfig } from '../config/variables.js';
 import { EXIT } from '../errors.js';
-import { LibvirtError, VirErr } from '../remote/error.js';
+import { isVirError, VirErr } from '../libvirt/error.js';
 import { connectWithRetry } from './connect-retry.js';
 import { readListFile, writeListFile, type ListEntry } from './list-file.js';
 import type { GuestResult, StartResult, UriResult } from './result.js';
@@ -117,7 +117,7 @@ async function startOne(run: UriStart, uuid: string): Promise<{ result: GuestRes
     guest = await conn.lookup(uuid);
   } catch (err) {
     const rec = new GuestRecord({ uri, services }, { uuid, name: '', id: -1 }, 'start');
-    if (err instanceof LibvirtError && err.virCode === VirErr.NO_DOMAIN) {
+    if (isVirError(err, VirErr.NO_DOMAIN)) {
       // undefined meanwhile (or a transient guest listed by the original): nothing can bring it back
       return { result: rec.end('missing', `no guest with UUID ${uuid} on ${uri} any more; dropped from the list`), keep: false };
     }

@@ -31,7 +31,7 @@ export interface StopRequest {
 const XEN_DOM0 = '00000000-0000-0000-0000-000000000000';
 
 /** PERSISTENT_ONLY as the original reads it: `default` means persistent-only when suspending, all when shutting down. */
-export function persistentOnly(action: OnShutdown, setting: GuestsConfig['PERSISTENT_ONLY']): boolean {
+function persistentOnly(action: OnShutdown, setting: GuestsConfig['PERSISTENT_ONLY']): boolean {
   if (setting === 'true') return true;
   if (setting === 'false') return false;
   return action === 'suspend';

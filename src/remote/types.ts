@@ -1,8 +1,9 @@
 // The REMOTE program's shared XDR types and limits (remote_protocol.x), built from the rpc type DSL.
+import { uuidFromBytes, uuidToBytes } from '../libvirt/uuid.js';
 import { XdrError } from '../rpc/errors.js';
 import * as X from '../rpc/xdr-types.js';
 
-export const REMOTE_STRING_MAX = 4194304;
+const REMOTE_STRING_MAX = 4194304;
 export const REMOTE_DOMAIN_LIST_MAX = 16384;
 export const REMOTE_AUTH_TYPE_LIST_MAX = 20;
 export const REMOTE_DOMAIN_JOB_STATS_MAX = 64;
@@ -16,31 +17,26 @@ export const nonnullString = X.string(REMOTE_STRING_MAX);
 /** remote_string: a pointer, NULL allowed */
 export const remoteString = X.optional(nonnullString);
 
-const UUID_RE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
-
-export function uuidToString(bytes: Buffer): string {
-  const h = bytes.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
-export function uuidToBytes(uuid: string): Buffer {
-  if (!UUID_RE.test(uuid)) throw new XdrError(`not a UUID: '${uuid}'`);
-  return Buffer.from(uuid.replace(/-/g, ''), 'hex');
-}
-
-export const isUuid = (s: string): boolean => UUID_RE.test(s);
-
 /** remote_uuid: 16 raw bytes, shown as the canonical lowercase 8-4-4-4-12 string */
-export const uuid = X.mapped(X.opaque(16), 'remote_uuid', uuidToBytes, uuidToString);
+export const uuid = X.mapped(
+  X.opaque(16),
+  'remote_uuid',
+  (text: string): Buffer => {
+    const bytes = uuidToBytes(text);
+    if (bytes === null) throw new XdrError(`not a UUID: '${text}'`);
+    return bytes;
+  },
+  uuidFromBytes,
+);
 
 /** remote_nonnull_domain: id is -1 for an inactive domain */
 export const nonnullDomain = X.struct('remote_nonnull_domain', { name: nonnullString, uuid, id: X.int });
 export type RemoteDomain = X.Infer<typeof nonnullDomain>;
 export const remoteDomain = X.optional(nonnullDomain);
 
-export const TypedParamType = { INT: 1, UINT: 2, LLONG: 3, ULLONG: 4, DOUBLE: 5, BOOLEAN: 6, STRING: 7 } as const;
+const TypedParamType = { INT: 1, UINT: 2, LLONG: 3, ULLONG: 4, DOUBLE: 5, BOOLEAN: 6, STRING: 7 } as const;
 
-export const typedParamValue = X.union('remote_typed_param_value', {
+const typedParamValue = X.union('remote_typed_param_value', {
   [TypedParamType.INT]: X.int,
   [TypedParamType.UINT]: X.uint,
   [TypedParamType.LLONG]: X.hyper,

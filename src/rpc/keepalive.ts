@@ -4,7 +4,7 @@
 import { encodeMessage, MessageStatus, MessageType } from './message.js';
 
 export const KEEPALIVE_PROGRAM = 0x6b656570;
-export const KEEPALIVE_VERSION = 1;
+const KEEPALIVE_VERSION = 1;
 export const KeepaliveProc = { PING: 1, PONG: 2 } as const;
 
 export function keepaliveMessage(proc: number): Buffer {

@@ -12,7 +12,7 @@ import type { InputAccount, InputBudget } from './input-budget.js';
 import { KEEPALIVE_PROGRAM, KeepaliveProber, KeepaliveProc, keepaliveMessage, type KeepaliveOptions } from './keepalive.js';
 import { FrameDecoder, HEADER_SIZE, LEN_SIZE, MessageType, type Message } from './message.js';
 
-export interface PeerFlow {
+interface PeerFlow {
   /** bytes of messages not yet received whole, or not yet handed over, count against this budget */
   budget?: InputBudget;
   /** whether the owner takes another message now (the server: fewer calls running than its per-client limit) */

@@ -9,7 +9,7 @@
 // max_client_requests calls running, its further messages wait unread. Input held for all connections together
 // stays within one budget (input-budget.ts), and a connection that does not read its replies is not read either.
 import type { Duplex } from 'node:stream';
-import { LibvirtError, VirErr, VirFrom } from '../remote/error.js';
+import { LibvirtError, VirErr, VirFrom } from '../libvirt/error.js';
 import { RpcError, XdrError } from './errors.js';
 import type { KeepaliveOptions } from './keepalive.js';
 import { InputBudget } from './input-budget.js';

@@ -15,7 +15,7 @@ export interface ConnectOptions {
 }
 
 /** the byte a libvirt server sends after the TLS handshake when it accepts the client's certificate */
-export const TLS_CONFIRMATION = 0x01;
+const TLS_CONFIRMATION = 0x01;
 
 /** Server side: tell a TLS client its certificate passed our checks (libvirt's clients wait for this). */
 export function sendTlsConfirmation(socket: tls.TLSSocket): void {

@@ -1,6 +1,6 @@
 // The error body of a status=ERROR reply (virNetMessageError in virnetprotocol.x, remote_error in
 // remote_protocol.x): carried both ways as a LibvirtError.
-import { LibvirtError, VirErr, VirErrLevel, VirFrom } from '../remote/error.js';
+import { LibvirtError, VirErr, VirErrLevel, VirFrom } from '../libvirt/error.js';
 import { int, opaque, optional, string, struct, type Infer } from './xdr-types.js';
 
 const STRING_MAX = 4194304; // VIR_NET_MESSAGE_STRING_MAX

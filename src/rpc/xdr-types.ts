@@ -27,7 +27,6 @@ export const int = make<number>('int', 4, (w, v) => w.int(v), (r) => r.int());
 export const uint = make<number>('unsigned int', 4, (w, v) => w.uint(v), (r) => r.uint());
 export const hyper = make<bigint>('hyper', 8, (w, v) => w.hyper(v), (r) => r.hyper());
 export const uhyper = make<bigint>('unsigned hyper', 8, (w, v) => w.uhyper(v), (r) => r.uhyper());
-export const bool = make<boolean>('bool', 4, (w, v) => w.bool(v), (r) => r.bool());
 export const double = make<number>('double', 8, (w, v) => w.double(v), (r) => r.double());
 
 /** C `unsigned char` / `unsigned short` fields: rpcgen widens them to 4 bytes on the wire; the range is checked */
@@ -53,9 +52,6 @@ export const string = (max: number): XdrType<string> =>
 
 export const opaque = (length: number): XdrType<Buffer> =>
   make<Buffer>(`opaque[${length}]`, length, (w, v) => w.opaqueFixed(v, length), (r) => r.opaqueFixed(length));
-
-export const varOpaque = (max: number): XdrType<Buffer> =>
-  make<Buffer>(`opaque<${max}>`, 4, (w, v) => w.opaqueVar(v, max), (r) => r.opaqueVar(max));
 
 /**
  * `char x<MAX>` in libvirt's .x files: a variable array of *chars*, and XDR encodes each char as a 4-byte int.

@@ -1,7 +1,7 @@
 // The result of each command as people read it on stdout. Progress and errors went to stderr while it ran, each
 // error once: here they are counted, not repeated.
-import type { DomainState } from '../connect/connection.js';
-import { stateWord } from '../connect/state-words.js';
+import type { DomainState } from '../libvirt/domain-state.js';
+import { stateWord } from '../libvirt/state-words.js';
 import type { GuestResult, GuestStatusResult, RestartResult, StartResult, StopResult, UriResult } from '../orchestrator/result.js';
 
 function count(guests: GuestResult[], outcome: GuestResult['outcome']): number {

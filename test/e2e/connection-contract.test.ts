@@ -4,8 +4,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { openConnection, type Backend } from '../../src/connect/index.js';
-import type { Connection, GuestRef, JobProgress, LifecycleEvent, LifecycleKind } from '../../src/connect/connection.js';
-import { LibvirtError, VirErr } from '../../src/remote/error.js';
+import type { Connection, GuestRef, LifecycleEvent } from '../../src/connect/connection.js';
+import type { JobProgress } from '../../src/libvirt/job.js';
+import type { LifecycleKind } from '../../src/libvirt/lifecycle.js';
+import { isVirError, LibvirtError, VirErr } from '../../src/libvirt/error.js';
 import { bootAndWait, defineGuest, guestsClean, guestsUp, lines, missingPrerequisite, URI, virsh } from './real-libvirt.js';
 
 const BACKENDS: Backend[] = (process.env.CONTRACT_BACKENDS?.split(',') as Backend[] | undefined) ?? ['virsh', 'native'];
@@ -84,7 +86,7 @@ describe('connection contract over real libvirtd', { skip }, () => {
       });
 
       it('reports a missing guest as NO_DOMAIN', async () => {
-        await assert.rejects(conn.lookup('lgt-does-not-exist'), (e: unknown) => e instanceof LibvirtError && e.virCode === VirErr.NO_DOMAIN);
+        await assert.rejects(conn.lookup('lgt-does-not-exist'), (e: unknown) => isVirError(e, VirErr.NO_DOMAIN));
       });
 
       it('managed-saves a 238 MB guest with progress, and the save events arrive within 1 s', async (t) => {
@@ -147,7 +149,7 @@ describe('connection contract over real libvirtd', { skip }, () => {
         assert.deepEqual(await conn.state(stuck), { state: 'shutoff', reason: 2 }); // SHUTOFF_DESTROYED
         assert.equal((await virsh('domstate', stuck.name)).trim(), 'shut off');
         assert.equal((await eventFor(stuck.name, 'stopped', t0, done + EVENT_WINDOW_MS)).detail, 1); // STOPPED_DESTROYED
-        await assert.rejects(conn.destroy(stuck), (e: unknown) => e instanceof LibvirtError && e.virCode === VirErr.OPERATION_INVALID);
+        await assert.rejects(conn.destroy(stuck), (e: unknown) => isVirError(e, VirErr.OPERATION_INVALID));
         t0 = Date.now();
         stuck = await conn.start(stuck, { forceBoot: true });
         done = Date.now();

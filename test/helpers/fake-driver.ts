@@ -1,8 +1,8 @@
 // An in-memory Driver for unit tests of guestd's protocol layer: domains are records, jobs are scripted. The real
 // process driver is exercised by the integration tests.
-import type { JobProgress } from '../../src/connect/connection.js';
+import type { JobProgress } from '../../src/libvirt/job.js';
 import type { DomainEvent, DomainRecord, Driver, DriverStartFlags } from '../../src/driver/driver.js';
-import { LibvirtError, VirErr, VirFrom } from '../../src/remote/error.js';
+import { LibvirtError, VirErr, VirFrom } from '../../src/libvirt/error.js';
 
 export class FakeDriver implements Driver {
   readonly type = 'guestd';

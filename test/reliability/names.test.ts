@@ -11,7 +11,7 @@ import { after, test } from 'node:test';
 import { openConnectionDetailed } from '../../src/connect/index.js';
 import { MAX_NAME_BYTES } from '../../src/driver/process/domain-xml.js';
 import { createRemoteAdmin } from '../../src/guestctl/remote-admin.js';
-import { LibvirtError, VirErr } from '../../src/remote/error.js';
+import { isVirError, VirErr } from '../../src/libvirt/error.js';
 import { cleanupAllGuestd, startGuestd } from '../helpers/guestd.js';
 import { log, random, report, trials } from '../helpers/reliability.js';
 
@@ -119,7 +119,7 @@ test('names through the RPC: path and control characters refused with an XML err
       figures.accepted++;
     } catch (err) {
       if (acceptable(name)) losses.push(`${how} ${shown}: refused (${(err as Error).message}); it is a valid name`);
-      else if (!(err instanceof LibvirtError) || err.virCode !== VirErr.XML_ERROR || !/^XML error: /.test(err.message))
+      else if (!isVirError(err, VirErr.XML_ERROR) || !/^XML error: /.test(err.message))
         losses.push(`${how} ${shown}: refused, but not with libvirt's XML error: ${String(err)}`);
       else figures.refused++;
     }
@@ -139,7 +139,7 @@ test('names through the RPC: path and control characters refused with an XML err
   }
   // lookups by such names find nothing and harm nothing
   for (const name of ['..', '../escape', '/abs', 'a/b', 'ctl\u0007x']) {
-    await assert.rejects(conn.lookup(name), (err: unknown) => err instanceof LibvirtError && err.virCode === VirErr.NO_DOMAIN);
+    await assert.rejects(conn.lookup(name), (err: unknown) => isVirError(err, VirErr.NO_DOMAIN));
   }
   await conn.close();
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { openConnection, type Connection } from '../../src/connect/index.js';
 import { readProcStat } from '../../src/driver/process/proc.js';
-import { LibvirtError, VirErr } from '../../src/remote/error.js';
+import { isVirError, VirErr } from '../../src/libvirt/error.js';
 import { cleanupAllGuestd, isAlive, startGuestd, waitFor, type GuestdInstance } from '../helpers/guestd.js';
 import { ok, runtimeStatus, statusFile } from '../helpers/guests.js';
 import { unrelated } from '../helpers/processes.js';
@@ -32,7 +32,7 @@ async function stopDaemon(gd: GuestdInstance, signal: (typeof STOPS)[number]): P
   await gd.exited;
 }
 
-const notFound = (err: unknown): boolean => err instanceof LibvirtError && err.virCode === VirErr.NO_DOMAIN;
+const notFound = (err: unknown): boolean => isVirError(err, VirErr.NO_DOMAIN);
 
 test('the restart race, in random rounds: persistent shut off and kept, transient gone, survivors reconnected, other processes untouched', { timeout: 3_600_000 }, async () => {
   const rnd = random(SUITE);

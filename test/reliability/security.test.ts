@@ -14,7 +14,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { openConnection } from '../../src/connect/index.js';
-import { VirErr } from '../../src/remote/error.js';
+import { VirErr } from '../../src/libvirt/error.js';
 import { PROCEDURES } from '../../src/remote/procedures.js';
 import { ConnectFlags, PROC } from '../../src/remote/protocol.js';
 import { RpcError } from '../../src/rpc/errors.js';

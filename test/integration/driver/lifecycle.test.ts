@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { LibvirtError, VirErr } from '../../../src/remote/error.js';
+import { LibvirtError, VirErr } from '../../../src/libvirt/error.js';
 import type { ProcessDriver } from '../../../src/driver/process/index.js';
 import { isSameProcess } from '../../../src/driver/process/proc.js';
 import { MonitorClient } from '../../../src/driver/process/monitor-client.js';

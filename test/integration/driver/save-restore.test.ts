@@ -14,7 +14,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { LibvirtError, VirErr } from '../../../src/remote/error.js';
+import { LibvirtError, VirErr } from '../../../src/libvirt/error.js';
 import type { ProcessDriver } from '../../../src/driver/process/index.js';
 import { BLOCK, decodeHeader } from '../../../src/guest/image.js';
 import { Bed, domainXML, sleep, waitFor } from './helpers.js';

@@ -9,7 +9,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { openNative } from '../../../src/connect/native.js';
 import { AuthUnsupportedError } from '../../../src/remote/auth.js';
 import { RemoteClient } from '../../../src/remote/client.js';
-import { LibvirtError } from '../../../src/remote/error.js';
+import { LibvirtError } from '../../../src/libvirt/error.js';
 import { PROC } from '../../../src/remote/protocol.js';
 import { RpcError } from '../../../src/rpc/errors.js';
 import { KEEPALIVE_PROGRAM, KeepaliveProc, keepaliveMessage } from '../../../src/rpc/keepalive.js';

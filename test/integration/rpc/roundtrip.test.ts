@@ -9,7 +9,7 @@ import type { Connection, LifecycleEvent } from '../../../src/connect/connection
 import { openNative } from '../../../src/connect/native.js';
 import { RemoteClient } from '../../../src/remote/client.js';
 import { buildRemoteDispatch, readOnlyGuard, sendRemoteEvent } from '../../../src/remote/dispatch.js';
-import { LibvirtError, VirErr, VirFrom } from '../../../src/remote/error.js';
+import { isVirError, LibvirtError, VirErr, VirFrom } from '../../../src/libvirt/error.js';
 import { JobType, PROC, REMOTE, type ArgsOf } from '../../../src/remote/protocol.js';
 import { tp, type RemoteDomain } from '../../../src/remote/types.js';
 import { RpcServer, type ServerConnection } from '../../../src/rpc/server.js';
@@ -165,7 +165,7 @@ describe('openNative ↔ RpcServer', () => {
     assert.deepEqual(await c.lookup('beta'), B);
     assert.deepEqual(await c.lookup(A.uuid.toUpperCase()), A);
     const err = await c.lookup('nope').catch((e: unknown) => e);
-    assert.ok(err instanceof LibvirtError && err.virCode === VirErr.NO_DOMAIN);
+    assert.ok(isVirError(err, VirErr.NO_DOMAIN));
     await c.close();
   });
 

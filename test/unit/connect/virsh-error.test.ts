@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { errorLines, virshError, SYSTEM_ERROR } from '../../../src/connect/virsh-error.js';
-import { LibvirtError, VirErr } from '../../../src/remote/error.js';
+import { LibvirtError, VirErr } from '../../../src/libvirt/error.js';
 
 describe('virshError', () => {
   const cases: Array<[string, number]> = [

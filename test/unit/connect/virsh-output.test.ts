@@ -60,6 +60,8 @@ describe('list', () => {
       { uuid: '0a6c1e2b-6a51-4a0e-9b5c-1b5b8a0f0a11', id: -1, name: 'my guest' },
     ]);
     assert.throws(() => parseUuidIdNameList('garbage line\n'), VirshOutputError);
+    // hex digits and dashes that do not make a UUID (a dash out of place) are not taken as one
+    assert.throws(() => parseUuidIdNameList('f846bbf7-ed89-4613-ad55-7364c218c2-d 5 x\n'), VirshOutputError);
   });
 
   it('parses the table with every state word', () => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { JobProgress } from '../../../src/connect/connection.js';
+import type { JobProgress } from '../../../src/libvirt/job.js';
 import { VirshConnection } from '../../../src/connect/virsh.js';
 import type { VirshChild, VirshResult, VirshRunner } from '../../../src/connect/virsh-process.js';
-import { LibvirtError, VirErr } from '../../../src/remote/error.js';
+import { isVirError, VirErr } from '../../../src/libvirt/error.js';
 
 type Reply = Partial<VirshResult> | Promise<Partial<VirshResult>>;
 
@@ -46,7 +46,7 @@ describe('VirshConnection argv', () => {
   it('maps a failure to LibvirtError', async () => {
     const { runner } = fakeRunner(() => ({ exitCode: 1, stderr: 'error: argument unsupported: QEMU guest agent is not configured\n' }));
     await assert.rejects(new VirshConnection('qemu:///system', { runner }).setTime(G, { sync: true }),
-      (e: unknown) => e instanceof LibvirtError && e.virCode === VirErr.ARGUMENT_UNSUPPORTED);
+      (e: unknown) => isVirError(e, VirErr.ARGUMENT_UNSUPPORTED));
   });
 });
 
@@ -102,7 +102,7 @@ describe('VirshConnection.managedSave', () => {
     const saving = new VirshConnection('qemu:///system', { runner }).managedSave(G, { signal: ac.signal });
     await sleep(10);
     ac.abort();
-    await assert.rejects(saving, (e: unknown) => e instanceof LibvirtError && e.virCode === VirErr.OPERATION_ABORTED);
+    await assert.rejects(saving, (e: unknown) => isVirError(e, VirErr.OPERATION_ABORTED));
     assert.ok(calls.some((c) => c.includes('domjobabort') && c.includes(G.uuid)));
   });
 });

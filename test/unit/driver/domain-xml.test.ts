@@ -10,7 +10,7 @@ import {
   parseMemoryKiB,
   withMetadataElement,
 } from '../../../src/driver/process/domain-xml.js';
-import { LibvirtError, VirErr } from '../../../src/remote/error.js';
+import { isVirError, LibvirtError, VirErr } from '../../../src/libvirt/error.js';
 
 const dom = (inner: string, type = 'process'): string => `<domain type='${type}'>${inner}</domain>`;
 const ok = (extra = ''): string => dom(`<name>g</name><memory unit='MiB'>64</memory>${extra}`);
@@ -117,7 +117,7 @@ describe('domain XML', () => {
     it('metadata set with a DOCTYPE', () =>
       assert.throws(
         () => withMetadataElement(parseDomainXML(ok()), 'urn:x', 'x', '<!DOCTYPE a [<!ENTITY e "v">]><a>&e;</a>'),
-        (err: unknown) => err instanceof LibvirtError && err.virCode === VirErr.XML_ERROR && /DOCTYPE/.test(err.message),
+        (err: unknown) => isVirError(err, VirErr.XML_ERROR) && /DOCTYPE/.test(err.message),
       ));
     it('a too long name', () => xmlError(dom(`<name>${'n'.repeat(201)}</name><memory>1</memory>`), /at most 200 bytes/));
     it('a malformed uuid', () => xmlError(ok('<uuid>not-a-uuid</uuid>'), /malformed uuid 'not-a-uuid'.*8-4-4-4-12/));

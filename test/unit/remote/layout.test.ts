@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decode, encode } from '../../../src/rpc/xdr-types.js';
 import { libvirtErrorFromWire, wireErrorFrom, wireErrorType } from '../../../src/rpc/wire-error.js';
-import { LibvirtError } from '../../../src/remote/error.js';
+import { LibvirtError } from '../../../src/libvirt/error.js';
 import { EVENT, PROC } from '../../../src/remote/protocol.js';
 import { typedParamsToRecord, tp } from '../../../src/remote/types.js';
 

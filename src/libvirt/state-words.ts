@@ -1,6 +1,6 @@
 // The words libvirt's tools use for guest states and state reasons (virsh's virshDomainStateToString and
 // virshDomain*ReasonTypeToString), by libvirt's enum numbers: what people expect to read, and what virsh prints.
-import type { DomainState } from './connection.js';
+import type { DomainState } from './domain-state.js';
 
 /** virsh's state words (virshDomainStateToString), by libvirt's enum order. */
 export const STATE_WORDS: ReadonlyArray<[string, DomainState]> = [
