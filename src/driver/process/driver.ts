@@ -2,6 +2,7 @@
 // table, the files of DESIGN §4 (through Store), lifecycle events, save jobs, and the restart rule: load every
 // persistent config first, then reconcile runtime status, reconnecting only to a live pid that is the same process.
 import { randomUUID } from 'node:crypto';
+import { CLOCK_TICKS_PER_SECOND, isSameProcess, processStartTime, processStat, signalProcess } from '../../effects/processes.js';
 import type { DomainState, JobProgress } from '../../connect/connection.js';
 import { LIFECYCLE_KINDS } from '../../connect/connection.js';
 import type { PowerOffReason, SaveProgress } from '../../guest/protocol.js';
@@ -29,7 +30,6 @@ import {
 import { EVENT, RUNNING, SHUTOFF, STARTED, STOPPED, UNDEFINE_MANAGED_SAVE, DEFINED, UNDEFINED, SHUTDOWN_FINISHED } from './constants.js';
 import { launchGuest, LaunchError, type Launcher } from './launcher.js';
 import { MonitorClient, MonitorCommandError } from './monitor-client.js';
-import { CLOCK_TICKS_PER_SECOND, isSameProcess, readProcStat, signalProcess } from './proc.js';
 import { Store, type RuntimeStatus } from './store.js';
 
 export interface DriverLogger {
@@ -355,7 +355,7 @@ export class ProcessDriver implements Driver {
     const def = this.def(dom);
     let cpuTimeNs = 0n;
     if (dom.run) {
-      const st = readProcStat(dom.run.pid);
+      const st = processStat(dom.run.pid);
       if (st) cpuTimeNs = (BigInt(st.cpuTicks) * 1_000_000_000n) / BigInt(CLOCK_TICKS_PER_SECOND);
     }
     return {
@@ -533,14 +533,14 @@ export class ProcessDriver implements Driver {
     // recorded as soon as the process exists: a daemon killed while the guest boots or restores must find it, or the
     // next start would run a second copy beside the orphan
     const recordSpawn = (pid: number): void => {
-      const stat = readProcStat(pid);
-      if (!stat) return;
+      const startTime = processStartTime(pid);
+      if (startTime === null) return;
       this.store.writeStatusSync({
         uuid: dom.uuid,
         name: def.name,
         id,
         pid,
-        startTime: stat.startTime,
+        startTime,
         monitor: monitorPath,
         startedAt,
         reason,
@@ -567,8 +567,8 @@ export class ProcessDriver implements Driver {
       if (err instanceof LaunchError && how.restoreFile) throw err;
       throw operationFailed(`cannot start domain '${def.name}': ${(err as Error).message}`, err);
     }
-    const stat = readProcStat(launched.pid);
-    if (!stat) {
+    const startTime = processStartTime(launched.pid);
+    if (startTime === null) {
       this.store.removeStatus(def.name);
       throw operationFailed(`domain '${def.name}': the guest process ${launched.pid} ended right after starting`);
     }
@@ -579,7 +579,7 @@ export class ProcessDriver implements Driver {
     dom.job = null;
     dom.run = {
       pid: launched.pid,
-      startTime: stat.startTime,
+      startTime,
       monitorPath,
       monitor: null,
       startedAt,
@@ -594,7 +594,7 @@ export class ProcessDriver implements Driver {
       dom.run.monitor = monitor;
       this.attachMonitor(dom, monitor);
     } catch (err) {
-      signalProcess(launched.pid, stat.startTime, 'SIGKILL');
+      signalProcess(launched.pid, startTime, 'SIGKILL');
       this.settleStopped(dom, 'failed', false);
       throw operationFailed(`domain '${def.name}': cannot connect to the guest monitor: ${(err as Error).message}`, err);
     }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LibvirtError, VirErr } from '../../../src/remote/error.js';
 import type { ProcessDriver } from '../../../src/driver/process/index.js';
-import { isSameProcess } from '../../../src/driver/process/proc.js';
+import { isSameProcess } from '../../../src/effects/processes.js';
 import { MonitorClient } from '../../../src/driver/process/monitor-client.js';
 import { resetConnection } from '../../helpers/sockets.js';
 import { Bed, domainXML, waitFor } from './helpers.js';

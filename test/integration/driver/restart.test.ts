@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ProcessDriver } from '../../../src/driver/process/index.js';
-import { readProcStat } from '../../../src/driver/process/proc.js';
+import { processStartTime, processStat } from '../../../src/effects/processes.js';
 import { readImage } from '../../../src/guest/image.js';
 import { unrelated, zombie } from '../../helpers/processes.js';
 import { Bed, domainXML, waitFor } from './helpers.js';
@@ -14,10 +14,7 @@ import { Bed, domainXML, waitFor } from './helpers.js';
 function kill9(pid: number): void {
   process.kill(pid, 'SIGKILL');
 }
-const alive = (pid: number): boolean => {
-  const st = readProcStat(pid);
-  return st !== null && st.state !== 'Z';
-};
+const alive = (pid: number): boolean => processStartTime(pid) !== null;
 
 describe('process driver: daemon restarts', () => {
   let bed: Bed;
@@ -167,7 +164,7 @@ describe('process driver: daemon restarts', () => {
     await waitFor('dead', () => !alive(real.pid));
     const dead = await zombie();
     try {
-      const startTime = readProcStat(dead.pid)!.startTime;
+      const startTime = processStat(dead.pid)!.startTime; // the zombie's own: only its state says it ended
       writeFileSync(join(bed.runDir, 'domains', 'undead.json'), JSON.stringify({ ...real, pid: dead.pid, startTime }));
       d = await bed.driver();
       assert.deepEqual([d.lookupByUuid(rec.uuid).state, d.lookupByUuid(rec.uuid).id], ['shutoff', -1]);

@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { DEFAULT_BEHAVIOR } from '../../../src/driver/process/domain-xml.js';
 import { launchGuest } from '../../../src/driver/process/launcher.js';
 import { MonitorClient } from '../../../src/driver/process/monitor-client.js';
-import { isSameProcess, readProcStat } from '../../../src/driver/process/proc.js';
+import { isSameProcess, processStartTime } from '../../../src/effects/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gd-rt-'));
 const started: number[] = [];
@@ -35,7 +35,7 @@ describe('guest runtime', () => {
       timeoutMs: 10_000,
     });
     started.push(pid);
-    const startTime = readProcStat(pid)!.startTime;
+    const startTime = processStartTime(pid)!;
     const monitor = await MonitorClient.connect(monitorPath, 5000);
     try {
       await assert.rejects(monitor.call('save', { file: join(dir, 'no-such-dir', 'full.save') }), /save to .* failed/);
