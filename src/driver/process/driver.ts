@@ -14,7 +14,7 @@ import {
   parseDomainXML,
   withMetadataElement,
   type DomainDef,
-} from './domain-xml.js';
+} from './xml/domain.js';
 import {
   agentUnresponsive,
   argumentUnsupported,

@@ -4,7 +4,6 @@ import { ProcessDriver, type ProcessDriverOptions } from './driver.js';
 
 export type { DriverClock, DriverLogger, ProcessDriverOptions } from './driver.js';
 export { ProcessDriver } from './driver.js';
-export { BEHAVIOR_NS, DOMAIN_TYPE } from './domain-xml.js';
 
 export function createProcessDriver(options: ProcessDriverOptions): Driver {
   return new ProcessDriver(options);

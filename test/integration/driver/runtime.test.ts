@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { DEFAULT_BEHAVIOR } from '../../../src/driver/process/domain-xml.js';
+import { DEFAULT_BEHAVIOR } from '../../../src/driver/process/xml/behavior.js';
 import { launchGuest } from '../../../src/driver/process/launcher.js';
 import { MonitorClient } from '../../../src/driver/process/monitor-client.js';
 import { isSameProcess, processStartTime } from '../../../src/effects/processes.js';
