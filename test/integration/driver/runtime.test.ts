@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DEFAULT_BEHAVIOR } from '../../../src/driver/process/xml/behavior.js';
 import { launchGuest } from '../../../src/driver/process/launcher.js';
+import { systemClock } from '../../../src/effects/clock.js';
 import { MonitorClient } from '../../../src/driver/process/monitor-client.js';
 import { isSameProcess, processStartTime } from '../../../src/effects/processes.js';
 
@@ -33,7 +34,7 @@ describe('guest runtime', () => {
       behavior: DEFAULT_BEHAVIOR,
       logFile: '/dev/full', // every write: ENOSPC
       timeoutMs: 10_000,
-    });
+    }, systemClock);
     started.push(pid);
     const startTime = processStartTime(pid)!;
     const monitor = await MonitorClient.connect(monitorPath, 5000);
