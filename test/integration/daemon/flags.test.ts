@@ -1,13 +1,11 @@
 // guestd's procedures refuse flag bits they do not understand, as libvirtd's virCheckFlags does, and honour the ones
 // they do: checked through the RPC against a real guestd with process guests.
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { SUPPORTED_FLAGS, type FlaggedProc } from '../../../src/daemon/flags.js';
-import { RemoteClient } from '../../../src/remote/client.js';
+import type { RemoteClient } from '../../../src/remote/client.js';
 import { LibvirtError, VirErr } from '../../../src/remote/error.js';
 import {
-  AuthType,
   DestroyFlags,
   MetadataType,
   ModificationImpact,
@@ -16,10 +14,9 @@ import {
   StartFlags,
   UndefineFlags,
   XmlFlags,
-  type ArgsOf,
-  type Procedure,
 } from '../../../src/remote/protocol.js';
 import type { RemoteDomain } from '../../../src/remote/types.js';
+import { callFlagged, FLAGGED_PROCS, remoteClient } from '../../helpers/flagged-calls.js';
 import { cleanupAllGuestd, startGuestd, waitFor, type GuestdInstance } from '../../helpers/guestd.js';
 import { guestXml } from '../../helpers/virsh.js';
 
@@ -28,30 +25,6 @@ const isVir = (code: number, re?: RegExp) => (err: unknown) => {
   assert.equal(err.virCode, code, err.message);
   if (re) assert.match(err.message, re);
   return true;
-};
-
-/** the arguments of each procedure that takes flags: a missing one here is a compile error */
-const ARGS: { [K in FlaggedProc]: (dom: RemoteDomain, flags: number) => ArgsOf<K> } = {
-  CONNECT_OPEN: (_dom, flags) => ({ name: null, flags }),
-  CONNECT_LIST_ALL_DOMAINS: (_dom, flags) => ({ need_results: 1, flags }),
-  DOMAIN_GET_XML_DESC: (dom, flags) => ({ dom, flags }),
-  DOMAIN_GET_STATE: (dom, flags) => ({ dom, flags }),
-  DOMAIN_DEFINE_XML_FLAGS: (_dom, flags) => ({ xml: guestXml('never-defined'), flags }),
-  DOMAIN_UNDEFINE_FLAGS: (dom, flags) => ({ dom, flags }),
-  DOMAIN_CREATE_XML: (_dom, flags) => ({ xml_desc: guestXml('never-created'), flags }),
-  DOMAIN_CREATE_WITH_FLAGS: (dom, flags) => ({ dom, flags }),
-  DOMAIN_SHUTDOWN_FLAGS: (dom, flags) => ({ dom, flags }),
-  DOMAIN_DESTROY_FLAGS: (dom, flags) => ({ dom, flags }),
-  DOMAIN_MANAGED_SAVE: (dom, flags) => ({ dom, flags }),
-  DOMAIN_HAS_MANAGED_SAVE_IMAGE: (dom, flags) => ({ dom, flags }),
-  DOMAIN_MANAGED_SAVE_REMOVE: (dom, flags) => ({ dom, flags }),
-  DOMAIN_GET_JOB_STATS: (dom, flags) => ({ dom, flags }),
-  DOMAIN_GET_TIME: (dom, flags) => ({ dom, flags }),
-  DOMAIN_SET_TIME: (dom, flags) => ({ dom, seconds: 1n, nseconds: 0, flags }),
-  DOMAIN_GET_METADATA: (dom, flags) => ({ dom, type: MetadataType.DESCRIPTION, uri: null, flags }),
-  DOMAIN_SET_METADATA: (dom, flags) => ({ dom, type: MetadataType.TITLE, metadata: 'changed', key: null, uri: null, flags }),
-  DOMAIN_SNAPSHOT_NUM: (dom, flags) => ({ dom, flags }),
-  DOMAIN_GET_MESSAGES: (dom, flags) => ({ dom, flags }),
 };
 
 /** the function libvirt would name, written out for a few (the rest follow the same rule) */
@@ -64,22 +37,13 @@ const FUNCTIONS: Partial<Record<FlaggedProc, string>> = {
   DOMAIN_MANAGED_SAVE: 'processDomainManagedSave',
 };
 
-async function connect(socket: string, open = true): Promise<RemoteClient> {
-  const s = net.connect(socket);
-  await new Promise<void>((resolve, reject) => s.once('connect', resolve).once('error', reject));
-  const client = new RemoteClient(s);
-  assert.deepEqual((await client.call(PROC.AUTH_LIST)).types, [AuthType.NONE]);
-  if (open) await client.call(PROC.CONNECT_OPEN, { name: null, flags: 0 });
-  return client;
-}
-
 describe('guestd refuses unknown flag bits (virCheckFlags)', () => {
   let gd: GuestdInstance;
   let c: RemoteClient;
   let dom: RemoteDomain;
   before(async () => {
     gd = await startGuestd();
-    c = await connect(gd.rwSocket);
+    c = await remoteClient(gd.rwSocket);
     ({ dom } = await c.call(PROC.DOMAIN_DEFINE_XML, { xml: guestXml('flagged', { 'shutdown-seconds': 0 }) }));
     ({ dom } = await c.call(PROC.DOMAIN_CREATE_WITH_FLAGS, { dom, flags: 0 }));
   });
@@ -89,17 +53,16 @@ describe('guestd refuses unknown flag bits (virCheckFlags)', () => {
   });
 
   it('every procedure: the bits outside what it understands, named in hex with the function, and nothing done', async () => {
-    for (const proc of Object.keys(ARGS) as FlaggedProc[]) {
+    for (const proc of FLAGGED_PROCS) {
       const supported = SUPPORTED_FLAGS[proc];
       let lowest = 1;
       while (supported & lowest) lowest <<= 1;
       const unknown = (lowest | 0x80000000) >>> 0;
       // a client with a connection of its own: CONNECT_OPEN is refused before the connection opens
-      const client = proc === 'CONNECT_OPEN' ? await connect(gd.rwSocket, false) : c;
-      const args = (ARGS[proc] as (d: RemoteDomain, f: number) => unknown)(dom, (supported | unknown) >>> 0);
+      const client = proc === 'CONNECT_OPEN' ? await remoteClient(gd.rwSocket, false) : c;
       const fn = FUNCTIONS[proc] ?? 'process[A-Z][A-Za-z]+';
       await assert.rejects(
-        client.call(PROC[proc] as Procedure<unknown, unknown>, args),
+        callFlagged(client, proc, dom, supported | unknown),
         isVir(VirErr.INVALID_ARG, new RegExp(`^unsupported flags \\(0x${unknown.toString(16)}\\) in function ${fn}$`)),
         proc,
       );
@@ -111,7 +74,7 @@ describe('guestd refuses unknown flag bits (virCheckFlags)', () => {
     const { domains } = await c.call(PROC.CONNECT_LIST_ALL_DOMAINS, { need_results: 1, flags: 0 });
     assert.deepEqual(domains.map((d) => d.name), ['flagged'], 'nothing defined, created or undefined');
     assert.deepEqual(await c.call(PROC.DOMAIN_GET_STATE, { dom, flags: 0 }), { state: 1, reason: 1 }, 'still running, as booted');
-    await assert.rejects(c.call(PROC.DOMAIN_GET_METADATA, ARGS.DOMAIN_GET_METADATA(dom, 0)), isVir(VirErr.NO_DOMAIN_METADATA));
+    await assert.rejects(callFlagged(c, 'DOMAIN_GET_METADATA', dom, 0), isVir(VirErr.NO_DOMAIN_METADATA));
   });
 
   it('asks that a process guest cannot honour are refused too: autodestroy, shutdown modes, removing logs', async () => {
@@ -139,7 +102,7 @@ describe('guestd honours the flags it understands', () => {
   let c: RemoteClient;
   before(async () => {
     gd = await startGuestd();
-    c = await connect(gd.rwSocket);
+    c = await remoteClient(gd.rwSocket);
   });
   after(async () => {
     await c.rpc.close();
@@ -186,7 +149,7 @@ describe('guestd honours the flags it understands', () => {
     assert.match(await xml(0), new RegExp(`<domain type='process' id='${dom.id}'>`));
     assert.match(await xml(XmlFlags.INACTIVE), /^<domain type='process'>/);
     assert.match(await xml(XmlFlags.SECURE | XmlFlags.UPDATE_CPU | XmlFlags.MIGRATABLE), /<name>xml<\/name>/);
-    const ro = await connect(gd.roSocket);
+    const ro = await remoteClient(gd.roSocket);
     try {
       assert.match(await xml(XmlFlags.INACTIVE, ro), /<name>xml<\/name>/);
       for (const flag of [XmlFlags.SECURE, XmlFlags.MIGRATABLE])
