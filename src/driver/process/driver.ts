@@ -2,6 +2,7 @@
 // operations over the rooms that do the work: the domain table, reconcile-at-start, the guest processes, save jobs,
 // the agent, metadata. Definitions (define, undefine) and starts are here.
 import { randomUUID } from 'node:crypto';
+import type { JobProgress } from '../../connect/connection.js';
 import { systemClock } from '../../effects/clock.js';
 import type {
   DomainEvent,
@@ -226,7 +227,7 @@ export class ProcessDriver implements Driver {
   managedSaveRemove(uuid: string): Promise<void> {
     return this.saves.managedSaveRemove(uuid);
   }
-  jobStats(uuid: string): ReturnType<SaveJobs['jobStats']> {
+  jobStats(uuid: string): JobProgress {
     return this.saves.jobStats(uuid);
   }
   abortJob(uuid: string): Promise<void> {
