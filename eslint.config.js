@@ -28,16 +28,6 @@ const ROOMS = {
 };
 const OUTSIDE_SRC = ['scripts', 'test', 'bench', 'demo', 'bin'];
 
-// Until the merge of issue 10: these files of rooms being split on another branch still take libvirt's vocabulary
-// from src/connect and src/remote/error.ts. Remove this list with those re-exports.
-const NOT_YET_MOVED = [
-  'src/driver/driver.ts',
-  'src/driver/process/driver.ts',
-  'src/driver/process/domain-xml.ts',
-  'src/driver/process/errors.ts',
-  'src/daemon/remote-handlers.ts',
-];
-
 const roomZones = [
   ...Object.entries(ROOMS).map(([room, allowed]) => ({
     target: `./${room}`,
@@ -73,15 +63,6 @@ export default tseslint.config(
       'import-x/no-restricted-paths': ['error', { zones: roomZones }],
       // an import the rule cannot resolve would pass it unchecked
       'import-x/no-unresolved': 'error',
-    },
-  },
-  {
-    files: NOT_YET_MOVED,
-    rules: {
-      'import-x/no-restricted-paths': [
-        'error',
-        { zones: roomZones.map((z) => ({ ...z, from: z.from.filter((p) => !['./src/connect', './src/remote'].includes(p)) })) },
-      ],
     },
   },
   {

@@ -5,12 +5,6 @@ import type { DomainState } from '../libvirt/domain-state.js';
 import type { JobProgress } from '../libvirt/job.js';
 import type { LifecycleKind } from '../libvirt/lifecycle.js';
 
-// Until the merge of issue 10: src/driver and src/daemon/remote-handlers.ts still take libvirt's vocabulary from here
-// (their rooms are being split on another branch). Remove these exports once they import src/libvirt.
-export type { DomainState, JobProgress, LifecycleKind };
-export { DOMAIN_STATES } from '../libvirt/domain-state.js';
-export { LIFECYCLE_KINDS } from '../libvirt/lifecycle.js';
-
 /** Identifies a guest on one connection. `id` is -1 when the guest is not running. */
 export interface GuestRef {
   uuid: string; // canonical lowercase 8-4-4-4-12 form

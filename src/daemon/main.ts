@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { loadGuestdConf } from '../config/guestd-conf.js';
-import { createProcessDriver } from '../driver/process/index.js';
+import { ProcessDriver } from '../driver/process/driver.js';
 import { EXIT, GuestsError } from '../errors.js';
 import { startDaemon } from './daemon.js';
 import { createLogger } from './log.js';
@@ -46,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
     log,
     env: process.env,
     createDriver: (s, l) =>
-      createProcessDriver({
+      new ProcessDriver({
         stateDir: s.stateDir,
         runDir: s.runDir,
         log: { debug: l.debug, info: l.info, warn: l.warn, error: l.error },

@@ -3,6 +3,7 @@
 // directory so two starting daemons cannot both take it.
 import { linkSync, mkdirSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { commandLine } from '../effects/processes.js';
 import { OperationError, StateFileError } from '../errors.js';
 
 export interface PidFileHandle {
@@ -10,21 +11,13 @@ export interface PidFileHandle {
   release(): void;
 }
 
-/** Is `pid` alive and running guestd (checked through /proc/PID/cmdline)? */
-export function isGuestdProcess(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  let cmdline: string;
-  try {
-    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return false;
-  }
-  return cmdline.split('\0').some((arg) => /guestd/.test(path.basename(arg)) || /daemon\/main\.[jt]s$/.test(arg));
+/**
+ * Is `pid` alive and running guestd? The file holds a pid only (as libvirtd's does, for `kill $(cat …)`), so its
+ * command line stands for the start time a pid alone lacks: a reused pid is a guestd only by rare chance.
+ */
+function isGuestdProcess(pid: number): boolean {
+  const args = commandLine(pid) ?? [];
+  return args.some((arg) => /guestd/.test(path.basename(arg)) || /daemon\/main\.[jt]s$/.test(arg));
 }
 
 export function readPid(file: string): number | null {

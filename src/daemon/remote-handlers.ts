@@ -1,33 +1,41 @@
 // The REMOTE procedures guestd serves, mapped onto the Driver. Typed by the program description
-// (src/remote/protocol.ts): each handler takes the decoded arguments and returns the value to encode. Everything
-// not listed here is answered NO_SUPPORT by the dispatch table (remote-service.ts).
+// (src/remote/protocol.ts): each handler takes the decoded arguments and returns the value to encode; flags are
+// checked (flags.ts) before a handler runs, then translated into the driver's typed flags. Everything not listed here
+// is answered NO_SUPPORT by the dispatch table (src/remote/dispatch.ts).
 import { hostname } from 'node:os';
-import type { DomainState, JobProgress } from '../connect/connection.js';
-import { DOMAIN_STATES } from '../connect/connection.js';
+import { DOMAIN_STATES, type DomainState } from '../libvirt/domain-state.js';
+import type { JobProgress } from '../libvirt/job.js';
 import type { DomainRecord, Driver } from '../driver/driver.js';
-import { LibvirtError, VirErr, VirFrom } from '../remote/error.js';
+import { notSupported } from '../remote/dispatch.js';
+import { LibvirtError, VirErr, VirFrom } from '../libvirt/error.js';
 import {
   AuthType,
+  ConnectFlags,
+  DestroyFlags,
   DomainEventId,
   Feature,
   JobField,
+  JobOperation,
   JobType,
-  ListAllDomainsFlags as LF,
+  SaveFlags,
   SetTimeFlags,
   StartFlags,
+  UndefineFlags,
+  XmlFlags,
   type ArgsOf,
   type ProcName,
   type RetOf,
 } from '../remote/protocol.js';
 import { tp, type RemoteDomain, type TypedParam } from '../remote/types.js';
 import type { ClientState } from './client-state.js';
+import { affectOf, checkFlags, has, matchesListFlags, metadataKind, SUPPORTED_FLAGS, type FlaggedProc } from './flags.js';
 import { GUESTD_VERSION_NUMBER, LIBVIRT_COMPAT_VERSION_NUMBER } from './version.js';
 
 export type Handler<K extends ProcName> = (args: ArgsOf<K>, client: ClientState) => Promise<RetOf<K>> | RetOf<K>;
 export type Handlers = { [K in ProcName]?: Handler<K> };
 
 /** procedures a client may call before CONNECT_OPEN (virsh asks about keepalive first) */
-export const BEFORE_OPEN: ReadonlySet<ProcName> = new Set<ProcName>([
+export const BEFORE_OPEN: ReadonlySet<string> = new Set<ProcName>([
   'AUTH_LIST',
   'CONNECT_SUPPORTS_FEATURE',
   'CONNECT_OPEN',
@@ -47,34 +55,6 @@ export const wireDomain = (d: Pick<DomainRecord, 'name' | 'uuid' | 'id'>): Remot
   id: d.id,
 });
 
-export const noSupport = (what: string): LibvirtError =>
-  new LibvirtError(VirErr.NO_SUPPORT, VirFrom.REMOTE, `this function is not supported by the connection driver: ${what}`);
-
-/** The CONNECT_LIST_ALL_DOMAINS filter (virConnectListAllDomains' flag groups: each group given narrows). */
-export function matchesListFlags(d: DomainRecord, flags: number): boolean {
-  const group = (a: number, b: number, isA: boolean): boolean => {
-    if ((flags & (a | b)) === 0 || (flags & (a | b)) === (a | b)) return true;
-    return flags & a ? isA : !isA;
-  };
-  const active = d.id !== -1;
-  if (!group(LF.ACTIVE, LF.INACTIVE, active)) return false;
-  if (!group(LF.PERSISTENT, LF.TRANSIENT, d.persistent)) return false;
-  if (!group(LF.MANAGEDSAVE, LF.NO_MANAGEDSAVE, d.hasManagedSave)) return false;
-  if (!group(LF.AUTOSTART, LF.NO_AUTOSTART, d.autostart)) return false;
-  if (flags & LF.HAS_SNAPSHOT) return false; // no guest has snapshots
-  const stateMask = LF.RUNNING | LF.PAUSED | LF.SHUTOFF | LF.OTHER;
-  if (flags & stateMask) {
-    const s = d.state;
-    const ok =
-      (flags & LF.RUNNING && s === 'running') ||
-      (flags & LF.PAUSED && s === 'paused') ||
-      (flags & LF.SHUTOFF && s === 'shutoff') ||
-      (flags & LF.OTHER && !['running', 'paused', 'shutoff'].includes(s));
-    if (!ok) return false;
-  }
-  return true;
-}
-
 const JOB_TYPES: Record<JobProgress['type'], number> = {
   none: JobType.NONE,
   bounded: JobType.BOUNDED,
@@ -90,7 +70,7 @@ export function jobParams(job: JobProgress): TypedParam[] {
   const u = (field: string, v: number | undefined): void => {
     if (v !== undefined) params.push(tp.ullong(field, BigInt(Math.max(0, Math.round(v)))));
   };
-  params.push(tp.int(JobField.OPERATION, 2)); // VIR_DOMAIN_JOB_OPERATION_SAVE
+  params.push(tp.int(JobField.OPERATION, JobOperation.SAVE));
   u(JobField.TIME_ELAPSED, job.timeElapsedMs);
   u(JobField.DATA_TOTAL, job.dataTotal);
   u(JobField.DATA_PROCESSED, job.dataProcessed);
@@ -109,15 +89,11 @@ export interface HandlerContext {
 
 export function createHandlers({ driver, defaultUri }: HandlerContext): Handlers {
   const dom = (d: RemoteDomain): DomainRecord => driver.lookupByUuid(d.uuid);
-  const startFlags = (flags: number) => ({
-    bypassCache: (flags & StartFlags.BYPASS_CACHE) !== 0,
-    forceBoot: (flags & StartFlags.FORCE_BOOT) !== 0,
-    paused: (flags & StartFlags.PAUSED) !== 0,
-  });
   const handlers: Handlers = {
     AUTH_LIST: () => ({ types: [AuthType.NONE] }),
     CONNECT_SUPPORTS_FEATURE: ({ feature }) => ({ supported: SUPPORTED_FEATURES.has(feature) ? 1 : 0 }),
-    CONNECT_OPEN: ({ name }, client) => {
+    CONNECT_OPEN: ({ name, flags }, client) => {
+      if (has(flags, ConnectFlags.RO)) client.readonly = true; // whatever the socket
       client.opened = true;
       client.uri = name && name !== '' ? name : defaultUri;
     },
@@ -167,16 +143,20 @@ export function createHandlers({ driver, defaultUri }: HandlerContext): Handlers
       return { num: 0 };
     },
     NODE_GET_SECURITY_MODEL: () => {
-      throw noSupport('no security model');
+      throw notSupported('NODE_GET_SECURITY_MODEL');
     },
     DOMAIN_GET_SECURITY_LABEL: () => {
-      throw noSupport('no security labels');
+      throw notSupported('DOMAIN_GET_SECURITY_LABEL');
     },
     DOMAIN_GET_MESSAGES: ({ dom: d }) => {
       dom(d);
       return { msgs: [] };
     },
-    DOMAIN_GET_XML_DESC: ({ dom: d }) => ({ xml: driver.getXMLDesc(dom(d).uuid) }),
+    DOMAIN_GET_XML_DESC: ({ dom: d, flags }, client) => {
+      if (client.readonly && has(flags, XmlFlags.SECURE | XmlFlags.MIGRATABLE))
+        throw new LibvirtError(VirErr.OPERATION_DENIED, VirFrom.DOMAIN, 'operation forbidden: virDomainGetXMLDesc with secure flag');
+      return { xml: driver.getXMLDesc(dom(d).uuid, { inactive: has(flags, XmlFlags.INACTIVE) }) };
+    },
     DOMAIN_GET_JOB_STATS: ({ dom: d }) => {
       const job = driver.jobStats(dom(d).uuid);
       return { type: JOB_TYPES[job.type], params: jobParams(job) };
@@ -205,26 +185,36 @@ export function createHandlers({ driver, defaultUri }: HandlerContext): Handlers
     DOMAIN_GET_TIME: async ({ dom: d }) => driver.getTime(dom(d).uuid),
     DOMAIN_SET_TIME: async ({ dom: d, seconds, nseconds, flags }) => {
       const uuid = dom(d).uuid;
-      await driver.setTime(uuid, flags & SetTimeFlags.SYNC ? { sync: true } : { seconds, nseconds });
+      await driver.setTime(uuid, has(flags, SetTimeFlags.SYNC) ? { sync: true } : { seconds, nseconds });
     },
-    DOMAIN_GET_METADATA: ({ dom: d, type, uri }) => ({ metadata: driver.getMetadata(dom(d).uuid, type, uri) }),
-    DOMAIN_SET_METADATA: async ({ dom: d, type, metadata, key, uri }) => {
-      await driver.setMetadata(dom(d).uuid, type, metadata, key, uri);
+    DOMAIN_GET_METADATA: ({ dom: d, type, uri, flags }) => ({
+      metadata: driver.getMetadata(dom(d).uuid, { type: metadataKind(type), uri }, affectOf(flags)),
+    }),
+    DOMAIN_SET_METADATA: async ({ dom: d, type, metadata, key, uri, flags }) => {
+      await driver.setMetadata(dom(d).uuid, { type: metadataKind(type), value: metadata, key, uri }, affectOf(flags));
     },
     DOMAIN_DEFINE_XML: async ({ xml }) => ({ dom: wireDomain(await driver.defineXML(xml)) }),
     DOMAIN_DEFINE_XML_FLAGS: async ({ xml }) => ({ dom: wireDomain(await driver.defineXML(xml)) }),
     DOMAIN_UNDEFINE: async ({ dom: d }) => {
-      await driver.undefine(dom(d).uuid, 0);
+      await driver.undefine(dom(d).uuid, {});
     },
     DOMAIN_UNDEFINE_FLAGS: async ({ dom: d, flags }) => {
-      await driver.undefine(dom(d).uuid, flags);
+      await driver.undefine(dom(d).uuid, { managedSave: has(flags, UndefineFlags.MANAGED_SAVE) });
     },
-    DOMAIN_CREATE_XML: async ({ xml_desc, flags }) => ({ dom: wireDomain(await driver.createXML(xml_desc, startFlags(flags))) }),
+    DOMAIN_CREATE_XML: async ({ xml_desc, flags }) => ({
+      dom: wireDomain(await driver.createXML(xml_desc, { paused: has(flags, StartFlags.PAUSED) })),
+    }),
     DOMAIN_CREATE: async ({ dom: d }) => {
       await driver.create(dom(d).uuid, {});
     },
     DOMAIN_CREATE_WITH_FLAGS: async ({ dom: d, flags }) => ({
-      dom: wireDomain(await driver.create(dom(d).uuid, startFlags(flags))),
+      dom: wireDomain(
+        await driver.create(dom(d).uuid, {
+          paused: has(flags, StartFlags.PAUSED),
+          bypassCache: has(flags, StartFlags.BYPASS_CACHE),
+          forceBoot: has(flags, StartFlags.FORCE_BOOT),
+        }),
+      ),
     }),
     DOMAIN_SHUTDOWN: async ({ dom: d }) => {
       await driver.shutdown(dom(d).uuid);
@@ -233,19 +223,23 @@ export function createHandlers({ driver, defaultUri }: HandlerContext): Handlers
       await driver.shutdown(dom(d).uuid);
     },
     DOMAIN_DESTROY: async ({ dom: d }) => {
-      await driver.destroy(dom(d).uuid);
+      await driver.destroy(dom(d).uuid, {});
     },
-    DOMAIN_DESTROY_FLAGS: async ({ dom: d }) => {
-      await driver.destroy(dom(d).uuid);
+    DOMAIN_DESTROY_FLAGS: async ({ dom: d, flags }) => {
+      await driver.destroy(dom(d).uuid, { graceful: has(flags, DestroyFlags.GRACEFUL) });
     },
     DOMAIN_MANAGED_SAVE: async ({ dom: d, flags }) => {
-      await driver.managedSave(dom(d).uuid, { bypassCache: (flags & 1) !== 0 });
+      await driver.managedSave(dom(d).uuid, {
+        bypassCache: has(flags, SaveFlags.BYPASS_CACHE),
+        paused: has(flags, SaveFlags.PAUSED),
+      });
     },
     DOMAIN_MANAGED_SAVE_REMOVE: async ({ dom: d }) => {
       await driver.managedSaveRemove(dom(d).uuid);
     },
     CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY: ({ eventID, dom: d }, client) => {
-      if (eventID !== DomainEventId.LIFECYCLE) throw noSupport(`domain event ${eventID}`);
+      if (eventID !== DomainEventId.LIFECYCLE)
+        throw notSupported('CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY', `domain event ${eventID}`);
       const callbackID = client.nextCallbackId++;
       client.callbacks.set(callbackID, { eventID, uuid: d ? d.uuid : null });
       return { callbackID };
@@ -256,5 +250,19 @@ export function createHandlers({ driver, defaultUri }: HandlerContext): Handlers
       }
     },
   };
-  return handlers;
+  return withFlagChecks(handlers, driver.type);
+}
+
+/** every handler of a procedure that takes flags first refuses the bits it does not understand */
+function withFlagChecks(handlers: Handlers, driverType: string): Handlers {
+  const out: Record<string, unknown> = { ...handlers };
+  for (const proc of Object.keys(SUPPORTED_FLAGS) as FlaggedProc[]) {
+    const handler = handlers[proc] as ((args: { flags: number }, client: ClientState) => unknown) | undefined;
+    if (!handler) continue;
+    out[proc] = (args: { flags: number }, client: ClientState) => {
+      checkFlags(proc, args.flags, driverType);
+      return handler(args, client);
+    };
+  }
+  return out as Handlers;
 }

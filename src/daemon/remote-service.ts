@@ -6,14 +6,12 @@ import type { Driver } from '../driver/driver.js';
 import { LibvirtError, VirErr, VirFrom } from '../libvirt/error.js';
 import { buildRemoteDispatch, readOnlyGuard, sendRemoteEvent, type RemoteHandlers } from '../remote/dispatch.js';
 import { procedureByNumber } from '../remote/procedures.js';
-import { ConnectFlags, PROC, REMOTE_PROGRAM, type ProcName } from '../remote/protocol.js';
+import { REMOTE_PROGRAM } from '../remote/protocol.js';
 import { RpcServer, type ClientLimits, type ServerConnection } from '../rpc/server.js';
 import { newClientState, type ClientState } from './client-state.js';
 import type { RpcService } from './daemon.js';
 import type { Logger } from './log.js';
 import { BEFORE_OPEN, createHandlers, wireDomain, type Handlers } from './remote-handlers.js';
-
-const PROC_NAMES = new Map<number, ProcName>(Object.entries(PROC).map(([name, p]) => [p.number, name as ProcName]));
 
 export interface RemoteServiceOptions {
   defaultUri?: string;
@@ -36,9 +34,9 @@ export function createRemoteService(driver: Driver, log: Logger, options: Remote
       const denied = guardReadOnly(connection, header);
       if (denied) return denied;
       if (header.prog !== REMOTE_PROGRAM || connection.state.opened) return undefined;
-      const name = PROC_NAMES.get(header.proc);
-      if (name && BEFORE_OPEN.has(name)) return undefined;
-      if (!name && !procedureByNumber(header.proc)) return undefined;
+      const info = procedureByNumber(header.proc);
+      // a number outside the program is the server core's to answer ("unknown procedure")
+      if (!info || BEFORE_OPEN.has(info.name)) return undefined;
       return new LibvirtError(VirErr.INTERNAL_ERROR, VirFrom.RPC, 'internal error: hypervisor connection not open');
     },
     keepalive: { intervalMs: 5000, count: 5 },
@@ -59,12 +57,6 @@ export function createRemoteService(driver: Driver, log: Logger, options: Remote
     },
   });
   const handlers = createHandlers({ driver, defaultUri: options.defaultUri ?? 'guest:///system' });
-  // CONNECT_OPEN with VIR_CONNECT_RO makes the connection read-only whatever the socket
-  const open = handlers.CONNECT_OPEN!;
-  handlers.CONNECT_OPEN = (args, client) => {
-    if (args.flags & ConnectFlags.RO) client.readonly = true;
-    return open(args, client);
-  };
   server.addProgram(buildRemoteDispatch(adapt(handlers)));
 
   const unsubscribe = driver.onEvent((event) => {

@@ -1,7 +1,10 @@
 // The table of operations every guest driver offers to guestd. The daemon (src/daemon) maps REMOTE procedures onto
-// it and never knows which driver it talks to. Drivers throw LibvirtError (src/remote/error.ts) with libvirt's
-// numbers, so the daemon can send them over the wire unchanged.
-import type { DomainState, JobProgress, LifecycleKind } from '../connect/connection.js';
+// it and never knows which driver it talks to: it translates libvirt's flag numbers into the typed flags below (and
+// refuses the bits it does not know). Drivers throw LibvirtError (src/libvirt/error.ts) with libvirt's numbers, so the
+// daemon can send them over the wire unchanged.
+import type { DomainState } from '../libvirt/domain-state.js';
+import type { JobProgress } from '../libvirt/job.js';
+import type { LifecycleKind } from '../libvirt/lifecycle.js';
 
 export interface DomainRecord {
   uuid: string; // canonical lowercase 8-4-4-4-12
@@ -29,10 +32,52 @@ export interface DomainEvent {
   detail: number;
 }
 
+/** how to start a guest (the VIR_DOMAIN_START_* a driver is asked for) */
 export interface DriverStartFlags {
-  bypassCache?: boolean;
-  forceBoot?: boolean;
   paused?: boolean;
+  /** restore from a managed save image without filling the host's page cache */
+  bypassCache?: boolean;
+  /** boot fresh, discarding a managed save image */
+  forceBoot?: boolean;
+}
+
+export interface DriverSaveFlags {
+  /** write the image without filling the host's page cache */
+  bypassCache?: boolean;
+  /** the guest is to be restored paused */
+  paused?: boolean;
+}
+
+export interface DriverUndefineFlags {
+  /** remove the managed save image too (without it, one refuses the undefine) */
+  managedSave?: boolean;
+}
+
+export interface DriverDestroyFlags {
+  /** ask the guest's process to end, never kill it: fail if it does not */
+  graceful?: boolean;
+}
+
+export interface DriverXMLFlags {
+  /** the persistent config rather than the running guest's definition */
+  inactive?: boolean;
+}
+
+/**
+ * Which definition a metadata call applies to (VIR_DOMAIN_AFFECT_*): the running guest's (`live`), the persistent
+ * config, or both; neither is libvirt's "current": the running guest's when it runs, else the config.
+ */
+export interface DriverAffect {
+  live?: boolean;
+  config?: boolean;
+}
+
+/** the kinds of metadata (VIR_DOMAIN_METADATA_*): an element is addressed by its namespace uri */
+export type MetadataKind = 'description' | 'title' | 'element';
+
+export interface GuestTime {
+  seconds: bigint;
+  nseconds: number;
 }
 
 export interface Driver {
@@ -49,27 +94,32 @@ export interface Driver {
   lookupById(id: number): DomainRecord;
 
   defineXML(xml: string): Promise<DomainRecord>;
-  /** flags: libvirt's VIR_DOMAIN_UNDEFINE_* (MANAGED_SAVE = 1) */
-  undefine(uuid: string, flags: number): Promise<void>;
+  undefine(uuid: string, flags: DriverUndefineFlags): Promise<void>;
   /** a transient guest, started at once */
-  createXML(xml: string, flags: DriverStartFlags): Promise<DomainRecord>;
+  createXML(xml: string, flags: Pick<DriverStartFlags, 'paused'>): Promise<DomainRecord>;
   create(uuid: string, flags: DriverStartFlags): Promise<DomainRecord>;
+  /** ask the guest to power down (the power button) */
   shutdown(uuid: string): Promise<void>;
-  destroy(uuid: string): Promise<void>;
-  getXMLDesc(uuid: string): string;
+  destroy(uuid: string, flags: DriverDestroyFlags): Promise<void>;
+  getXMLDesc(uuid: string, flags: DriverXMLFlags): string;
 
-  managedSave(uuid: string, flags: { bypassCache?: boolean }): Promise<void>;
+  managedSave(uuid: string, flags: DriverSaveFlags): Promise<void>;
   managedSaveRemove(uuid: string): Promise<void>;
   jobStats(uuid: string): JobProgress;
   abortJob(uuid: string): Promise<void>;
 
-  getTime(uuid: string): Promise<{ seconds: bigint; nseconds: number }>;
-  setTime(uuid: string, time: { sync: true } | { seconds: bigint; nseconds: number }): Promise<void>;
+  getTime(uuid: string): Promise<GuestTime>;
+  /** `sync`: the guest takes the host's time */
+  setTime(uuid: string, time: { sync: true } | GuestTime): Promise<void>;
 
   setAutostart(uuid: string, autostart: boolean): Promise<void>;
-  /** type: VIR_DOMAIN_METADATA_* (0 description, 1 title, 2 element) */
-  getMetadata(uuid: string, type: number, uri: string | null): string;
-  setMetadata(uuid: string, type: number, value: string | null, key: string | null, uri: string | null): Promise<void>;
+  getMetadata(uuid: string, query: { type: MetadataKind; uri: string | null }, affect: DriverAffect): string;
+  /** value null (or empty): remove; an element is re-rooted in the namespace prefix `key` */
+  setMetadata(
+    uuid: string,
+    change: { type: MetadataKind; value: string | null; key: string | null; uri: string | null },
+    affect: DriverAffect,
+  ): Promise<void>;
 
   /** is any guest running (for the daemon's -t idle timeout) */
   hasRunningGuests(): boolean;

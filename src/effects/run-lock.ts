@@ -1,11 +1,12 @@
 // Mutual exclusion between libvirt-guests runs (systemd's stop and a cron job must never act on guests at once).
 // A lock file, created atomically with its content, holds the owner's pid and process start time; a lock whose owner
-// is gone (or whose pid was reused by another process) is stale and taken over, so a kill -9 never leaves the service
+// is gone (ended, a zombie, or its pid reused by another process) is stale and taken over, so a kill -9 never leaves the service
 // locked. Whatever else is found at the lock's path (garbage, a FIFO, a link) holds no owner and is removed.
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { OperationError, StateFileError } from '../errors.js';
 import type { Clock } from './clock.js';
 import { nodeFiles, readRegularFile } from './files.js';
+import { isSameProcess, processStartTime } from './processes.js';
 
 export interface RunLock {
   release(): Promise<void>;
@@ -14,22 +15,6 @@ export interface RunLock {
 interface Owner {
   pid: number;
   start: string;
-}
-
-/** Field 22 of /proc/PID/stat (start time in clock ticks since boot), or null when the process is gone. */
-export function processStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // the command name (field 2) is in parentheses and may contain spaces: split after the last ')'
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-function ownerAlive(owner: Owner): boolean {
-  return processStartTime(owner.pid) === owner.start;
 }
 
 /** the owner written in the lock; null when it holds no owner (garbage, or a FIFO, link or directory in its place) */
@@ -78,7 +63,7 @@ export async function acquireRunLock(
   for (;;) {
     if (await tryCreate(file, me)) break;
     const owner = await readOwner(file);
-    if (owner === null || !ownerAlive(owner)) {
+    if (owner === null || !isSameProcess(owner.pid, owner.start)) {
       // stale (owner died, or no owner in it): remove it only if it is still the same stale file
       const again = await readOwner(file);
       if (JSON.stringify(again) === JSON.stringify(owner)) await nodeFiles.remove(file);

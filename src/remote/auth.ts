@@ -1,6 +1,6 @@
 // Authentication as libvirtd's unix socket offers it: AUTH_LIST, then nothing (none) or AUTH_POLKIT (the
 // daemon asks polkit about our uid). SASL needs a SASL library we do not carry: the caller falls back to virsh.
-import { LibvirtError, VirErr, VirFrom } from './error.js';
+import { LibvirtError, VirErr, VirFrom } from '../libvirt/error.js';
 import type { RemoteClient } from './client.js';
 import { AuthType, PROC } from './protocol.js';
 

@@ -6,20 +6,19 @@
 import type { MessageHeader } from '../rpc/message.js';
 import type { CallContext, ProgramDispatch, RawHandler, ServerConnection } from '../rpc/server.js';
 import { decode, encode } from '../rpc/xdr-types.js';
-import { LibvirtError, VirErr, VirFrom } from './error.js';
+import { LibvirtError, VirErr, VirFrom } from '../libvirt/error.js';
 import { isReadOnlyProcedure, procedureByNumber } from './procedures.js';
 import { EVENT, PROC, REMOTE_PROGRAM, REMOTE_VERSION, type ArgsOf, type EventName, type EventOf, type ProcName, type RetOf } from './protocol.js';
 
 export type RemoteHandler<S, K extends ProcName> = (args: ArgsOf<K>, ctx: CallContext<S>) => Promise<RetOf<K>> | RetOf<K>;
 export type RemoteHandlers<S> = { [K in ProcName]?: RemoteHandler<S, K> };
 
-const byNumber = new Map<number, ProcName>(Object.entries(PROC).map(([name, p]) => [p.number, name as ProcName]));
-
-export function notSupported(name: string): LibvirtError {
+/** NO_SUPPORT for a procedure (its name in the procedure table), as libvirt words it for the public API behind it */
+export function notSupported(procName: string, detail?: string): LibvirtError {
   return new LibvirtError(
     VirErr.NO_SUPPORT,
     VirFrom.REMOTE,
-    `this function is not supported by the connection driver: ${name}`,
+    `this function is not supported by the connection driver: ${apiName(procName)}${detail ? `: ${detail}` : ''}`,
   );
 }
 
@@ -52,7 +51,7 @@ export function buildRemoteDispatch<S>(handlers: RemoteHandlers<S>): ProgramDisp
       const info = procedureByNumber(proc);
       if (!info) return undefined;
       return () => {
-        throw notSupported(byNumber.get(proc) ?? info.name);
+        throw notSupported(info.name);
       };
     },
   };
@@ -77,9 +76,39 @@ export function readOnlyGuard<S>(
   };
 }
 
-/** DOMAIN_SHUTDOWN → virDomainShutdown: the public API name libvirtd puts in its messages */
+/** words the public API spells in capitals (virDomainGetXMLDesc, virDomainLookupByUUID, virConnectGetURI…) */
+const API_WORDS: Record<string, string> = {
+  Xml: 'XML',
+  Uuid: 'UUID',
+  Id: 'ID',
+  Uri: 'URI',
+  Os: 'OS',
+  Cpu: 'CPU',
+  Mac: 'MAC',
+  Nmi: 'NMI',
+  Pm: 'PM',
+  Scsi: 'SCSI',
+  Wwn: 'WWN',
+  Dhcp: 'DHCP',
+  Nwfilter: 'NWFilter',
+  Iothread: 'IOThread',
+  Fsfreeze: 'FSFreeze',
+  Fsthaw: 'FSThaw',
+  Fstrim: 'FSTrim',
+  Fsinfo: 'FSInfo',
+};
+
+/** DOMAIN_GET_XML_DESC → virDomainGetXMLDesc: the public API name libvirtd puts in its messages */
 export const apiName = (procName: string): string =>
-  'vir' + procName.toLowerCase().replace(/(^|_)([a-z0-9])/g, (_m, _s, c: string) => c.toUpperCase());
+  'vir' +
+  procName
+    .toLowerCase()
+    .split('_')
+    .map((w) => {
+      const word = w.charAt(0).toUpperCase() + w.slice(1);
+      return API_WORDS[word] ?? word;
+    })
+    .join('');
 
 /** Send a REMOTE event message (e.g. a lifecycle callback) to one client. */
 export function sendRemoteEvent<S, K extends EventName>(connection: ServerConnection<S>, name: K, message: EventOf<K>): void {

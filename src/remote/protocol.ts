@@ -216,7 +216,7 @@ export type EventName = keyof typeof EVENT;
 export type EventOf<K extends EventName> = X.Infer<(typeof EVENT)[K]['body']>;
 
 // Flag and enum values from libvirt's public headers, for the procedures above.
-export const ConnectFlags = { RO: 1 } as const;
+export const ConnectFlags = { RO: 1, NO_ALIASES: 2 } as const;
 export const AuthType = { NONE: 0, SASL: 1, POLKIT: 2 } as const;
 /** virDrvFeature numbers virsh asks about */
 export const Feature = { PROGRAM_KEEPALIVE: 10, REMOTE_EVENT_CALLBACK: 14, REMOTE_CLOSE_CALLBACK: 15 } as const;
@@ -234,17 +234,50 @@ export const ListAllDomainsFlags = {
   AUTOSTART: 1024,
   NO_AUTOSTART: 2048,
   HAS_SNAPSHOT: 4096,
+  NO_SNAPSHOT: 8192,
+  HAS_CHECKPOINT: 16384,
+  NO_CHECKPOINT: 32768,
 } as const;
 export const SaveFlags = { BYPASS_CACHE: 1, RUNNING: 2, PAUSED: 4 } as const;
-export const StartFlags = { PAUSED: 1, AUTODESTROY: 2, BYPASS_CACHE: 4, FORCE_BOOT: 8, VALIDATE: 16 } as const;
+export const StartFlags = { PAUSED: 1, AUTODESTROY: 2, BYPASS_CACHE: 4, FORCE_BOOT: 8, VALIDATE: 16, RESET_NVRAM: 32 } as const;
 export const SetTimeFlags = { SYNC: 1 } as const;
-export const UndefineFlags = { MANAGED_SAVE: 1, SNAPSHOTS_METADATA: 2, NVRAM: 4, KEEP_NVRAM: 8, CHECKPOINTS_METADATA: 16 } as const;
-export const DestroyFlags = { DEFAULT: 0, GRACEFUL: 1 } as const;
+export const UndefineFlags = {
+  MANAGED_SAVE: 1,
+  SNAPSHOTS_METADATA: 2,
+  NVRAM: 4,
+  KEEP_NVRAM: 8,
+  CHECKPOINTS_METADATA: 16,
+  TPM: 32,
+  KEEP_TPM: 64,
+} as const;
+export const DestroyFlags = { DEFAULT: 0, GRACEFUL: 1, REMOVE_LOGS: 2 } as const;
+export const ShutdownFlags = { DEFAULT: 0, ACPI_POWER_BTN: 1, GUEST_AGENT: 2, INITCTL: 4, SIGNAL: 8, PARAVIRT: 16 } as const;
+/** virDomainXMLFlags */
+export const XmlFlags = { SECURE: 1, INACTIVE: 2, UPDATE_CPU: 4, MIGRATABLE: 8 } as const;
+export const DefineFlags = { VALIDATE: 1 } as const;
+/** virDomainMessageType */
+export const MessageFlags = { DEPRECATION: 1, TAINTING: 2 } as const;
+/** virDomainSnapshotListFlags (DESCENDANTS and ROOTS share a bit) */
+export const SnapshotListFlags = {
+  ROOTS: 1,
+  METADATA: 2,
+  LEAVES: 4,
+  NO_LEAVES: 8,
+  NO_METADATA: 16,
+  INACTIVE: 32,
+  ACTIVE: 64,
+  DISK_ONLY: 128,
+  INTERNAL: 256,
+  EXTERNAL: 512,
+  TOPOLOGICAL: 1024,
+} as const;
 export const MetadataType = { DESCRIPTION: 0, TITLE: 1, ELEMENT: 2 } as const;
 export const ModificationImpact = { CURRENT: 0, LIVE: 1, CONFIG: 2 } as const;
 export const DomainEventId = { LIFECYCLE: 0 } as const;
 /** virDomainJobType */
 export const JobType = { NONE: 0, BOUNDED: 1, UNBOUNDED: 2, COMPLETED: 3, FAILED: 4, CANCELLED: 5 } as const;
+/** virDomainJobOperation */
+export const JobOperation = { SAVE: 2 } as const;
 export const JobStatsFlags = { COMPLETED: 1, KEEP_COMPLETED: 2 } as const;
 /** typed-param field names of DOMAIN_GET_JOB_STATS (VIR_DOMAIN_JOB_*) */
 export const JobField = {

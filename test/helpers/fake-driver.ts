@@ -1,7 +1,7 @@
 // An in-memory Driver for unit tests of guestd's protocol layer: domains are records, jobs are scripted. The real
 // process driver is exercised by the integration tests.
 import type { JobProgress } from '../../src/libvirt/job.js';
-import type { DomainEvent, DomainRecord, Driver, DriverStartFlags } from '../../src/driver/driver.js';
+import type { DomainEvent, DomainRecord, Driver, DriverStartFlags, DriverUndefineFlags } from '../../src/driver/driver.js';
 import { LibvirtError, VirErr, VirFrom } from '../../src/libvirt/error.js';
 
 export class FakeDriver implements Driver {
@@ -63,8 +63,8 @@ export class FakeDriver implements Driver {
     this.emit(d, 0, 0);
     return d;
   }
-  async undefine(uuid: string, flags: number): Promise<void> {
-    this.calls.push(`undefine ${uuid} ${flags}`);
+  async undefine(uuid: string, flags: DriverUndefineFlags): Promise<void> {
+    this.calls.push(`undefine ${uuid}${flags.managedSave ? ' managed-save' : ''}`);
     this.domains.delete(uuid);
   }
   async createXML(xml: string, _flags: DriverStartFlags): Promise<DomainRecord> {
@@ -122,7 +122,7 @@ export class FakeDriver implements Driver {
   async setAutostart(uuid: string, autostart: boolean): Promise<void> {
     this.lookupByUuid(uuid).autostart = autostart;
   }
-  getMetadata(uuid: string, _type: number, uri: string | null): string {
+  getMetadata(uuid: string, { uri }: { uri: string | null }): string {
     return `<state xmlns="${uri}" name="${this.lookupByUuid(uuid).name}"/>`;
   }
   async setMetadata(): Promise<void> {}

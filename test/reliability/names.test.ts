@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { openConnectionDetailed } from '../../src/connect/index.js';
-import { MAX_NAME_BYTES } from '../../src/driver/process/domain-xml.js';
+import { MAX_NAME_BYTES } from '../../src/driver/process/xml/domain.js';
 import { createRemoteAdmin } from '../../src/guestctl/remote-admin.js';
 import { isVirError, VirErr } from '../../src/libvirt/error.js';
 import { cleanupAllGuestd, startGuestd } from '../helpers/guestd.js';

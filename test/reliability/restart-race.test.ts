@@ -10,7 +10,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { openConnection, type Connection } from '../../src/connect/index.js';
-import { readProcStat } from '../../src/driver/process/proc.js';
+import { processStartTime } from '../../src/effects/processes.js';
 import { isVirError, VirErr } from '../../src/libvirt/error.js';
 import { cleanupAllGuestd, isAlive, startGuestd, waitFor, type GuestdInstance } from '../helpers/guestd.js';
 import { ok, runtimeStatus, statusFile } from '../helpers/guests.js';
@@ -99,8 +99,7 @@ test('the restart race, in random rounds: persistent shut off and kept, transien
       } else if (found) losses.push(`${story}: the dead transient guest is still listed (${JSON.stringify(found)})`);
       if (fate !== 'survives' && existsSync(statusFile(gd, name))) losses.push(`${story}: its stale runtime status is left`);
       if (other) {
-        const st = readProcStat(other.pid);
-        if (!st || st.state === 'Z') losses.push(`${story}: the process now holding the pid was signalled`);
+        if (processStartTime(other.pid) === null) losses.push(`${story}: the process now holding the pid was signalled`);
       }
       const idle = await conn.lookup('idle').catch(() => null);
       if (!idle || (await conn.state(idle)).state !== 'shutoff') losses.push(`${story}: the idle persistent guest was lost`);

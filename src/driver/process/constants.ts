@@ -17,6 +17,3 @@ export const SHUTDOWN_FINISHED = 0;
 export const RUNNING = { UNKNOWN: 0, BOOTED: 1, RESTORED: 3 } as const;
 /** virDomainShutoffReason */
 export const SHUTOFF = { UNKNOWN: 0, SHUTDOWN: 1, DESTROYED: 2, CRASHED: 3, SAVED: 5, FAILED: 6 } as const;
-
-/** virDomainUndefineFlagsValues MANAGED_SAVE */
-export const UNDEFINE_MANAGED_SAVE = 1;

@@ -1,6 +1,6 @@
 // LibvirtError constructors with libvirt's numbers and message prefixes (as virterror.c renders them), so the
 // daemon can pass them over the wire unchanged and virsh prints what it prints for real libvirt.
-import { LibvirtError, VirErr, VirFrom } from '../../remote/error.js';
+import { LibvirtError, VirErr, VirFrom } from '../../libvirt/error.js';
 
 export const noDomainByName = (name: string): LibvirtError =>
   new LibvirtError(VirErr.NO_DOMAIN, VirFrom.DOM, `Domain not found: no domain with matching name '${name}'`);
@@ -20,6 +20,9 @@ export const xmlError = (what: string, hint?: string): LibvirtError =>
   new LibvirtError(VirErr.XML_ERROR, VirFrom.DOMAIN, `XML error: ${what}${hint ? `; ${hint}` : ''}`, hint ? { hint } : {});
 export const invalidArg = (what: string): LibvirtError =>
   new LibvirtError(VirErr.INVALID_ARG, VirFrom.DOM, `invalid argument: ${what}`);
+/** two flags asked for at once that exclude each other (libvirt words it without the "invalid argument" prefix) */
+export const exclusiveFlags = (a: string, b: string): LibvirtError =>
+  new LibvirtError(VirErr.INVALID_ARG, VirFrom.DOM, `Flags '${a}' and '${b}' are mutually exclusive`);
 export const argumentUnsupported = (what: string): LibvirtError =>
   new LibvirtError(VirErr.ARGUMENT_UNSUPPORTED, VirFrom.DOM, `argument unsupported: ${what}`);
 export const agentUnresponsive = (what: string): LibvirtError =>

@@ -3,7 +3,9 @@
 // failed) as one JSON line on fd 3.
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import type { Clock } from '../../effects/clock.js';
 import type { GuestBehavior, ReadyLine } from '../../guest/protocol.js';
 
 export interface LaunchSpec {
@@ -30,7 +32,7 @@ export class LaunchError extends Error {
   }
 }
 
-export type Launcher = (spec: LaunchSpec) => Promise<{ pid: number; restored: boolean }>;
+export type Launcher = (spec: LaunchSpec, clock: Clock) => Promise<{ pid: number; restored: boolean }>;
 
 /** `node [--import tsx] main.{js,ts}`: the compiled runtime beside this file, or its source under tsx */
 export function runtimeCommand(): { execPath: string; args: string[] } {
@@ -55,7 +57,7 @@ function tail(file: string, lines = 5): string {
   }
 }
 
-export const launchGuest: Launcher = (spec) => {
+export const launchGuest: Launcher = (spec, clock) => {
   const cmd = runtimeCommand();
   // `--opt=value`: a value such as the name '-x' would otherwise be read as an option
   const args = [
@@ -86,32 +88,43 @@ export const launchGuest: Launcher = (spec) => {
       throw new LaunchError('SpawnError', `cannot record the guest process ${child.pid}: ${(err as Error).message}`);
     }
   }
-  const readyPipe = child.stdio[3] as NodeJS.ReadableStream | null;
+  const readyPipe = child.stdio[3] as Readable | null;
   return new Promise((resolve, reject) => {
     let buf = '';
     let done = false;
+    const waiting = new AbortController();
     const finish = (err: Error | null, value?: { pid: number; restored: boolean }): void => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
-      (readyPipe as unknown as { destroy?: () => void } | null)?.destroy?.();
+      waiting.abort();
+      readyPipe?.destroy();
       child.unref();
       if (err) reject(err);
       else resolve(value as { pid: number; restored: boolean });
     };
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      finish(new LaunchError('Timeout', `the guest runtime did not become ready within ${spec.timeoutMs} ms`));
-    }, spec.timeoutMs);
+    clock.sleep(spec.timeoutMs, waiting.signal).then(
+      () => {
+        child.kill('SIGKILL');
+        finish(new LaunchError('Timeout', `the guest runtime did not become ready within ${spec.timeoutMs} ms`));
+      },
+      () => undefined, // ready (or failed) before
+    );
     child.once('error', (err) => finish(new LaunchError('SpawnError', `cannot start the guest runtime: ${err.message}`)));
+    // the runtime ended before its ready line: known once the pipe is read to its end (the line may still be in it)
+    let exit: string | null = null;
+    let pipeClosed = readyPipe === null;
+    const endedUnready = (): void => {
+      if (exit === null || !pipeClosed) return;
+      const why = tail(spec.logFile);
+      finish(new LaunchError('Exited', `the guest runtime exited (${exit}) before it was ready${why ? `: ${why}` : ''}`));
+    };
     child.once('exit', (code, signal) => {
-      // a ready line may still be in the pipe; give it a moment
-      setTimeout(() => {
-        const why = tail(spec.logFile);
-        finish(
-          new LaunchError('Exited', `the guest runtime exited (${signal ?? `code ${code}`}) before it was ready${why ? `: ${why}` : ''}`),
-        );
-      }, 100);
+      exit = signal ?? `code ${code}`;
+      endedUnready();
+    });
+    readyPipe?.once('close', () => {
+      pipeClosed = true;
+      endedUnready();
     });
     readyPipe?.on('data', (d: Buffer) => {
       buf += d.toString();

@@ -33,7 +33,7 @@ export class MonitorClient extends EventEmitter<MonitorClientEvents> {
   }
 
   /** connect and read the greeting; rejects after `timeoutMs` */
-  static connect(path: string, timeoutMs = 3000): Promise<MonitorClient> {
+  static connect(path: string, timeoutMs: number): Promise<MonitorClient> {
     return new Promise((resolve, reject) => {
       const socket = connect(path);
       const lines = createInterface({ input: socket });

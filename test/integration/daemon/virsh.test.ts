@@ -136,6 +136,31 @@ describe('guestd driven by real virsh', () => {
     assert.equal((await virsh(gd.uri, 'undefine', 'ro1')).code, 0);
   });
 
+  it("flags: what a process guest cannot do is refused in libvirt's words, the rest is honoured", async () => {
+    assert.equal((await virsh(gd.uri, 'define', xmlFile('fl1', { 'shutdown-seconds': 0 }))).code, 0);
+    assert.equal((await virsh(gd.uri, 'start', 'fl1')).code, 0);
+    let r = await virsh(gd.uri, 'shutdown', '--mode', 'agent', 'fl1');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /error: unsupported flags \(0x2\) in function processDomainShutdownFlags/);
+    r = await virsh(gd.uri, 'domjobinfo', '--completed', 'fl1');
+    assert.match(r.stderr, /unsupported flags \(0x1\) in function processDomainGetJobStats/);
+    assert.match((await virsh(gd.uri, 'dumpxml', 'fl1')).stdout, /<domain type='process' id='\d+'>/);
+    assert.match((await virsh(gd.uri, 'dumpxml', '--inactive', 'fl1')).stdout, /^<domain type='process'>/);
+    r = await virsh(gd.roUri, 'dumpxml', '--security-info', 'fl1');
+    assert.match(r.stderr, /operation forbidden: virDomainGetXMLDesc with secure flag/);
+    assert.equal((await virsh(gd.uri, 'desc', 'fl1', '--config', '--title', 'persisted')).code, 0);
+    assert.equal((await virsh(gd.uri, 'desc', 'fl1', '--live', '--title', 'running')).code, 0);
+    assert.equal((await virsh(gd.uri, 'desc', 'fl1', '--title')).stdout.trim(), 'running');
+    assert.equal((await virsh(gd.uri, 'desc', 'fl1', '--config', '--title')).stdout.trim(), 'persisted');
+    assert.equal((await virsh(gd.uri, 'shutdown', '--mode', 'acpi', 'fl1')).code, 0);
+    await waitFor('fl1 to shut off', async () => (await virsh(gd.uri, 'domstate', 'fl1')).stdout.trim() === 'shut off');
+    assert.equal((await virsh(gd.uri, 'desc', 'fl1', '--title')).stdout.trim(), 'persisted', 'the config outlives the run');
+    assert.equal((await virsh(gd.uri, 'start', 'fl1')).code, 0);
+    r = await virsh(gd.uri, 'destroy', '--graceful', 'fl1');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await virsh(gd.uri, 'undefine', 'fl1')).code, 0);
+  });
+
   it("bad domain XML is the client's error: libvirt's XML error, not an internal one, and not logged as unexpected", async () => {
     const bad = {
       'external entity': `<!DOCTYPE domain [<!ENTITY x SYSTEM "file:///etc/passwd">]>${guestXml('xxe').replace('<name>xxe', '<name>&x;')}`,

@@ -5,7 +5,7 @@ import { processesMentioning, waitFor as waitUntil } from '../../helpers/guestd.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DomainEvent } from '../../../src/driver/driver.js';
-import { ProcessDriver } from '../../../src/driver/process/index.js';
+import { ProcessDriver } from '../../../src/driver/process/driver.js';
 import { MonitorClient } from '../../../src/driver/process/monitor-client.js';
 import type { RuntimeStatus } from '../../../src/driver/process/store.js';
 
@@ -46,7 +46,7 @@ export class Bed {
       stateDir: this.stateDir,
       runDir: this.runDir,
       log: { info: push('info'), warn: push('warn'), error: push('error') },
-      livenessIntervalMs: 200,
+      timing: { livenessIntervalMs: 200 },
     });
     d.onEvent((e) => this.events.push(e));
     this.drivers.add(d);
@@ -65,7 +65,7 @@ export class Bed {
 
   /** talk to a running guest's monitor directly (what the guest holds, independent of the driver) */
   async monitor(name: string): Promise<MonitorClient> {
-    return MonitorClient.connect(this.status(name).monitor);
+    return MonitorClient.connect(this.status(name).monitor, 5000);
   }
 
   guestPids(): number[] {

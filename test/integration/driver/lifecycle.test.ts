@@ -3,8 +3,9 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LibvirtError, VirErr } from '../../../src/libvirt/error.js';
-import type { ProcessDriver } from '../../../src/driver/process/index.js';
-import { isSameProcess } from '../../../src/driver/process/proc.js';
+import type { DomainTable } from '../../../src/driver/process/domain-table.js';
+import type { ProcessDriver } from '../../../src/driver/process/driver.js';
+import { isSameProcess } from '../../../src/effects/processes.js';
 import { MonitorClient } from '../../../src/driver/process/monitor-client.js';
 import { resetConnection } from '../../helpers/sockets.js';
 import { Bed, domainXML, waitFor } from './helpers.js';
@@ -38,7 +39,7 @@ describe('process driver: lifecycle', () => {
     assert.equal(started.reason, 1);
     assert.ok(started.id >= 1);
     assert.equal(d.lookupById(started.id).name, 'web1');
-    assert.match(d.getXMLDesc(rec.uuid), new RegExp(`<domain type='process' id='${started.id}'>`));
+    assert.match(d.getXMLDesc(rec.uuid, {}), new RegExp(`<domain type='process' id='${started.id}'>`));
     assert.ok(d.hasRunningGuests());
     await assert.rejects(d.create(rec.uuid, {}), isVir(VirErr.OPERATION_INVALID, /domain is already running/));
 
@@ -56,13 +57,13 @@ describe('process driver: lifecycle', () => {
 
     const again = await d.create(rec.uuid, {});
     assert.ok(again.id > started.id, 'ids increase');
-    await d.destroy(rec.uuid);
+    await d.destroy(rec.uuid, {});
     assert.equal(d.lookupByUuid(rec.uuid).state, 'shutoff');
     assert.equal(d.lookupByUuid(rec.uuid).reason, 2);
     assert.deepEqual(bed.events.at(-1), { domain: { uuid: rec.uuid, name: 'web1', id: again.id }, kind: 'stopped', event: 5, detail: 1 });
     assert.ok(!d.hasRunningGuests());
     await assert.rejects(d.shutdown(rec.uuid), isVir(VirErr.OPERATION_INVALID, /domain is not running/));
-    await assert.rejects(d.destroy(rec.uuid), isVir(VirErr.OPERATION_INVALID, /domain is not running/));
+    await assert.rejects(d.destroy(rec.uuid, {}), isVir(VirErr.OPERATION_INVALID, /domain is not running/));
   });
 
   it('looks up unknown guests with libvirt messages', () => {
@@ -102,7 +103,7 @@ describe('process driver: lifecycle', () => {
     await d.shutdown(rec.uuid);
     await new Promise((r) => setTimeout(r, 800));
     assert.equal(d.lookupByUuid(rec.uuid).state, 'running');
-    await d.destroy(rec.uuid);
+    await d.destroy(rec.uuid, {});
     assert.equal(d.lookupByUuid(rec.uuid).state, 'shutoff');
   });
 
@@ -115,13 +116,13 @@ describe('process driver: lifecycle', () => {
     await d.setTime(rec.uuid, { sync: true });
     const s = await d.getTime(rec.uuid);
     assert.ok(Math.abs(Number(s.seconds) - Date.now() / 1000) < 2);
-    await d.destroy(rec.uuid);
+    await d.destroy(rec.uuid, {});
 
     const na = await d.defineXML(domainXML('noagent', { behavior: { agent: 'no' } }));
     await d.create(na.uuid, {});
     await assert.rejects(d.setTime(na.uuid, { sync: true }), isVir(VirErr.ARGUMENT_UNSUPPORTED, /^argument unsupported: guestd guest agent is not configured/));
     await assert.rejects(d.getTime(na.uuid), isVir(VirErr.ARGUMENT_UNSUPPORTED));
-    await d.destroy(na.uuid);
+    await d.destroy(na.uuid, {});
     await assert.rejects(d.getTime(na.uuid), isVir(VirErr.OPERATION_INVALID, /not running/));
   });
 
@@ -135,23 +136,23 @@ describe('process driver: lifecycle', () => {
 
   it('metadata: title, description, elements by namespace', async () => {
     const rec = await d.defineXML(domainXML('meta', { extra: '<x:policy xmlns:x="urn:example:policy" tier="1"/>' }));
-    assert.match(d.getMetadata(rec.uuid, 2, 'urn:example:policy'), /<x:policy xmlns:x="urn:example:policy" tier="1"\/>/);
-    assert.match(d.getMetadata(rec.uuid, 2, 'urn:guestd:behavior:1'), /gd:behavior/);
-    assert.throws(() => d.getMetadata(rec.uuid, 0, null), isVir(VirErr.NO_DOMAIN_METADATA));
-    await d.setMetadata(rec.uuid, 1, 'A title', null, null);
-    await d.setMetadata(rec.uuid, 0, 'Some words', null, null);
-    await d.setMetadata(rec.uuid, 2, '<p tier="2"><q>z</q></p>', 'pol', 'urn:example:policy');
-    assert.equal(d.getMetadata(rec.uuid, 1, null), 'A title');
+    assert.match(d.getMetadata(rec.uuid, { type: 'element', uri: 'urn:example:policy' }, {}), /<x:policy xmlns:x="urn:example:policy" tier="1"\/>/);
+    assert.match(d.getMetadata(rec.uuid, { type: 'element', uri: 'urn:guestd:behavior:1' }, {}), /gd:behavior/);
+    assert.throws(() => d.getMetadata(rec.uuid, { type: 'description', uri: null }, {}), isVir(VirErr.NO_DOMAIN_METADATA));
+    await d.setMetadata(rec.uuid, { type: 'title', value: 'A title', key: null, uri: null }, {});
+    await d.setMetadata(rec.uuid, { type: 'description', value: 'Some words', key: null, uri: null }, {});
+    await d.setMetadata(rec.uuid, { type: 'element', value: '<p tier="2"><q>z</q></p>', key: 'pol', uri: 'urn:example:policy' }, {});
+    assert.equal(d.getMetadata(rec.uuid, { type: 'title', uri: null }, {}), 'A title');
     assert.equal(
-      d.getMetadata(rec.uuid, 2, 'urn:example:policy'),
+      d.getMetadata(rec.uuid, { type: 'element', uri: 'urn:example:policy' }, {}),
       '<pol:p xmlns:pol="urn:example:policy" tier="2"><pol:q>z</pol:q></pol:p>',
     );
     // persisted: a new driver sees it
     const d2 = await bed.driver();
-    assert.equal(d2.getMetadata(rec.uuid, 0, null), 'Some words');
+    assert.equal(d2.getMetadata(rec.uuid, { type: 'description', uri: null }, {}), 'Some words');
     await bed.closeDriver(d2);
-    await d.setMetadata(rec.uuid, 2, null, null, 'urn:example:policy');
-    assert.throws(() => d.getMetadata(rec.uuid, 2, 'urn:example:policy'), isVir(VirErr.NO_DOMAIN_METADATA));
+    await d.setMetadata(rec.uuid, { type: 'element', value: null, key: null, uri: 'urn:example:policy' }, {});
+    assert.throws(() => d.getMetadata(rec.uuid, { type: 'element', uri: 'urn:example:policy' }, {}), isVir(VirErr.NO_DOMAIN_METADATA));
   });
 
   it('transient guests: createXML, gone when stopped; undefine of a running guest makes it transient', async () => {
@@ -160,15 +161,15 @@ describe('process driver: lifecycle', () => {
     assert.equal(t.state, 'running');
     await assert.rejects(d.managedSave(t.uuid, {}), isVir(VirErr.OPERATION_INVALID, /transient/));
     await assert.rejects(d.setAutostart(t.uuid, true), isVir(VirErr.OPERATION_INVALID));
-    await d.destroy(t.uuid);
+    await d.destroy(t.uuid, {});
     assert.throws(() => d.lookupByUuid(t.uuid), isVir(VirErr.NO_DOMAIN));
 
     const p = await d.defineXML(domainXML('becomes-transient'));
     await d.create(p.uuid, {});
-    await d.undefine(p.uuid, 0);
+    await d.undefine(p.uuid, {});
     assert.equal(d.lookupByUuid(p.uuid).persistent, false);
     assert.equal(bed.status('becomes-transient').persistent, false);
-    await d.destroy(p.uuid);
+    await d.destroy(p.uuid, {});
     assert.throws(() => d.lookupByUuid(p.uuid), isVir(VirErr.NO_DOMAIN));
   });
 
@@ -180,7 +181,7 @@ describe('process driver: lifecycle', () => {
     const bed2 = new Bed();
     try {
       const other = await bed2.driver();
-      const xml = d.getXMLDesc(rec.uuid);
+      const xml = d.getXMLDesc(rec.uuid, {});
       await other.defineXML(xml);
       await other.setAutostart(rec.uuid, true);
       await bed2.closeDriver(other);
@@ -189,7 +190,7 @@ describe('process driver: lifecycle', () => {
       const booted = await bed2.driver();
       assert.equal(booted.lookupByUuid(rec.uuid).state, 'running');
       // a daemon restart (same run dir) does not autostart again
-      await booted.destroy(rec.uuid);
+      await booted.destroy(rec.uuid, {});
       await bed2.closeDriver(booted);
       const restarted = await bed2.driver();
       assert.equal(restarted.lookupByUuid(rec.uuid).state, 'shutoff');
@@ -206,7 +207,7 @@ describe('process driver: lifecycle', () => {
     assert.ok(isSameProcess(pid, bed.status('sturdy').startTime), 'the guest process lives');
     assert.equal(d.lookupByUuid(rec.uuid).state, 'running');
     await d.setTime(rec.uuid, { sync: true }); // the driver's own monitor still works
-    await d.destroy(rec.uuid);
+    await d.destroy(rec.uuid, {});
   });
 
   it('names that look like options or hold odd characters start, save and restore', async () => {
@@ -215,8 +216,8 @@ describe('process driver: lifecycle', () => {
       assert.equal((await d.create(rec.uuid, {})).name, name);
       await d.managedSave(rec.uuid, {});
       assert.equal((await d.create(rec.uuid, {})).reason, 3, `${name} restored`);
-      await d.destroy(rec.uuid);
-      await d.undefine(rec.uuid, 0);
+      await d.destroy(rec.uuid, {});
+      await d.undefine(rec.uuid, {});
     }
   });
 
@@ -225,12 +226,13 @@ describe('process driver: lifecycle', () => {
     await d.create(rec.uuid, {});
     const { pid, startTime } = bed.status('reconnects');
     // the one way to break the driver's side of the connection from here: close it under the driver
-    const doms = (d as unknown as { doms: Map<string, { run: { monitor: MonitorClient } | null }> }).doms;
-    doms.get(rec.uuid)!.run!.monitor.close();
-    await waitFor('the monitor to be connected again', () => doms.get(rec.uuid)?.run?.monitor.closed === false, 15_000);
+    const table = (d as unknown as { ctx: { table: DomainTable } }).ctx.table;
+    const monitor = (): MonitorClient | null | undefined => table.get(rec.uuid)?.run?.monitor;
+    monitor()!.close();
+    await waitFor('the monitor to be connected again', () => monitor()?.closed === false, 15_000);
     assert.ok(isSameProcess(pid, startTime), 'the same guest process runs on');
     assert.equal(d.lookupByUuid(rec.uuid).state, 'running');
     await d.setTime(rec.uuid, { sync: true }); // controllable through the new connection
-    await d.destroy(rec.uuid);
+    await d.destroy(rec.uuid, {});
   });
 });

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { ProcessDriver } from '../../../src/driver/process/index.js';
-import { readProcStat } from '../../../src/driver/process/proc.js';
+import type { ProcessDriver } from '../../../src/driver/process/driver.js';
+import { processStartTime, processStat } from '../../../src/effects/processes.js';
 import { readImage } from '../../../src/guest/image.js';
 import { unrelated, zombie } from '../../helpers/processes.js';
 import { Bed, domainXML, waitFor } from './helpers.js';
@@ -14,10 +14,7 @@ import { Bed, domainXML, waitFor } from './helpers.js';
 function kill9(pid: number): void {
   process.kill(pid, 'SIGKILL');
 }
-const alive = (pid: number): boolean => {
-  const st = readProcStat(pid);
-  return st !== null && st.state !== 'Z';
-};
+const alive = (pid: number): boolean => processStartTime(pid) !== null;
 
 describe('process driver: daemon restarts', () => {
   let bed: Bed;
@@ -80,8 +77,8 @@ describe('process driver: daemon restarts', () => {
         [5, 0],
       ],
     );
-    await d.destroy(t.uuid);
-    await d.destroy(next.uuid);
+    await d.destroy(t.uuid, {});
+    await d.destroy(next.uuid, {});
     assert.ok(!alive(pid));
     await bed.closeDriver(d);
   });
@@ -167,7 +164,7 @@ describe('process driver: daemon restarts', () => {
     await waitFor('dead', () => !alive(real.pid));
     const dead = await zombie();
     try {
-      const startTime = readProcStat(dead.pid)!.startTime;
+      const startTime = processStat(dead.pid)!.startTime; // the zombie's own: only its state says it ended
       writeFileSync(join(bed.runDir, 'domains', 'undead.json'), JSON.stringify({ ...real, pid: dead.pid, startTime }));
       d = await bed.driver();
       assert.deepEqual([d.lookupByUuid(rec.uuid).state, d.lookupByUuid(rec.uuid).id], ['shutoff', -1]);
@@ -203,7 +200,7 @@ describe('process driver: daemon restarts', () => {
     const mon = await bed.monitor('midsave');
     assert.deepEqual((await mon.call('query-state')).restoredFrom, { counter: img.facts.counter, checksum: img.payloadSha });
     mon.close();
-    await d.destroy(rec.uuid);
+    await d.destroy(rec.uuid, {});
     await bed.closeDriver(d);
   });
 
@@ -243,7 +240,7 @@ describe('process driver: daemon restarts', () => {
     const r = d.lookupByUuid(rec.uuid);
     assert.deepEqual([r.state, r.hasManagedSave], ['running', false], 'restoring that image later would roll the guest back');
     assert.ok(!existsSync(image));
-    await d.destroy(rec.uuid);
+    await d.destroy(rec.uuid, {});
     assert.deepEqual([d.lookupByUuid(rec.uuid).reason, d.lookupByUuid(rec.uuid).hasManagedSave], [2, false]);
     await bed.closeDriver(d);
   });

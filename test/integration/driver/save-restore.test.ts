@@ -15,7 +15,7 @@ import {
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LibvirtError, VirErr } from '../../../src/libvirt/error.js';
-import type { ProcessDriver } from '../../../src/driver/process/index.js';
+import type { ProcessDriver } from '../../../src/driver/process/driver.js';
 import { BLOCK, decodeHeader } from '../../../src/guest/image.js';
 import { Bed, domainXML, sleep, waitFor } from './helpers.js';
 
@@ -101,7 +101,7 @@ describe('process driver: managed save and restore', () => {
     await d.setTime(rec.uuid, { sync: true });
     const synced = Date.now() / 1000 - Number((await d.getTime(rec.uuid)).seconds);
     assert.ok(Math.abs(synced) < 1.1, `synced clock off by ${synced}s`);
-    await d.destroy(rec.uuid);
+    await d.destroy(rec.uuid, {});
   });
 
   it('reports progress while saving 256 MiB', async () => {
@@ -161,8 +161,9 @@ describe('process driver: managed save and restore', () => {
     await d.create(rec.uuid, {});
     const save = d.managedSave(rec.uuid, {});
     await waitFor('save progress', () => (d.jobStats(rec.uuid).dataProcessed ?? 0) > 4 << 20);
-    await d.destroy(rec.uuid);
-    await assert.rejects(save, isVir(VirErr.OPERATION_FAILED));
+    const failed = assert.rejects(save, isVir(VirErr.OPERATION_FAILED)); // it fails while destroy still waits
+    await d.destroy(rec.uuid, {});
+    await failed;
     assert.equal(d.lookupByUuid(rec.uuid).reason, 2);
     assert.deepEqual(readdirSync(join(bed.stateDir, 'save')), []);
   });
@@ -180,7 +181,7 @@ describe('process driver: managed save and restore', () => {
     const mon = await bed.monitor('direct');
     assert.deepEqual((await mon.call('query-state')).restoredFrom, { counter: saved.counter, checksum: saved.memorySha });
     mon.close();
-    await d.destroy(rec.uuid);
+    await d.destroy(rec.uuid, {});
   });
 
   for (const [what, damage, message] of [
@@ -221,7 +222,7 @@ describe('process driver: managed save and restore', () => {
       const mon = await bed.monitor(name);
       assert.equal((await mon.call('query-state')).restoredFrom, null);
       mon.close();
-      await d.destroy(rec.uuid);
+      await d.destroy(rec.uuid, {});
     });
   }
 
@@ -229,9 +230,9 @@ describe('process driver: managed save and restore', () => {
     const rec = await d.defineXML(domainXML('undef', { memory: '4' }));
     await d.create(rec.uuid, {});
     await d.managedSave(rec.uuid, {});
-    await assert.rejects(d.undefine(rec.uuid, 0), isVir(VirErr.OPERATION_INVALID, /managed save image exists/));
+    await assert.rejects(d.undefine(rec.uuid, {}), isVir(VirErr.OPERATION_INVALID, /managed save image exists/));
     assert.equal(d.lookupByUuid(rec.uuid).name, 'undef');
-    await d.undefine(rec.uuid, 1);
+    await d.undefine(rec.uuid, { managedSave: true });
     assert.ok(!existsSync(join(bed.stateDir, 'save', 'undef.save')));
     assert.ok(!existsSync(join(bed.stateDir, 'domains', 'undef.xml')));
     assert.throws(() => d.lookupByUuid(rec.uuid), isVir(VirErr.NO_DOMAIN));

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { processStartTime } from '../../../src/effects/run-lock.js';
+import { processStartTime } from '../../../src/effects/processes.js';
 import { systemdSupervisor } from '../../../src/effects/sd-notify.js';
 import { DEADLINE_GRACE_MS } from '../../../src/orchestrator/stop.js';
 import { runGuests, sandbox } from '../../helpers/cli.js';

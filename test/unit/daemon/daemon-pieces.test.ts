@@ -14,7 +14,8 @@ import { dnAllowed } from '../../../src/daemon/listeners.js';
 import { parseDaemonOptions } from '../../../src/daemon/options.js';
 import { defaultPaths } from '../../../src/daemon/paths.js';
 import { acquirePidFile } from '../../../src/daemon/pid-file.js';
-import { jobParams, matchesListFlags } from '../../../src/daemon/remote-handlers.js';
+import { matchesListFlags } from '../../../src/daemon/flags.js';
+import { jobParams } from '../../../src/daemon/remote-handlers.js';
 import { resolveSettings } from '../../../src/daemon/settings.js';
 import { activatedSockets } from '../../../src/daemon/socket-activation.js';
 
@@ -143,7 +144,10 @@ describe('CONNECT_LIST_ALL_DOMAINS filter', () => {
     assert.ok(matchesListFlags(transient, 9) && !matchesListFlags(running, 9));
     assert.ok(matchesListFlags(saved, 256) && !matchesListFlags(running, 256));
     assert.ok(matchesListFlags(saved, 64) && !matchesListFlags(running, 64));
-    assert.ok(!matchesListFlags(running, 4096));
+    assert.ok(!matchesListFlags(running, 4096), 'HAS_SNAPSHOT: no guest has snapshots');
+    assert.ok(matchesListFlags(running, 8192) && matchesListFlags(running, 4096 | 8192), 'NO_SNAPSHOT, or either');
+    assert.ok(!matchesListFlags(running, 16384), 'HAS_CHECKPOINT: no guest has checkpoints');
+    assert.ok(matchesListFlags(running, 32768) && matchesListFlags(running, 16384 | 32768), 'NO_CHECKPOINT, or either');
   });
   it('reports job progress as typed params', () => {
     assert.deepEqual(jobParams({ type: 'none' }), []);

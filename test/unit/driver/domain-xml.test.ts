@@ -1,15 +1,9 @@
 import assert from 'node:assert/strict';
 import { constants } from 'node:buffer';
 import { describe, it } from 'node:test';
-import {
-  BEHAVIOR_NS,
-  DEFAULT_BEHAVIOR,
-  formatDomainXML,
-  MAX_MEMORY_KIB,
-  parseDomainXML,
-  parseMemoryKiB,
-  withMetadataElement,
-} from '../../../src/driver/process/domain-xml.js';
+import { BEHAVIOR_NS, DEFAULT_BEHAVIOR } from '../../../src/driver/process/xml/behavior.js';
+import { formatDomainXML, parseDomainXML, withMetadataElement } from '../../../src/driver/process/xml/domain.js';
+import { MAX_MEMORY_KIB, parseMemoryKiB } from '../../../src/driver/process/xml/scaled-integer.js';
 import { isVirError, LibvirtError, VirErr } from '../../../src/libvirt/error.js';
 
 const dom = (inner: string, type = 'process'): string => `<domain type='${type}'>${inner}</domain>`;

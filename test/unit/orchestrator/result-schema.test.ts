@@ -7,7 +7,7 @@ import { resultValidator } from '../../helpers/result-schema.js';
 
 test('the checked-in JSON schema is the one derived from the result description', () => {
   const checkedIn = JSON.parse(readFileSync(repoPath('src/orchestrator/result.schema.json'), 'utf8'));
-  assert.deepEqual(checkedIn, JSON.parse(JSON.stringify(resultJsonSchema())), 'run: node --import tsx src/orchestrator/gen/result-schema.ts');
+  assert.deepEqual(checkedIn, JSON.parse(JSON.stringify(resultJsonSchema())), 'run: npm run gen');
 });
 
 test('the schema accepts a real-shaped result and rejects a broken one', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { repoPath } from '../../helpers/repo.js';
-import { parse } from '../../../src/remote/gen/procedures.js';
+import { parse } from '../../../scripts/gen/procedures.js';
 import { PROCEDURES, isReadOnlyProcedure, procedureByName, procedureByNumber } from '../../../src/remote/procedures.js';
 import { EVENT, PROC } from '../../../src/remote/protocol.js';
 
@@ -66,7 +66,7 @@ describe('REMOTE procedure table', () => {
   });
 
   it('is what the generator makes of the checked-in extract', () => {
-    const entries = parse(readFileSync(repoPath('src/remote/gen/procedures.acl.txt'), 'utf8'));
+    const entries = parse(readFileSync(repoPath('scripts/gen/procedures.acl.txt'), 'utf8'));
     assert.deepEqual(
       entries.map((e) => [e.number, e.name, e.readonly]),
       PROCEDURES.map((p) => [p.number, p.name, p.readonly]),

@@ -1,5 +1,5 @@
 // guestd's REMOTE service (handlers, guards, events) over a real unix socket with a fake driver: real virsh and
-// raw calls. The real daemon and driver are covered by test/integration/daemon.
+// raw calls. The real daemon and driver are covered by the other tests here.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,0 +1,183 @@
+// The process driver's domain table: every domain it knows (persistent configs, running guests), looked up by uuid,
+// name or id, and what a domain is while the driver holds it. Work that changes a domain runs on its serial queue;
+// changes to the table itself (define, undefine, create from XML) on the table's.
+import pLimit from 'p-limit';
+import type { DomainState } from '../../libvirt/domain-state.js';
+import { CLOCK_TICKS_PER_SECOND, processStat } from '../../effects/processes.js';
+import type { PowerOffReason } from '../../guest/protocol.js';
+import type { DomainRecord } from '../driver.js';
+import { SHUTOFF } from './constants.js';
+import { noDomainById, noDomainByName, noDomainByUuid, operationFailed, operationInvalid } from './errors.js';
+import type { MonitorClient } from './monitor-client.js';
+import type { Store } from './store.js';
+import { OS_TYPE, type DomainDef } from './xml/domain.js';
+
+/** runs one piece of work at a time, in the order given, whether the one before succeeded or failed */
+export type SerialQueue = <T>(work: () => Promise<T>) => Promise<T>;
+const serialQueue = (): SerialQueue => {
+  const limit = pLimit(1);
+  return (work) => limit(work);
+};
+
+/** a guest process the driver manages */
+export interface Running {
+  pid: number;
+  startTime: string;
+  monitorPath: string;
+  monitor: MonitorClient | null;
+  startedAt: string;
+  /** resolves once the guest's end has been settled */
+  exited: Promise<void>;
+  markExited: () => void;
+}
+
+/** a guest process coming under the driver's management */
+export function newRunning(fields: Omit<Running, 'exited' | 'markExited'>): Running {
+  let markExited!: () => void;
+  const exited = new Promise<void>((resolve) => (markExited = resolve));
+  return { ...fields, exited, markExited };
+}
+
+export interface Job {
+  startedAt: number;
+  processed: number;
+  total: number;
+}
+
+export interface Dom {
+  uuid: string;
+  name: string;
+  /** the persistent config; null for a transient guest */
+  config: DomainDef | null;
+  /** the definition the running guest was started with */
+  live: DomainDef | null;
+  id: number;
+  state: DomainState;
+  reason: number;
+  autostart: boolean;
+  run: Running | null;
+  job: Job | null;
+  /** why the guest is going away, as we asked or as it told us */
+  stopping: PowerOffReason | null;
+  queue: SerialQueue;
+}
+
+/** the definition in effect: the live one while running, else the config */
+export function definitionOf(dom: Dom): DomainDef {
+  const def = dom.live ?? dom.config;
+  if (!def) throw operationFailed(`domain '${dom.name}' has no definition`);
+  return def;
+}
+
+export function runningOf(dom: Dom): Running {
+  if (!dom.run) throw operationInvalid('domain is not running');
+  return dom.run;
+}
+
+export function monitorOf(dom: Dom): MonitorClient {
+  const run = runningOf(dom);
+  if (!run.monitor || run.monitor.closed) throw operationFailed(`the monitor of domain '${dom.name}' is not connected`);
+  return run.monitor;
+}
+
+export class DomainTable {
+  private readonly doms = new Map<string, Dom>();
+  private nextId = 1;
+  readonly queue = serialQueue();
+
+  constructor(private readonly store: Store) {}
+
+  /** a domain record, not yet in the table, shut off (with its managed save image, if the config has one) */
+  create(config: DomainDef | null, def: DomainDef): Dom {
+    const saved = config !== null && this.store.hasManagedSave(def.name);
+    return {
+      uuid: def.uuid,
+      name: def.name,
+      config,
+      live: null,
+      id: -1,
+      state: 'shutoff',
+      reason: saved ? SHUTOFF.SAVED : SHUTOFF.UNKNOWN,
+      autostart: config !== null && this.store.isAutostart(def.name),
+      run: null,
+      job: null,
+      stopping: null,
+      queue: serialQueue(),
+    };
+  }
+
+  add(dom: Dom): void {
+    this.doms.set(dom.uuid, dom);
+  }
+  remove(dom: Dom): void {
+    if (this.doms.get(dom.uuid) === dom) this.doms.delete(dom.uuid);
+  }
+  all(): Dom[] {
+    return [...this.doms.values()];
+  }
+  get(uuid: string): Dom | undefined {
+    return this.doms.get(uuid.toLowerCase());
+  }
+
+  byUuid(uuid: string): Dom {
+    const dom = this.get(uuid);
+    if (!dom) throw noDomainByUuid(uuid);
+    return dom;
+  }
+  findByName(name: string): Dom | undefined {
+    return this.all().find((d) => d.name === name);
+  }
+  byName(name: string): Dom {
+    const dom = this.findByName(name);
+    if (!dom) throw noDomainByName(name);
+    return dom;
+  }
+  byId(id: number): Dom {
+    const dom = this.all().find((d) => d.run && d.id === id);
+    if (!dom) throw noDomainById(id);
+    return dom;
+  }
+
+  /** the id for a guest starting now */
+  takeId(): number {
+    return this.nextId++;
+  }
+  /** ids of guests reconnected after a restart are not given again */
+  usedIds(ids: number[]): void {
+    this.nextId = Math.max(this.nextId, ...ids.map((id) => id + 1));
+  }
+
+  /** a new definition must not take the name of another domain, nor the uuid of one named otherwise */
+  checkConflicts(def: DomainDef): void {
+    const byName = this.findByName(def.name);
+    if (byName && byName.uuid !== def.uuid)
+      throw operationFailed(`domain '${def.name}' already exists with uuid ${byName.uuid}`);
+    const byUuid = this.doms.get(def.uuid);
+    if (byUuid && byUuid.name !== def.name)
+      throw operationFailed(`domain '${byUuid.name}' is already defined with uuid ${def.uuid}`);
+  }
+
+  record(dom: Dom): DomainRecord {
+    const def = definitionOf(dom);
+    let cpuTimeNs = 0n;
+    if (dom.run) {
+      const st = processStat(dom.run.pid);
+      if (st) cpuTimeNs = (BigInt(st.cpuTicks) * 1_000_000_000n) / BigInt(CLOCK_TICKS_PER_SECOND);
+    }
+    return {
+      uuid: dom.uuid,
+      name: dom.name,
+      id: dom.run ? dom.id : -1,
+      persistent: dom.config !== null,
+      state: dom.state,
+      reason: dom.reason,
+      autostart: dom.autostart,
+      hasManagedSave: dom.config !== null && this.store.hasManagedSave(dom.name),
+      maxMemKiB: def.memoryKiB,
+      memoryKiB: def.currentMemoryKiB,
+      vcpus: def.vcpus,
+      cpuTimeNs,
+      osType: OS_TYPE,
+    };
+  }
+}

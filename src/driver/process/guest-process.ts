@@ -1,0 +1,329 @@
+// A guest's process: spawned detached (it outlives the daemon), followed through its monitor and a liveness check,
+// asked to power down or destroyed, and settled when it ends: shut down, destroyed, saved or failed, with libvirt's
+// reasons and events. A broken monitor connection is not the guest's end: the guest is taken up again.
+import { once } from 'node:events';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { Clock } from '../../effects/clock.js';
+import { isSameProcess, processStartTime, signalProcess } from '../../effects/processes.js';
+import type { PowerOffReason, SaveProgress } from '../../guest/protocol.js';
+import type { DriverDestroyFlags } from '../driver.js';
+import { EVENT, RUNNING, SHUTDOWN_FINISHED, SHUTOFF, STOPPED } from './constants.js';
+import type { DriverContext } from './context.js';
+import { definitionOf, monitorOf, newRunning, runningOf, type Dom, type Running } from './domain-table.js';
+import { operationFailed, operationInvalid } from './errors.js';
+import { eventRef } from './events.js';
+import { LaunchError, type Launcher } from './launcher.js';
+import { MonitorClient } from './monitor-client.js';
+import type { RuntimeStatus } from './store.js';
+import { formatDomainXML, type DomainDef } from './xml/domain.js';
+
+export interface SpawnHow {
+  /** restore from this managed save image instead of booting */
+  restoreFile?: string;
+  bypassCache?: boolean;
+}
+
+/** whether `work` settles within `ms`; its signal is aborted once the answer is known */
+async function settlesWithin(clock: Clock, ms: number, work: (signal: AbortSignal) => Promise<unknown>): Promise<boolean> {
+  const decided = new AbortController();
+  try {
+    return await Promise.race([
+      work(decided.signal).then(
+        () => true,
+        () => true,
+      ),
+      clock.sleep(ms, decided.signal).then(
+        () => false,
+        () => true,
+      ),
+    ]);
+  } finally {
+    decided.abort();
+  }
+}
+
+const STOP_REASONS: Record<PowerOffReason, [reason: number, detail: number]> = {
+  shutdown: [SHUTOFF.SHUTDOWN, STOPPED.SHUTDOWN],
+  destroyed: [SHUTOFF.DESTROYED, STOPPED.DESTROYED],
+  saved: [SHUTOFF.SAVED, STOPPED.SAVED],
+  failed: [SHUTOFF.FAILED, STOPPED.FAILED],
+};
+
+export class GuestProcesses {
+  private closing = false;
+  private readonly watching = new AbortController();
+  /** guests whose end is being settled (once each) */
+  private readonly settling = new WeakSet<Running>();
+
+  constructor(
+    private readonly ctx: DriverContext,
+    private readonly launch: Launcher,
+  ) {}
+
+  /** look at the processes of running guests every livenessIntervalMs, until close() */
+  watch(): void {
+    void this.watchLiveness(this.watching.signal);
+  }
+
+  /** stop watching and drop every monitor connection; the guests run on */
+  close(): void {
+    this.closing = true;
+    this.watching.abort();
+    for (const dom of this.ctx.table.all()) dom.run?.monitor?.close();
+  }
+
+  /** start the runtime for `dom` and connect to its monitor; the guest is recorded from the moment it exists */
+  async spawn(dom: Dom, def: DomainDef, how: SpawnHow = {}): Promise<void> {
+    const { store, clock, timing, table } = this.ctx;
+    const monitorPath = store.monitorPath(dom.uuid);
+    const id = table.takeId();
+    const reason = how.restoreFile ? RUNNING.RESTORED : RUNNING.BOOTED;
+    const startedAt = new Date(clock.now()).toISOString();
+    // recorded as soon as the process exists: a daemon killed while the guest boots or restores must find it, or the
+    // next start would run a second copy beside the orphan
+    const recordSpawn = (pid: number): void => {
+      const startTime = processStartTime(pid);
+      if (startTime === null) return;
+      store.writeStatusSync({
+        uuid: dom.uuid,
+        name: def.name,
+        id,
+        pid,
+        startTime,
+        monitor: monitorPath,
+        startedAt,
+        reason,
+        persistent: dom.config !== null,
+        xml: formatDomainXML(def),
+      });
+    };
+    let launched: { pid: number };
+    try {
+      launched = await this.launch(
+        {
+          name: def.name,
+          uuid: def.uuid,
+          memoryBytes: def.memoryKiB * 1024,
+          monitorPath,
+          behavior: def.behavior,
+          logFile: store.logPath(def.name),
+          timeoutMs: how.restoreFile ? timing.restoreTimeoutMs : timing.bootTimeoutMs,
+          onSpawn: recordSpawn,
+          ...(how.restoreFile ? { restoreFile: how.restoreFile } : {}),
+          ...(how.bypassCache ? { bypassCache: true } : {}),
+        },
+        clock,
+      );
+    } catch (err) {
+      store.removeStatus(def.name); // the launcher ended the process
+      if (err instanceof LaunchError && how.restoreFile) throw err;
+      throw operationFailed(`cannot start domain '${def.name}': ${(err as Error).message}`, err);
+    }
+    const startTime = processStartTime(launched.pid);
+    if (startTime === null) {
+      store.removeStatus(def.name);
+      throw operationFailed(`domain '${def.name}': the guest process ${launched.pid} ended right after starting`);
+    }
+    dom.live = def;
+    dom.id = id;
+    dom.stopping = null;
+    dom.job = null;
+    dom.run = newRunning({ pid: launched.pid, startTime, monitorPath, monitor: null, startedAt });
+    dom.state = 'running';
+    dom.reason = reason;
+    await this.writeStatus(dom); // what changed since the spawn (a define meanwhile)
+    try {
+      const monitor = await MonitorClient.connect(monitorPath, timing.greetingTimeoutMs);
+      dom.run.monitor = monitor;
+      this.attach(dom, monitor);
+    } catch (err) {
+      signalProcess(launched.pid, startTime, 'SIGKILL');
+      this.settle(dom, 'failed', false);
+      throw operationFailed(`domain '${def.name}': cannot connect to the guest monitor: ${(err as Error).message}`, err);
+    }
+  }
+
+  /** the runtime status file of a running guest, as the domain is now */
+  async writeStatus(dom: Dom): Promise<void> {
+    const run = dom.run;
+    if (!run) return;
+    const status: RuntimeStatus = {
+      uuid: dom.uuid,
+      name: dom.name,
+      id: dom.id,
+      pid: run.pid,
+      startTime: run.startTime,
+      monitor: run.monitorPath,
+      startedAt: run.startedAt,
+      reason: dom.reason,
+      persistent: dom.config !== null,
+      xml: formatDomainXML(definitionOf(dom)),
+    };
+    await this.ctx.store.writeStatus(status);
+  }
+
+  /** a new connection to the monitor of a live guest; one still booting or restoring gets time to open it */
+  async reconnect(guest: { pid: number; startTime: string; monitorPath: string }): Promise<MonitorClient> {
+    const { clock, timing } = this.ctx;
+    const deadline = clock.now() + timing.reconnectTimeoutMs;
+    for (;;) {
+      try {
+        return await MonitorClient.connect(guest.monitorPath, timing.greetingTimeoutMs);
+      } catch (err) {
+        if (clock.now() >= deadline || !isSameProcess(guest.pid, guest.startTime)) throw err;
+        await clock.sleep(timing.pollMs);
+      }
+    }
+  }
+
+  /**
+   * Manage a running guest through a monitor connected anew (after a daemon restart, or a broken connection). A save
+   * it is in the middle of is followed, so that its job shows (libvirt-guests' start waits on it). True when saving.
+   */
+  follow(dom: Dom, monitor: MonitorClient): boolean {
+    this.attach(dom, monitor); // before any wait: the guest may end meanwhile
+    const save = monitor.greeting.status === 'saving' ? monitor.greeting.save : null;
+    if (!save) return false;
+    dom.job = { startedAt: this.ctx.clock.now() - save.elapsedMs, processed: save.processed, total: save.total };
+    this.ctx.log.info(`domain '${dom.name}': its save is running (${save.processed} of ${save.total} bytes); following it`);
+    return true;
+  }
+
+  /** ask the guest to power down (the ACPI power button); it ends when it has */
+  async shutdown(dom: Dom): Promise<void> {
+    runningOf(dom);
+    if (dom.job) throw operationInvalid(`domain '${dom.name}' has an active save job; wait for it or abort it`);
+    await monitorOf(dom)
+      .call('system_powerdown')
+      .catch((err: unknown) => {
+        throw operationFailed(`cannot shut down domain '${dom.name}': ${(err as Error).message}`, err);
+      });
+  }
+
+  /** end the guest now: SIGTERM (the runtime drops a partial save image), SIGKILL if it does not go (unless graceful) */
+  async destroy(dom: Dom, flags: DriverDestroyFlags): Promise<void> {
+    const run = runningOf(dom);
+    const { killTimeoutMs } = this.ctx.timing;
+    const before = dom.stopping;
+    dom.stopping = 'destroyed';
+    signalProcess(run.pid, run.startTime, 'SIGTERM');
+    if (!(await this.ends(run, killTimeoutMs))) {
+      if (flags.graceful) {
+        if (dom.run === run) dom.stopping = before;
+        throw operationFailed(`domain '${dom.name}': process ${run.pid} did not end on SIGTERM (a graceful destroy does not kill)`);
+      }
+      signalProcess(run.pid, run.startTime, 'SIGKILL');
+      if (!(await this.ends(run, killTimeoutMs))) throw operationFailed(`domain '${dom.name}': process ${run.pid} did not die`);
+    }
+    await this.ended(dom);
+    await run.exited;
+  }
+
+  /** a guest whose save is on disk ends by itself; one that does not within savedExitTimeoutMs is killed */
+  async endAfterSave(dom: Dom, run: Running): Promise<void> {
+    if (await settlesWithin(this.ctx.clock, this.ctx.timing.savedExitTimeoutMs, () => run.exited)) return;
+    signalProcess(run.pid, run.startTime, 'SIGKILL');
+    await this.ended(dom);
+  }
+
+  /** the monitor closed or the pid vanished: wait for the process to end, then settle the domain */
+  async ended(dom: Dom): Promise<void> {
+    const run = dom.run;
+    if (!run || this.settling.has(run)) return;
+    this.settling.add(run);
+    const { clock, timing, log, store } = this.ctx;
+    if (!(await this.ends(run, timing.exitTimeoutMs)) && !this.closing) {
+      // the connection broke, not the guest: a guest must not die for that, so take it up again
+      const monitor = await this.reconnect(run).catch(() => null);
+      if (monitor?.greeting.uuid === dom.uuid && dom.run === run && !this.closing) {
+        log.warn(`domain '${dom.name}': its monitor connection broke; connected again`);
+        run.monitor = monitor;
+        this.settling.delete(run);
+        this.follow(dom, monitor);
+        return;
+      }
+      monitor?.close();
+      log.error(`domain '${dom.name}': process ${run.pid} lives on but its monitor does not answer; killing it`);
+      signalProcess(run.pid, run.startTime, 'SIGKILL');
+      dom.stopping ??= 'failed';
+    }
+    // A saving guest writes its reply, then exits: the process can be seen gone (liveness poll) before that reply
+    // is read from the monitor socket. Let the monitor drain first, so a finished save is not taken for a crash.
+    const monitor = run.monitor;
+    if (dom.job && monitor && !monitor.closed) {
+      await settlesWithin(clock, timing.drainTimeoutMs, (signal) => once(monitor, 'close', { signal }));
+      await nextTurn(); // the save call's continuation runs first
+    }
+    if (dom.run !== run || this.closing) return;
+    run.monitor?.close();
+    // a save ends with POWEROFF 'saved'; a daemon that connected after that event, before the exit, sees only the
+    // image (which appears, renamed into place, once complete)
+    if (dom.stopping === null && dom.job && store.hasManagedSave(dom.name)) dom.stopping = 'saved';
+    this.settle(dom, dom.stopping ?? 'failed', true);
+  }
+
+  /** the guest has ended: its files go, the domain is shut off with the reason (a transient one leaves the table) */
+  settle(dom: Dom, why: PowerOffReason, notify: boolean): void {
+    const run = dom.run;
+    if (!run) return;
+    const { store, events, table, log } = this.ctx;
+    const [reason, detail] = STOP_REASONS[why];
+    const ref = eventRef(dom); // stopped events carry the id the guest had
+    if (notify && why === 'shutdown') events.emit(ref, EVENT.SHUTDOWN, SHUTDOWN_FINISHED);
+    store.removeStatus(dom.name);
+    store.removeFile(run.monitorPath);
+    store.removeFile(store.partialImagePath(dom.name, run.pid)); // the guest is gone: so is its writer
+    dom.run = null;
+    dom.live = null;
+    dom.job = null;
+    dom.state = 'shutoff';
+    dom.reason = reason;
+    dom.stopping = null;
+    dom.id = -1;
+    if (notify) events.emit(ref, EVENT.STOPPED, detail);
+    if (!dom.config) table.remove(dom);
+    log.info(`domain '${dom.name}' stopped (${why})`);
+    run.markExited();
+  }
+
+  private attach(dom: Dom, monitor: MonitorClient): void {
+    monitor.on('event', (name, data) => {
+      if (name === 'POWEROFF') dom.stopping ??= (data as { reason: PowerOffReason }).reason;
+      else if (name === 'SAVE_PROGRESS' && dom.job) {
+        const p = data as SaveProgress;
+        dom.job.processed = p.processed;
+        dom.job.total = p.total;
+      } else if (name === 'SAVE_FAILED') dom.job = null;
+    });
+    monitor.on('close', () => {
+      if (this.closing || dom.run?.monitor !== monitor) return;
+      void this.ended(dom);
+    });
+  }
+
+  /** whether the process ends within `ms` */
+  private async ends(run: Running, ms: number): Promise<boolean> {
+    const { clock, timing } = this.ctx;
+    const until = clock.now() + ms;
+    while (isSameProcess(run.pid, run.startTime)) {
+      if (clock.now() >= until) return false;
+      await clock.sleep(timing.pollMs);
+    }
+    return true;
+  }
+
+  private async watchLiveness(signal: AbortSignal): Promise<void> {
+    const { clock, timing, table } = this.ctx;
+    for (;;) {
+      try {
+        await clock.sleep(timing.livenessIntervalMs, signal);
+      } catch {
+        return; // closed
+      }
+      for (const dom of table.all()) {
+        const run = dom.run;
+        if (run && !isSameProcess(run.pid, run.startTime)) void this.ended(dom);
+      }
+    }
+  }
+}
