@@ -217,16 +217,20 @@ export function processesMentioning(needle: string): number[] {
 }
 
 export async function killProcessesMentioning(needle: string): Promise<void> {
-  for (let round = 0; round < 3; round++) {
-    const pids = processesMentioning(needle);
-    if (pids.length === 0) return;
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
+  await waitFor(
+    `the processes of ${needle} to end`,
+    () => {
+      const pids = processesMentioning(needle);
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
       }
-    }
-    await sleep(100);
-  }
+      return pids.length === 0;
+    },
+    10_000,
+    50,
+  );
 }
