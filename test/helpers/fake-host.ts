@@ -70,6 +70,8 @@ export class FakeHost {
   dropEvents = false;
   /** the next so many connections are refused (a daemon not up yet) */
   refuseConnects = 0;
+  /** a guest powering off is in libvirt's 'shutdown' state (QEMU's and guestd's stay 'running' until off) */
+  showsShutdown = false;
   /** the next so many state reads fail (a busy or dying daemon) */
   failStates = 0;
   private readonly origin: number;
@@ -203,7 +205,8 @@ export class FakeHost {
           this.failStates--;
           throw new LibvirtError(VirErr.OPERATION_TIMEOUT, VirFrom.DOM, 'cannot acquire state change lock');
         }
-        return { state: this.find(ref).state, reason: 1 };
+        const g = this.find(ref);
+        return { state: g.goingOff && this.showsShutdown ? 'shutdown' : g.state, reason: 1 };
       },
       isPersistent: async (ref) => {
         return this.find(ref).persistent;

@@ -78,6 +78,16 @@ describe('a stop still under way', () => {
     assert.equal(services.files.data.has(shutdownRecordPath(LIST)), false, 'the note goes with the guest');
   });
 
+  test("a guest in libvirt's 'shutdown' state is waited for too, without a note (SHUTDOWN_TIMEOUT=0: up to 300 s)", async () => {
+    const { host, outcomes } = await start([{ name: 'g', shutdownMs: 5000 }], { SHUTDOWN_TIMEOUT: 0 }, async (h) => {
+      h.showsShutdown = true;
+      const conn = h.connect();
+      await conn.shutdown(await conn.lookup('g'));
+    });
+    assert.deepEqual(host.logOf('g'), ['0 shutdown g', '5000 off g', '5000 boot g']);
+    assert.equal(outcomes.g, 'done');
+  });
+
   test('as long as the stop would have waited: SHUTDOWN_TIMEOUT from the request', async () => {
     // asked 1 s before start looks, SHUTDOWN_TIMEOUT=3: start waits 2 s more, then takes it as it is (running)
     const { host, outcomes, result } = await start([{ name: 'g', shutdownMs: 5000 }], { SHUTDOWN_TIMEOUT: 3 }, async (h, clock) => {
