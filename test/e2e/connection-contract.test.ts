@@ -13,7 +13,8 @@ import { bootAndWait, defineGuest, guestsClean, guestsUp, lines, missingPrerequi
 const BACKENDS: Backend[] = (process.env.CONTRACT_BACKENDS?.split(',') as Backend[] | undefined) ?? ['virsh', 'native'];
 const ACPI = 'lgt-acpi-1'; // kernel guest, 352 MiB with 238 MiB of non-zero data: a real managed save
 const STUCK = ['lgt-stuck-1', 'lgt-stuck-2', 'lgt-stuck-3'];
-const EVENT_WINDOW_MS = 1000;
+/** how long an event may take to arrive: a lost event fails, a slow one is not this test's business (bench/) */
+const EVENT_WINDOW_MS = 30_000;
 
 const missing = await missingPrerequisite();
 const inCi = process.env.CI === 'true';
@@ -52,12 +53,12 @@ describe('connection contract over real libvirtd', { skip }, () => {
       });
 
       /** The first event of that kind for that guest after `since`, waiting until `deadline`. */
-      async function eventFor(name: string, kind: LifecycleKind, since: number, deadline: number): Promise<LifecycleEvent> {
+      async function eventFor(name: string, kind: LifecycleKind, since: number, deadline: number, from = events): Promise<LifecycleEvent> {
         for (;;) {
-          const found = events.find((e) => e.guest.name === name && e.kind === kind && e.receivedAt >= since);
+          const found = from.find((e) => e.guest.name === name && e.kind === kind && e.receivedAt >= since);
           if (found) return found;
           if (Date.now() > deadline) {
-            const seen = events.filter((e) => e.receivedAt >= since).map((e) => `${e.guest.name}:${e.kind}/${e.detail}`);
+            const seen = from.filter((e) => e.receivedAt >= since).map((e) => `${e.guest.name}:${e.kind}/${e.detail}`);
             assert.fail(`no '${kind}' event for ${name} within ${EVENT_WINDOW_MS} ms (seen: ${seen.join(', ') || 'none'})`);
           }
           await new Promise((r) => setTimeout(r, 20));
@@ -89,7 +90,7 @@ describe('connection contract over real libvirtd', { skip }, () => {
         await assert.rejects(conn.lookup('lgt-does-not-exist'), (e: unknown) => isVirError(e, VirErr.NO_DOMAIN));
       });
 
-      it('managed-saves a 238 MB guest with progress, and the save events arrive within 1 s', async (t) => {
+      it('managed-saves a 238 MB guest with progress, and the save events arrive', async (t) => {
         const progress: JobProgress[] = [];
         const t0 = Date.now();
         await conn.managedSave(acpi, { onProgress: (p) => progress.push(p), progressIntervalMs: 30 });
@@ -111,7 +112,7 @@ describe('connection contract over real libvirtd', { skip }, () => {
         assert.ok(suspended.receivedAt <= stopped.receivedAt);
       });
 
-      it('restores the saved guest through start, with a started event within 1 s', async () => {
+      it('restores the saved guest through start, with a started event', async () => {
         const t0 = Date.now();
         const started = await conn.start(acpi);
         const done = Date.now();
@@ -142,7 +143,7 @@ describe('connection contract over real libvirtd', { skip }, () => {
         assert.equal(ev.detail, 0); // STOPPED_SHUTDOWN
       });
 
-      it('destroys a guest, and starts it again, with events within 1 s', async () => {
+      it('destroys a guest, and starts it again, with their events', async () => {
         let t0 = Date.now();
         await conn.destroy(stuck);
         let done = Date.now();
@@ -168,11 +169,14 @@ describe('connection contract over real libvirtd', { skip }, () => {
 
       it('stops delivering events after unsubscribe', async () => {
         await unsubscribe();
-        unsubscribe = async () => {};
         const count = events.length;
+        // a new subscription sees the resume: anything sent to the old one would have come before (or never)
+        const probe: LifecycleEvent[] = [];
+        unsubscribe = await conn.onLifecycle((e) => probe.push(e));
+        const t0 = Date.now();
         await virsh('suspend', stuck.name);
         await virsh('resume', stuck.name);
-        await new Promise((r) => setTimeout(r, 500));
+        await eventFor(stuck.name, 'resumed', t0, Date.now() + EVENT_WINDOW_MS, probe);
         assert.equal(events.length, count);
       });
     });

@@ -18,6 +18,9 @@ export function programArgs(srcModule: string): string[] {
     : ['--import', 'tsx', path.join(REPO_ROOT, srcModule)];
 }
 
+/** guestd's log line for each listener, written once all of them are ready (info: the helper's log_level 2) */
+const LISTENING = /: info : listening on /;
+
 export interface GuestdOptions {
   /** extra guestd.conf lines (unix_sock_dir and state_dir are set already) */
   config?: string;
@@ -25,7 +28,7 @@ export interface GuestdOptions {
   env?: NodeJS.ProcessEnv;
   /** reuse the directory of an earlier instance (restart tests) */
   dir?: string;
-  /** wait until the rw socket accepts connections (default true) */
+  /** wait until guestd has set up every listener (default true; needs log_level 2 or lower) */
   waitReady?: boolean;
 }
 
@@ -118,11 +121,23 @@ export async function startGuestd(options: GuestdOptions = {}): Promise<GuestdIn
   };
   instances.add(instance);
   if (options.waitReady ?? true) {
-    try {
-      await waitForSocket(p.rwSocket, 15_000, exited);
-    } catch (error) {
-      throw new Error(`${(error as Error).message}\nguestd stderr:\n${err}`);
-    }
+    // guestd logs its listeners once every one is set up (modes and groups applied, TLS listening); a socket that
+    // accepts is not enough: root connects to it before its mode is set
+    await new Promise<void>((resolve, reject) => {
+      const finish = (error?: string): void => {
+        clearTimeout(timer);
+        child.stderr!.off('data', check);
+        child.off('exit', exit);
+        if (error) reject(new Error(`${error}\nguestd stderr:\n${err}`));
+        else resolve();
+      };
+      const check = (): void => (LISTENING.test(err) ? finish() : undefined);
+      const exit = (): void => finish('guestd exited before it listened');
+      const timer = setTimeout(() => finish('guestd did not log its listeners within 15 s'), 15_000);
+      child.stderr!.on('data', check);
+      child.once('exit', exit);
+      check();
+    });
   }
   return instance;
 }
@@ -202,16 +217,20 @@ export function processesMentioning(needle: string): number[] {
 }
 
 export async function killProcessesMentioning(needle: string): Promise<void> {
-  for (let round = 0; round < 3; round++) {
-    const pids = processesMentioning(needle);
-    if (pids.length === 0) return;
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
+  await waitFor(
+    `the processes of ${needle} to end`,
+    () => {
+      const pids = processesMentioning(needle);
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
       }
-    }
-    await sleep(100);
-  }
+      return pids.length === 0;
+    },
+    10_000,
+    50,
+  );
 }

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { startGuestd, waitFor, type GuestdInstance } from './guestd.js';
+import { startGuestd, type GuestdInstance } from './guestd.js';
 
 export type Issuer = 'ca' | 'otherca' | 'self';
 
@@ -75,10 +75,7 @@ export function makePki(clients: Record<string, ClientSpec>, parent = tmpdir()):
   };
 }
 
-/**
- * A guestd with -l on 127.0.0.1 (a free port) with these certificates and DN allow list, once its TLS port
- * accepts connections too (the unix sockets, which startGuestd waits for, come first).
- */
+/** A guestd with -l on 127.0.0.1 (a free port) with these certificates and DN allow list. */
 export async function startTlsGuestd(
   pki: Pki,
   options: { allowedDns?: string[]; config?: string } = {},
@@ -94,18 +91,7 @@ export async function startTlsGuestd(
     ...(options.config ? [options.config] : []),
   ].join('\n');
   const gd = await startGuestd({ args: ['-l'], config });
-  await waitFor(`guestd's TLS port ${port}`, () => canConnectTcp(port));
   return { gd, port };
-}
-
-function canConnectTcp(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-  });
 }
 
 export function freePort(): Promise<number> {

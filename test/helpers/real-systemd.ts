@@ -30,6 +30,27 @@ export async function buildPackage(): Promise<string> {
   return r.stdout.trim().split('\n').at(-1)!;
 }
 
+/**
+ * Runs a test-bed script in its own process group and kills the whole group past `timeoutMs`: killing the script
+ * alone leaves a hung child (nsenter waiting for a unit) holding its output pipe, and the caller waiting for ever.
+ */
+async function script(args: string[], timeoutMs: number, env?: Record<string, string>): Promise<Run> {
+  const child = execa('bash', args, { reject: false, detached: true, ...(env ? { env } : {}) });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }, timeoutMs);
+  const r = await child;
+  clearTimeout(timer);
+  const note = timedOut ? `\n(killed: still running after ${timeoutMs / 1000} s)` : '';
+  return { stdout: r.stdout, stderr: `${r.stderr}${note}`, exitCode: r.exitCode ?? -1 };
+}
+
 export class Container {
   /** the container's root as seen from this machine (the overlay stays mounted after a poweroff) */
   readonly root: string;
@@ -39,18 +60,13 @@ export class Container {
   }
 
   async boot(): Promise<void> {
-    const r = await execa('bash', [path.join(SCRIPTS, 'boot.sh'), this.name, REPO_ROOT], { reject: false, timeout: 180_000 });
+    const r = await script([path.join(SCRIPTS, 'boot.sh'), this.name, REPO_ROOT], 180_000);
     if (r.exitCode !== 0) throw new Error(`boot of ${this.name} failed:\n${r.stdout}\n${r.stderr}`);
   }
 
   /** a shell command inside, as root */
-  async sh(script: string, options: { timeout?: number } = {}): Promise<Run> {
-    const r = await execa('bash', [path.join(SCRIPTS, 'in.sh'), this.name, 'sh', '-c', script], {
-      reject: false,
-      timeout: options.timeout ?? 180_000,
-      env: { LC_ALL: 'C' },
-    });
-    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode ?? -1 };
+  async sh(command: string, options: { timeout?: number } = {}): Promise<Run> {
+    return script([path.join(SCRIPTS, 'in.sh'), this.name, 'sh', '-c', command], options.timeout ?? 180_000, { LC_ALL: 'C' });
   }
 
   /** like sh(), failing with the output when the command does */
@@ -62,11 +78,7 @@ export class Container {
 
   /** `systemctl poweroff` inside, and wait until the container is gone (poweroff.sh's exit status: 0 when it was) */
   async poweroff(limitSeconds: number): Promise<Run> {
-    const r = await execa('bash', [path.join(SCRIPTS, 'poweroff.sh'), this.name, String(limitSeconds)], {
-      reject: false,
-      timeout: (limitSeconds + 30) * 1000,
-    });
-    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode ?? -1 };
+    return script([path.join(SCRIPTS, 'poweroff.sh'), this.name, String(limitSeconds)], (limitSeconds + 30) * 1000);
   }
 
   /** the journal of the last boot, read from outside (after a poweroff) */

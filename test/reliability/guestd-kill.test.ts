@@ -95,6 +95,7 @@ test(`kill -9 of guestd during ${GUESTS} parallel ${MEMORY_MIB} MiB managed save
     }
     const delayMs = rnd.int(0, maxDelayMs);
     const abort = rnd.next() < 0.5;
+    log(SUITE, `trial ${trial}: kill after ${delayMs} ms${abort ? ', then abort the saves still running' : ''}`);
     // a kill may land before the lookup answers too: every call of the round ends in the catch
     const saves = names.map((name) => conn.lookup(name).then((g) => conn.managedSave(g)).catch(() => undefined));
     await sleep(delayMs);
@@ -129,7 +130,7 @@ test(`kill -9 of guestd during ${GUESTS} parallel ${MEMORY_MIB} MiB managed save
     if (parts.length > 0) losses.push(`trial ${trial}: partial images left: ${parts.join(', ')}`);
     log(
       SUITE,
-      `trial ${trial}: kill after ${delayMs} ms; ${adopted.length} saves still running after the restart` +
+      `trial ${trial}: ${adopted.length} saves still running after the restart` +
         `${abort ? ', aborted' : ''} → ${outcome.join(' ')}`,
     );
   }

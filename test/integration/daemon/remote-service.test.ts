@@ -1,5 +1,5 @@
 // guestd's REMOTE service (handlers, guards, events) over a real unix socket with a fake driver: real virsh and
-// raw calls. The real daemon and driver are covered by the other tests here.
+// raw calls. The real daemon and driver are covered by the other tests of test/integration/daemon.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { FakeDriver } from '../../helpers/fake-driver.js';
 import { errorOf, RawClient } from '../../helpers/raw-rpc.js';
 
 const run = promisify(execFile);
+const PROCEDURE_CONNECT_GET_TYPE = 3;
 const UUID_A = '11111111-2222-3333-4444-555555555555';
 const UUID_B = '66666666-7777-4888-9999-aaaaaaaaaaaa';
 
@@ -152,6 +153,9 @@ describe('guestd REMOTE service', () => {
     assert.equal(driver.lookupByName('alpha').state, 'running');
   });
 
+  /** a call answered on each connection: an event sent before it arrives before its reply (one ordered stream) */
+  const flushed = (...clients: RawClient[]) => Promise.all(clients.map((c) => c.call(PROCEDURE_CONNECT_GET_TYPE)));
+
   it('delivers lifecycle events to registered callbacks only', async () => {
     const watcher = await RawClient.connect(rw);
     const other = await RawClient.connect(rw);
@@ -162,7 +166,7 @@ describe('guestd REMOTE service', () => {
       assert.equal(reg.header.status, 0);
       const callbackId = reg.body.readInt32BE(0);
       await driver.destroy(UUID_A);
-      await new Promise((r) => setTimeout(r, 100));
+      await flushed(watcher, other);
       assert.equal(watcher.events.length, 1);
       assert.equal(watcher.events[0]!.header.proc, 318);
       assert.equal(watcher.events[0]!.body.readInt32BE(0), callbackId);
@@ -171,7 +175,7 @@ describe('guestd REMOTE service', () => {
       dereg.writeInt32BE(callbackId);
       assert.equal((await watcher.call(317, dereg)).header.status, 0);
       await driver.create(UUID_A, {});
-      await new Promise((r) => setTimeout(r, 100));
+      await flushed(watcher);
       assert.equal(watcher.events.length, 1);
     } finally {
       watcher.close();

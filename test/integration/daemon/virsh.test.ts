@@ -4,7 +4,7 @@ import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PROCEDURES } from '../../../src/remote/procedures.js';
-import { cleanupAllGuestd, isAlive, sleep, startGuestd, waitFor, type GuestdInstance } from '../../helpers/guestd.js';
+import { cleanupAllGuestd, isAlive, startGuestd, waitFor, type GuestdInstance } from '../../helpers/guestd.js';
 import { errorOf, RawClient } from '../../helpers/raw-rpc.js';
 import { guestctl, guestXml, virsh } from '../../helpers/virsh.js';
 
@@ -181,6 +181,7 @@ describe('guestd driven by real virsh', () => {
   });
 
   it('leaves no guest behind after destroy', async () => {
-    for (const pid of gd.guestPids()) assert.ok(!isAlive(pid) || (await sleep(500), !isAlive(pid)), `guest ${pid} still running`);
+    const pids = gd.guestPids();
+    await waitFor(`guests ${pids.join(', ')} to end`, () => pids.every((pid) => !isAlive(pid)));
   });
 });

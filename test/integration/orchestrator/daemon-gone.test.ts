@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
 import { openConnection } from '../../../src/connect/index.js';
 import { StopResult } from '../../../src/orchestrator/result.js';
-import { cleanupAllGuestd, startGuestd, waitFor } from '../../helpers/guestd.js';
+import { cleanupAllGuestd, startGuestd, waitFor, type GuestdInstance } from '../../helpers/guestd.js';
 import { SHUTOFF_SAVED, startFleet, type Fleet } from '../../helpers/fleet.js';
 import { repoPath } from '../../helpers/repo.js';
 
@@ -19,14 +19,21 @@ async function guestExited(fleet: Fleet): Promise<void> {
   });
 }
 
-/** Runs `stop --json`; stops guestd once the save is under way, then waits until the guest's process has exited. */
-async function stopWhileDaemonGoes(fleet: Fleet): Promise<{ exitCode: number; result: StopResult; stderr: string }> {
+/**
+ * Runs `stop --json`; stops guestd once the save is under way, waits until the guest's process has exited, then
+ * calls `whenGone` (which may bring a daemon back) and waits for the stop.
+ */
+async function stopWhileDaemonGoes(
+  fleet: Fleet,
+  whenGone: () => Promise<unknown> = async () => undefined,
+): Promise<{ exitCode: number; result: StopResult; stderr: string }> {
   const run = execa(process.execPath, [repoPath('bin/run.js'), 'stop', '--json'], { env: { NO_COLOR: '1', ...fleet.sb.env }, reject: false });
   let stderr = '';
   run.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   await waitFor('the save to be under way', () => /Suspending slowsave1: [\d.]+ MiB of/.test(stderr), 30_000);
   await fleet.guestd.stop();
   await guestExited(fleet);
+  await whenGone();
   const done = await run;
   return { exitCode: done.exitCode ?? -1, result: StopResult.parse(JSON.parse(done.stdout)), stderr };
 }
@@ -35,17 +42,14 @@ test('the daemon stops mid-save and comes back: the guest was saved, and the sto
   const fleet = await startFleet({ slowsave: 1 }, 64); // 2 s to save
   try {
     fleet.configure({ CONNECT_RETRIES: 60, RETRIES_SLEEP: 1 });
-    const stopping = stopWhileDaemonGoes(fleet);
     // guestd comes back (socket activation, Restart=on-failure) once the save is complete
-    await waitFor('guestd to be gone', async () => (await fleet.guestd.exited, true));
-    await guestExited(fleet);
-    const again = await startGuestd({ dir: fleet.guestd.dir });
-    const { exitCode, result, stderr } = await stopping;
+    let again: GuestdInstance | undefined;
+    const { exitCode, result, stderr } = await stopWhileDaemonGoes(fleet, async () => (again = await startGuestd({ dir: fleet.guestd.dir })));
     assert.equal(exitCode, 0, stderr);
     const g = result.uris[0]!.guests[0]!;
     assert.deepEqual([g.name, g.outcome, g.error], ['slowsave1', 'done', undefined]);
     assert.match(stderr, /Lost the connection to \S+ while suspending slowsave1 \(.+\); asked again: the guest is off with its managed save image: saved/);
-    const conn = await openConnection(again.uri);
+    const conn = await openConnection(again!.uri);
     try {
       assert.deepEqual(await conn.state(await conn.lookup('slowsave1')), { state: 'shutoff', reason: SHUTOFF_SAVED });
     } finally {

@@ -1,13 +1,15 @@
 // The libvirt-guests contract over a real guestd with 8 guests (2 stuck, 2 slow to shut down, 2 with agent,
 // 2 transient): sequential/parallel × suspend/shutdown × ON_BOOT start/ignore × PERSISTENT_ONLY default/true/false.
+// The exact schedule of a shutdown (which guest is asked when, what the budget's expiry does) is pinned over a fake
+// clock in test/unit/orchestrator/shutdown.test.ts; here real guests follow it at the machine's own pace.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { StartResult, StopResult } from '../../../src/orchestrator/result.js';
+import { StartResult, StopResult, type GuestResult } from '../../../src/orchestrator/result.js';
 import { runGuests } from '../../helpers/cli.js';
-import { cleanupAllGuestd } from '../../helpers/guestd.js';
+import { cleanupAllGuestd, waitFor } from '../../helpers/guestd.js';
 import { assertValidResult } from '../../helpers/result-schema.js';
-import { RUNNING_RESTORED, SHUTOFF_SAVED, startFleet, type FleetGuest } from '../../helpers/fleet.js';
+import { RUNNING_RESTORED, SHUTOFF_SAVED, startFleet, type Fleet, type FleetGuest } from '../../helpers/fleet.js';
 
 after(cleanupAllGuestd);
 
@@ -37,6 +39,25 @@ function afterStop(g: FleetGuest, action: Action, po: PersistentOnly): 'saved' |
   return g.kind === 'stuck' ? 'running' : 'off';
 }
 
+/**
+ * A guest that honours shutdown is off when the stop returns, except in a parallel shutdown: the guests queued
+ * behind the slow ones get a slot late on a loaded machine, and those still queued when the SHUTDOWN_TIMEOUT budget
+ * expires are asked then and not waited for (their outcome is `timeout`). Such a guest must have been asked, and
+ * then goes off by itself: wait for that.
+ */
+async function shutDownLate(fleet: Fleet, g: FleetGuest, result: GuestResult | undefined, parallel: boolean): Promise<void> {
+  assert.ok(result, `${g.name}: no result`);
+  if (result.outcome === 'done') return;
+  const late = parallel && (g.kind === 'agent' || g.kind === 'transient') && result.outcome === 'timeout';
+  assert.ok(late, `${g.name}: ${result.outcome} (${result.error ?? ''})`);
+  assert.match(result.error ?? '', /still queued when the shutdown timeout expired|not off within 3 s/);
+  assert.match(fleet.guestLog(g.name), /shutdown requested: powering off/, `${g.name} was asked`);
+  await waitFor(`${g.name} to power off after the stop`, async () => {
+    const s = await fleet.state(g.name);
+    return s === 'gone' || s.state === 'shutoff';
+  });
+}
+
 for (const parallel of [false, true]) {
   for (const action of ['suspend', 'shutdown'] as const) {
     for (const onBoot of ['start', 'ignore'] as const) {
@@ -63,10 +84,12 @@ for (const parallel of [false, true]) {
               assert.equal(stopResult.exit, expectedStopExit);
               assert.match(stop.stderr, /Running guests on .* URI: /);
 
+              const outcomes = new Map(stopResult.uris.flatMap((u) => u.guests.map((r) => [r.name, r] as const)));
               for (const g of fleet.guests) {
                 const want = afterStop(g, action, po);
-                const got = await fleet.state(g.name);
                 const label = `${g.name} after stop`;
+                if (want === 'off' || want === 'gone') await shutDownLate(fleet, g, outcomes.get(g.name), parallel);
+                const got = await fleet.state(g.name);
                 if (want === 'gone') assert.equal(got, 'gone', label);
                 else if (want === 'running') assert.equal(got !== 'gone' && got.state, 'running', label);
                 else if (want === 'off') assert.equal(got !== 'gone' && got.state, 'shutoff', label);

@@ -13,7 +13,10 @@ import { isVirError, LibvirtError, VirErr, VirFrom } from '../../../src/libvirt/
 import { JobType, PROC, REMOTE, type ArgsOf } from '../../../src/remote/protocol.js';
 import { tp, type RemoteDomain } from '../../../src/remote/types.js';
 import { RpcServer, type ServerConnection } from '../../../src/rpc/server.js';
+import { KEEPALIVE_PROGRAM, KeepaliveProc } from '../../../src/rpc/keepalive.js';
+import { FrameDecoder } from '../../../src/rpc/message.js';
 import { connectUnix } from '../../../src/rpc/transport.js';
+import { waitFor } from '../../helpers/guestd.js';
 
 interface State {
   readonly: boolean;
@@ -37,6 +40,16 @@ let server: RpcServer<State>;
 const calls: number[] = [];
 const seen: { start?: ArgsOf<'DOMAIN_CREATE_WITH_FLAGS'>; setTime?: ArgsOf<'DOMAIN_SET_TIME'>; save?: number } = {};
 let saveJob: { processed: number; aborted: boolean } | undefined;
+/** the fake save moves one step each time its progress is read (or it is aborted): as fast as the client looks */
+let stepWaiters: (() => void)[] = [];
+const nextStep = (): Promise<void> => new Promise((resolve) => stepWaiters.push(resolve));
+const step = (): void => {
+  const waiting = stepWaiters;
+  stepWaiters = [];
+  for (const resume of waiting) resume();
+};
+/** keepalive PONGs the server has received */
+let pongs = 0;
 
 function find(name: string): RemoteDomain {
   const d = domains.find((x) => x.name === name || x.uuid === name);
@@ -48,7 +61,6 @@ before(async () => {
   process.on('unhandledRejection', trap);
   dir = mkdtempSync(path.join(tmpdir(), 'rpc-roundtrip-'));
   socketPath = path.join(dir, 'sock');
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const dispatch = buildRemoteDispatch<State>({
     AUTH_LIST: () => ({ types: [0] }),
     CONNECT_SUPPORTS_FEATURE: ({ feature }) => ({ supported: feature === 10 ? 1 : 0 }),
@@ -75,21 +87,25 @@ before(async () => {
       seen.save = flags;
       const job = (saveJob = { processed: 0, aborted: false });
       for (let i = 0; i < 8; i++) {
-        await sleep(40);
+        await nextStep();
         if (job.aborted) throw new LibvirtError(VirErr.OPERATION_ABORTED, VirFrom.DOMAIN, 'operation aborted: job canceled by client');
         job.processed += 100;
       }
       saveJob = undefined;
     },
-    DOMAIN_GET_JOB_STATS: () =>
-      saveJob
+    DOMAIN_GET_JOB_STATS: () => {
+      const stats = saveJob
         ? {
             type: JobType.UNBOUNDED,
             params: [tp.ullong('time_elapsed', 123n), tp.ullong('data_total', 800n), tp.ullong('data_processed', BigInt(saveJob.processed))],
           }
-        : { type: JobType.NONE, params: [] },
+        : { type: JobType.NONE, params: [] };
+      step();
+      return stats;
+    },
     DOMAIN_ABORT_JOB: () => {
       if (saveJob) saveJob.aborted = true;
+      step();
     },
     DOMAIN_CREATE_WITH_FLAGS: (args) => {
       seen.start = args;
@@ -123,7 +139,13 @@ before(async () => {
     },
     keepalive: { intervalMs: 100, count: 2 },
   }).addProgram(dispatch);
-  listener = net.createServer((s) => server.accept(s));
+  listener = net.createServer((s) => {
+    const frames = new FrameDecoder();
+    s.on('data', (chunk: Buffer) => {
+      for (const m of frames.push(chunk)) if (m.header.prog === KEEPALIVE_PROGRAM && m.header.proc === KeepaliveProc.PONG) pongs++;
+    });
+    server.accept(s);
+  });
   await new Promise<void>((resolve) => listener.listen(socketPath, resolve));
 });
 
@@ -146,8 +168,7 @@ describe('openNative ↔ RpcServer', () => {
     assert.equal(server.connections.size, 1);
     await c.close();
     assert.deepEqual(calls, [66, 60, 1, 2]);
-    await new Promise((r) => setTimeout(r, 20));
-    assert.equal(server.connections.size, 0);
+    await waitFor('the server to let the connection go', () => server.connections.size === 0);
   });
 
   it('lists guests with state and persistence, and looks them up', async () => {
@@ -172,15 +193,14 @@ describe('openNative ↔ RpcServer', () => {
   it('managed save reports progress while other calls and keepalive go on', async () => {
     const c = await open();
     const progress: number[] = [];
-    const save = c.managedSave(A, { bypassCache: true, progressIntervalMs: 50, onProgress: (p) => progress.push(p.dataProcessed ?? -1) });
-    await new Promise((r) => setTimeout(r, 60));
-    const started = Date.now();
+    const save = c.managedSave(A, { bypassCache: true, progressIntervalMs: 20, onProgress: (p) => progress.push(p.dataProcessed ?? -1) });
+    await waitFor('the first progress report', () => progress.length > 0);
     assert.equal((await c.state(A)).state, 'running'); // not blocked by the save
-    assert.ok(Date.now() - started < 100);
+    assert.ok(saveJob, 'answered while the save still runs');
     await save;
     assert.equal(seen.save, 1);
-    assert.ok(progress.length >= 2, `progress ${progress}`);
-    assert.ok(progress.every((p) => p >= 0 && p <= 800));
+    // each step seen (the last one ends the save, and its report may come after the save's reply)
+    assert.deepEqual(progress.slice(0, 7), [0, 100, 200, 300, 400, 500, 600]);
     assert.deepEqual(await c.jobInfo(A), { type: 'none' });
     await c.close();
   });
@@ -189,7 +209,8 @@ describe('openNative ↔ RpcServer', () => {
     const c = await open();
     const ac = new AbortController();
     const save = c.managedSave(A, { signal: ac.signal });
-    setTimeout(() => ac.abort(), 80);
+    await waitFor('the save to begin', () => saveJob !== undefined);
+    ac.abort();
     const err = await save.catch((e: unknown) => e);
     assert.ok(err instanceof LibvirtError, String(err));
     assert.equal(err.virCode, VirErr.OPERATION_ABORTED);
@@ -213,15 +234,16 @@ describe('openNative ↔ RpcServer', () => {
     const c = await open();
     const events: LifecycleEvent[] = [];
     const unsubscribe = await c.onLifecycle((e) => events.push(e));
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor('the event behind the register reply', () => events.length > 0);
     assert.equal(events.length, 1);
     assert.equal(events[0]!.kind, 'started');
     assert.deepEqual(events[0]!.guest, A);
-    const conn = [...server.connections][0] as ServerConnection<State>;
+    // ours is the connection with a callback (the earlier tests' connections may not all be gone yet)
+    const conn = [...server.connections].find((x) => x.state.callbacks.size > 0) as ServerConnection<State>;
     assert.deepEqual([...conn.state.callbacks], [1]);
     sendRemoteEvent(conn, 'DOMAIN_EVENT_CALLBACK_LIFECYCLE', { callbackID: 1, msg: { dom: A, event: 5, detail: 1 } });
     sendRemoteEvent(conn, 'DOMAIN_EVENT_CALLBACK_LIFECYCLE', { callbackID: 99, msg: { dom: A, event: 5, detail: 1 } });
-    await new Promise((r) => setTimeout(r, 50));
+    await c.state(A); // its reply comes after both events on the same stream
     assert.deepEqual(events.map((e) => e.kind), ['started', 'stopped']);
     await unsubscribe();
     assert.deepEqual([...conn.state.callbacks], []);
@@ -254,8 +276,10 @@ describe('openNative ↔ RpcServer', () => {
     e = await fail(c2.rpc.call(REMOTE, 8, Buffer.alloc(0))); // in the table, not described
     assert.equal(e.virCode, VirErr.NO_SUPPORT);
     assert.equal(c2.closed, false);
-    // keepalive: the server PINGs every 100 ms of silence and drops clients after 300 ms; ours answers
-    await new Promise((r) => setTimeout(r, 500));
+    // keepalive: the server PINGs every 100 ms of silence and drops a client silent for 300 ms; ours answers: four
+    // PINGs answered in a row are a silence the server would not have survived otherwise
+    pongs = 0;
+    await waitFor('four PONGs', () => pongs >= 4);
     assert.deepEqual(await c2.call(PROC.CONNECT_GET_TYPE), { type: 'Guest' });
     await c2.close();
   });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { JobProgress } from '../../../src/libvirt/job.js';
 import { VirshConnection } from '../../../src/connect/virsh.js';
 import type { VirshChild, VirshResult, VirshRunner } from '../../../src/connect/virsh-process.js';
 import { isVirError, VirErr } from '../../../src/libvirt/error.js';
+import { waitFor } from '../../helpers/guestd.js';
 
 type Reply = Partial<VirshResult> | Promise<Partial<VirshResult>>;
 
@@ -24,7 +24,7 @@ function fakeRunner(answer: (args: readonly string[]) => Reply): { runner: Virsh
 }
 
 const G = { uuid: 'f846bbf7-ed89-4613-ad55-7364c218c20d', name: 'g', id: 3 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const MiB = 1024 * 1024;
 const cmd = (args: readonly string[]) => args.find((a, i) => i > 0 && !a.startsWith('-') && args[i - 1] !== '-c');
 
 describe('VirshConnection argv', () => {
@@ -68,24 +68,31 @@ describe('VirshConnection.listGuests', () => {
 });
 
 describe('VirshConnection.managedSave', () => {
-  it('polls domjobinfo while the save runs and reports progress in order', async () => {
-    let processed = 0;
-    const { runner } = fakeRunner(async (args) => {
-      if (cmd(args) === 'managedsave') {
-        await sleep(120);
-        return {};
-      }
-      processed += 10;
-      const mine = processed;
-      await sleep(15);
-      return { stdout: `Job type: Unbounded\nData processed: ${mine}.000 MiB\nData total: 100.000 MiB\n` };
+  it('polls domjobinfo while the save runs, several at once, and reports only answers newer than the last', async () => {
+    const polls: ((processed: number) => void)[] = [];
+    let finishSave: () => void = () => {};
+    const { runner } = fakeRunner((args) => {
+      if (cmd(args) === 'managedsave') return new Promise((resolve) => (finishSave = () => resolve({})));
+      return new Promise((resolve) =>
+        polls.push((mib) => resolve({ stdout: `Job type: Unbounded\nData processed: ${mib}.000 MiB\nData total: 100.000 MiB\n` })),
+      );
     });
-    const seen: JobProgress[] = [];
-    await new VirshConnection('qemu:///system', { runner }).managedSave(G, { onProgress: (p) => seen.push(p), progressIntervalMs: 10 });
-    assert.ok(seen.length >= 3, `only ${seen.length} progress reports`);
-    const values = seen.map((p) => p.dataProcessed!);
-    assert.deepEqual(values, [...values].sort((a, b) => a - b));
-    assert.equal(seen[0]!.dataTotal, 100 * 1024 * 1024);
+    const seen: number[] = [];
+    const saving = new VirshConnection('qemu:///system', { runner }).managedSave(G, {
+      onProgress: (p) => seen.push(p.dataProcessed! / MiB),
+      progressIntervalMs: 1,
+    });
+    await waitFor('two polls in flight', () => polls.length >= 2, 5000, 1);
+    polls[1]!(20); // the second answers first
+    await waitFor('its report', () => seen.length === 1, 5000, 1);
+    polls[0]!(10); // older than what was reported: dropped
+    await waitFor('a third poll', () => polls.length >= 3, 5000, 1);
+    polls[2]!(30);
+    await waitFor('its report', () => seen.length === 2, 5000, 1);
+    finishSave();
+    for (const answer of polls.slice(3)) answer(99); // polls still in flight when the save ended: never reported
+    await saving;
+    assert.deepEqual(seen, [20, 30]);
   });
 
   it('aborts through domjobabort and rejects with OPERATION_ABORTED', async () => {
@@ -100,8 +107,7 @@ describe('VirshConnection.managedSave', () => {
     });
     const ac = new AbortController();
     const saving = new VirshConnection('qemu:///system', { runner }).managedSave(G, { signal: ac.signal });
-    await sleep(10);
-    ac.abort();
+    ac.abort(); // the save has been asked for already (runner.run is called at once)
     await assert.rejects(saving, (e: unknown) => isVirError(e, VirErr.OPERATION_ABORTED));
     assert.ok(calls.some((c) => c.includes('domjobabort') && c.includes(G.uuid)));
   });

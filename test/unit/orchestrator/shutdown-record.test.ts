@@ -1,28 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Files } from '../../../src/effects/files.js';
 import { ShutdownRecord, shutdownRecordPath } from '../../../src/orchestrator/shutdown-record.js';
+import { memoryFiles } from '../../helpers/memory-files.js';
 
 const A = '2f0d3ba5-b58f-44d1-98b3-ef4038d28c5a';
 const B = '11111111-2222-3333-4444-555555555555';
 const LIST = '/var/lib/libvirt/libvirt-guests';
-
-/** files in memory; `failWrites` makes every write fail */
-function memoryFiles(initial: Record<string, string> = {}, failWrites = false): Files & { data: Map<string, string> } {
-  const data = new Map(Object.entries(initial));
-  const refuse = async (): Promise<void> => {
-    if (failWrites) throw new Error('disk full');
-  };
-  return {
-    data,
-    readText: async (f) => data.get(f) ?? null,
-    exists: async (f) => data.has(f),
-    writeAtomic: async (f, t) => (await refuse(), void data.set(f, t)),
-    touch: async (f) => void data.set(f, data.get(f) ?? ''),
-    remove: async (f) => (await refuse(), void data.delete(f)),
-    rename: async () => undefined,
-  };
-}
 
 const never = (err: unknown): never => assert.fail(String(err));
 
