@@ -15,6 +15,7 @@ import {
   JobField,
   ListAllDomainsFlags,
   MetadataType,
+  ModificationImpact,
   PROC,
   SaveFlags,
   SetTimeFlags,
@@ -125,7 +126,7 @@ export class NativeConnection implements Connection {
         }
       }),
     );
-    return infos.filter((g): g is GuestInfo => g !== undefined);
+    return virshOrder(infos.filter((g): g is GuestInfo => g !== undefined));
   }
 
   async lookup(uuidOrName: string): Promise<GuestRef> {
@@ -276,6 +277,18 @@ export class NativeConnection implements Connection {
     }
   }
 
+  async setMetadata(guest: GuestRef, uri: string, key: string, xml: string | null): Promise<void> {
+    const set = (flags: number) =>
+      this.remote.call(PROC.DOMAIN_SET_METADATA, { dom: toDom(guest), type: MetadataType.ELEMENT, metadata: xml, key: xml === null ? null : key, uri, flags });
+    try {
+      await set(ModificationImpact.LIVE | ModificationImpact.CONFIG);
+    } catch (err) {
+      // not running, or transient: only one definition exists, the current one
+      if (!isVirError(err, VirErr.OPERATION_INVALID)) throw err;
+      await set(ModificationImpact.CURRENT);
+    }
+  }
+
   async onLifecycle(listener: (event: LifecycleEvent) => void): Promise<() => Promise<void>> {
     type Msg = EventOf<'DOMAIN_EVENT_CALLBACK_LIFECYCLE'>;
     // events may arrive in the same chunk as the register reply: hold them until the callback id is known
@@ -324,6 +337,12 @@ export class NativeConnection implements Connection {
     })();
     return this.closing;
   }
+}
+
+/** libvirt lists guests in its hash table's order; virsh (and the original script) show running ones by id */
+function virshOrder(guests: GuestInfo[]): GuestInfo[] {
+  const rank = (g: GuestInfo): number => (g.id >= 0 ? g.id : Number.MAX_SAFE_INTEGER);
+  return guests.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
 }
 
 function progress(type: number, values: Omit<JobProgress, 'type'>): JobProgress {
