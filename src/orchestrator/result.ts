@@ -140,8 +140,60 @@ export const GuestStatusResult = z.object({
 });
 export type GuestStatusResult = z.infer<typeof GuestStatusResult>;
 
+const PolicyValue = z.union([z.string(), z.number().int(), z.null()]);
+/** the attributes a guest's metadata sets (valid ones only) */
+const PolicyValues = z.record(z.string(), PolicyValue);
+
+export const PolicyShowResult = z.object({
+  command: z.literal('policy show'),
+  exit: ExitStatus,
+  /** the XML namespace of the policy element in each domain's <metadata> */
+  namespace: z.string(),
+  /** names asked for that no URI has */
+  missing: z.array(z.string()),
+  uris: z.array(
+    z.object({
+      uri: z.string(),
+      reachable: z.boolean(),
+      error: z.string().optional(),
+      guests: z.array(
+        z.object({
+          name: z.string(),
+          uuid: z.string(),
+          state: z.string(),
+          /** null: the default tier */
+          tier: z.number().int().nullable(),
+          /** every attribute: its effective value and where it came from (and which variable, from the configuration) */
+          policy: z.record(
+            z.string(),
+            z.object({ value: PolicyValue, source: z.enum(['metadata', 'config', 'default']), variable: z.string().optional() }),
+          ),
+          /** what is wrong in its metadata (those values are ignored) */
+          problems: z.array(z.string()),
+        }),
+      ),
+    }),
+  ),
+});
+export type PolicyShowResult = z.infer<typeof PolicyShowResult>;
+
+export const PolicySetResult = z.object({
+  command: z.enum(['policy set', 'policy unset']),
+  exit: ExitStatus,
+  dryRun: z.boolean(),
+  uri: z.string(),
+  name: z.string(),
+  uuid: z.string(),
+  /** the attributes stored before and after */
+  before: PolicyValues,
+  after: PolicyValues,
+  /** the element stored (null: the policy was removed) */
+  metadata: z.string().nullable(),
+});
+export type PolicySetResult = z.infer<typeof PolicySetResult>;
+
 /** Every result a command can print with --json. */
-const CommandResult = z.union([StopResult, StartResult, RestartResult, GuestStatusResult]);
+const CommandResult = z.union([StopResult, StartResult, RestartResult, GuestStatusResult, PolicyShowResult, PolicySetResult]);
 
 export function resultJsonSchema(): unknown {
   return z.toJSONSchema(CommandResult, { target: 'draft-2020-12' });
