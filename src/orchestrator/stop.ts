@@ -192,7 +192,7 @@ async function stopTiersInTurn(
       const budgetMs = planned ? tierBudgetMs(deadline.at! - reserve - began, tiers.length - i, tier.needSeconds) : null;
       if (tiers.length > 1) services.report({ kind: 'tier-begin', action: 'stop', order: tier.order, guests: tier.guests, budgetMs });
       const own = budgetMs === null ? { deadline, done: () => undefined } : tierDeadline(deadline, began + budgetMs, clock);
-      sharedByGuests(own.deadline.signal, tier.guests + tier.members.length);
+      if (budgetMs !== null) sharedByGuests(own.deadline.signal, tier.guests + tier.members.length);
       try {
         await Promise.all(
           tier.members.map(async ({ plan, guests }) => {

@@ -138,6 +138,9 @@ test('STOP_DEADLINE over two tiers: each its budget, the stop ends by the deadli
     await set(fleet, 'stuck1', '--order', '1', '--on-shutdown', 'shutdown');
     const dry = json(StopResult, await runGuests(['stop', '--dry-run', '--json'], fleet.sb.env));
     assert.deepEqual(dry.tiers.map((t) => [t.order, t.budgetMs]), [[null, 2333], [2, 2333], [1, 2334]]);
+    const text = await runGuests(['stop', '--dry-run'], fleet.sb.env);
+    assert.match(text.stdout, /Tiers, in order:\n {2}default tier: 1 guest, budget 2\.3 s\n {2}tier 2: 1 guest, budget 2\.3 s\n {2}tier 1: 1 guest, budget 2\.3 s\n {2}kept for the fallback: 1\.0 s/);
+    assert.match(text.stdout, /would shut down stuck1 .*\[tier 1\]/);
     const run = await runGuests(['stop', '--json'], fleet.sb.env);
     const result = json(StopResult, run);
     assert.equal(result.deadlineReserveMs, 1000);
