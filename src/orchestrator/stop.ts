@@ -18,6 +18,7 @@ import { earliest, GuestRecord, sharedByGuests, type Deadline, type UriRun } fro
 import { guestPolicies, type GuestPolicy } from './guest-policies.js';
 import { planDeadline, reserveMs, tierBudgetMs } from './policy/deadline-plan.js';
 import { stopTiers } from './policy/tiers.js';
+import { acts, type ActingShutdownAction, type ShutdownAction } from './policy/attributes.js';
 import { withTimeline } from './timeline.js';
 import { isVirError, VirErr } from '../libvirt/error.js';
 
@@ -47,7 +48,7 @@ interface StopTarget extends GuestInfo {
   policy: GuestPolicy;
   action: StopAction;
 }
-type StopAction = 'suspend' | 'shutdown' | 'destroy';
+type StopAction = ActingShutdownAction;
 
 interface UriPlan {
   uri: string;
@@ -60,7 +61,7 @@ interface UriPlan {
 }
 
 /** The guest's action by its policy; the `shutdown` command shuts down the guests that would be suspended. */
-function actionOf(request: StopRequest, policy: GuestPolicy): StopAction | 'ignore' {
+function actionOf(request: StopRequest, policy: GuestPolicy): ShutdownAction {
   const wanted = policy.values['on-shutdown'];
   return wanted === 'suspend' && request.action === 'shutdown' ? 'shutdown' : wanted;
 }
@@ -83,13 +84,13 @@ async function planUri(request: StopRequest, uri: string, services: Services, de
     const running = (await conn.listGuests({ which: 'active' })).filter((g) => g.uuid !== XEN_DOM0);
     // the policy's default action is the command's (stop: ON_SHUTDOWN; shutdown: always shutdown)
     const policies = await guestPolicies(conn, uri, running, { ...config, ON_SHUTDOWN: request.action }, services);
-    const all = running.map((g, i): StopTarget & { wanted: StopAction | 'ignore' } => {
+    const all = running.map((g, i): StopTarget & { wanted: ShutdownAction } => {
       const policy = policies[i]!;
       const wanted = actionOf(request, policy);
-      return { ...g, policy, action: wanted === 'ignore' ? request.action : wanted, wanted };
+      return { ...g, policy, action: acts(wanted) ? wanted : request.action, wanted };
     });
-    const ignored = all.filter((g) => g.wanted === 'ignore');
-    const acted = all.filter((g) => g.wanted !== 'ignore');
+    const ignored = all.filter((g) => !acts(g.wanted));
+    const acted = all.filter((g) => acts(g.wanted));
     services.report({ kind: 'running', uri, names: acted.map((g) => g.name) });
     if (ignored.length > 0) services.report({ kind: 'policy-ignored', uri, names: ignored.map((g) => g.name) });
     const skipped = acted.filter((g) => !g.persistent && persistentOnly(g.action === 'suspend' ? 'suspend' : 'shutdown', config.PERSISTENT_ONLY));
@@ -122,20 +123,26 @@ async function destroyGuests(run: UriRun, guests: GuestInfo[]): Promise<GuestRes
   );
 }
 
-/** Acts on one tier's guests of one URI: saves, shutdowns (grouped by their timeout) and destroys at the same time. */
+/** How each action is carried out on a group of guests of one URI (shutdowns: one group per shutdown-timeout). */
+const RUNNERS: Record<StopAction, (run: UriRun, guests: StopTarget[]) => Promise<GuestResult[]>> = {
+  suspend: (run, guests) => suspendGuests(run, guests),
+  destroy: (run, guests) => destroyGuests(run, guests),
+  shutdown: async (run, guests) => {
+    const { config } = run;
+    const timeouts = [...new Set(guests.map((g) => g.policy.values['shutdown-timeout']))];
+    const groups = timeouts.map((timeout) => {
+      const members = guests.filter((g) => g.policy.values['shutdown-timeout'] === timeout);
+      const own: UriRun = { ...run, config: { ...config, SHUTDOWN_TIMEOUT: timeout } };
+      return config.PARALLEL_SHUTDOWN > 1 ? shutdownParallel(own, members, config.PARALLEL_SHUTDOWN) : shutdownSequential(own, members);
+    });
+    return (await Promise.all(groups)).flat();
+  },
+};
+
+/** Acts on one tier's guests of one URI: each action's guests at the same time. */
 async function actOnTier(run: UriRun, guests: StopTarget[]): Promise<GuestResult[]> {
-  const { config } = run;
-  const of = (action: StopAction): StopTarget[] => guests.filter((g) => g.action === action);
-  const work: Promise<GuestResult[]>[] = [];
-  if (of('suspend').length > 0) work.push(suspendGuests(run, of('suspend')));
-  if (of('destroy').length > 0) work.push(destroyGuests(run, of('destroy')));
-  const timeouts = [...new Set(of('shutdown').map((g) => g.policy.values['shutdown-timeout']))];
-  for (const timeout of timeouts) {
-    const members = of('shutdown').filter((g) => g.policy.values['shutdown-timeout'] === timeout);
-    const own: UriRun = { ...run, config: { ...config, SHUTDOWN_TIMEOUT: timeout } };
-    work.push(config.PARALLEL_SHUTDOWN > 1 ? shutdownParallel(own, members, config.PARALLEL_SHUTDOWN) : shutdownSequential(own, members));
-  }
-  const results = (await Promise.all(work)).flat();
+  const actions = [...new Set(guests.map((g) => g.action))];
+  const results = (await Promise.all(actions.map((a) => RUNNERS[a](run, guests.filter((g) => g.action === a))))).flat();
   // in the order the guests were listed (virsh's order), whatever finished first
   const rank = new Map(guests.map((g, i) => [g.uuid, i]));
   for (const r of results) r.tier = guests[rank.get(r.uuid)!]!.policy.order;

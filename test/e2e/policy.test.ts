@@ -132,7 +132,7 @@ describe('per-guest policy on real libvirtd', { skip: missing ?? false }, () => 
     assert.equal(theirLine, `Running guests on ${URI} URI: ${[C, B, A].join(', ')}`);
     const theirStart = await original.run('start');
     assert.equal(theirStart.code, 0, theirStart.stderr);
-    const theirResumes = theirStart.stdout.split('\n').filter((l) => l.startsWith('Resuming guest'));
+    const theirResumes = theirStart.stdout.split('\n').filter((l) => /^Resuming guest \S+: done$/.test(l));
 
     const ours = await runGuests(['stop'], env);
     assert.equal(ours.exitCode, 0, ours.stderr);

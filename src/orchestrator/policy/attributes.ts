@@ -3,14 +3,23 @@
 // README all read this table; a new action (e.g. migrate) is one more line in SHUTDOWN_ACTIONS.
 import type { GuestsConfig } from '../../config/variables.js';
 
-/** What stop does to a guest, by its `on-shutdown`: the action and whether it needs a persistent guest to come back. */
+/**
+ * What stop does to a guest, by its `on-shutdown`: the one table of actions (a new one, e.g. migrate, is a line here
+ * and its runner in stop.ts). `acts: false` leaves the guest alone: neither touched nor recorded in the list file.
+ */
 export const SHUTDOWN_ACTIONS = {
   suspend: { acts: true, describe: 'managed save; restored at start' },
-  shutdown: { acts: true, describe: 'ACPI shutdown, SHUTDOWN_TIMEOUT (or shutdown-timeout) to go off' },
+  shutdown: { acts: true, describe: 'ACPI shutdown within shutdown-timeout' },
   destroy: { acts: true, describe: 'powered off at once' },
-  ignore: { acts: false, describe: 'left alone: neither touched nor recorded in the list file' },
+  ignore: { acts: false, describe: 'left alone, not recorded for start' },
 } as const;
 export type ShutdownAction = keyof typeof SHUTDOWN_ACTIONS;
+/** the actions that touch the guest */
+export type ActingShutdownAction = { [K in ShutdownAction]: (typeof SHUTDOWN_ACTIONS)[K]['acts'] extends true ? K : never }[ShutdownAction];
+
+export function acts(action: ShutdownAction): action is ActingShutdownAction {
+  return SHUTDOWN_ACTIONS[action].acts;
+}
 
 export const BOOT_ACTIONS = ['start', 'ignore'] as const;
 export type BootAction = (typeof BOOT_ACTIONS)[number];
@@ -75,7 +84,7 @@ export const ATTRIBUTES: { [K in PolicyAttribute]: AttributeSpec<K> } = {
   },
   'on-shutdown': {
     name: 'on-shutdown',
-    summary: 'what stop does to the guest',
+    summary: `what stop does to the guest: ${Object.entries(SHUTDOWN_ACTIONS).map(([k, v]) => `${k} (${v.describe})`).join(', ')}`,
     check: oneOf(Object.keys(SHUTDOWN_ACTIONS) as ShutdownAction[]),
     fallback: (c) => ({ value: c.ON_SHUTDOWN, source: 'config', variable: 'ON_SHUTDOWN' }),
   },
