@@ -157,3 +157,17 @@ test('without any policy, start begins in list-file order and stop saves in id o
   const { host } = await start([{ name: 'b' }, { name: 'a' }, { name: 'c' }], { PARALLEL_START: 1 });
   assert.deepEqual(host.logOf('boot'), ['0 boot b', '0 boot a', '0 boot c']);
 });
+
+test('the shutdown command shuts down the guests whose policy says suspend; destroy and ignore stay theirs', async () => {
+  const clock = new FakeClock();
+  const host = new FakeHost(clock);
+  host.add({ name: 's', metadata: policy('on-shutdown="suspend"') });
+  host.add({ name: 'd', metadata: policy('on-shutdown="destroy"') });
+  host.add({ name: 'i', metadata: policy('on-shutdown="ignore"') });
+  const services = fakeServices(clock, [host]);
+  const config = guestsConfig([host]);
+  const result = await clock.run(stopGuests({ command: 'shutdown', action: 'shutdown', config, dryRun: false, listFile: LIST, lockFile: '/lock' }, services));
+  const g = byName(result);
+  assert.deepEqual([g.s!.action, g.d!.action, g.i!.outcome], ['shutdown', 'destroy', 'skipped']);
+  assert.deepEqual(host.logOf('save'), []);
+});
