@@ -48,12 +48,15 @@ export abstract class GuestsCommand<T extends typeof Command = typeof Command> e
   private wantsJson = false;
   /** this command's flags, parsed once */
   protected flags!: CommandFlags<T>;
+  /** its arguments (the commands that take any: policy) */
+  protected words: string[] = [];
 
   protected abstract execute(context: CommandContext): Promise<Outcome>;
 
   async run(): Promise<void> {
-    const { flags } = await this.parse(this.constructor as typeof GuestsCommand);
+    const { flags, argv } = await this.parse(this.constructor as typeof GuestsCommand);
     this.flags = flags as CommandFlags<T>;
+    this.words = argv as string[];
     this.wantsJson = flags.json;
     const env = process.env;
     const loaded = await loadConfig(flags.config, env, nodeFiles);
@@ -84,6 +87,6 @@ export abstract class GuestsCommand<T extends typeof Command = typeof Command> e
   private commandLine() {
     const ctor = this.constructor as typeof GuestsCommand;
     const flags = Object.entries({ ...ctor.baseFlags, ...ctor.flags }).flatMap(([name, f]) => [`--${name}`, ...(f.char ? [`-${f.char}`] : [])]);
-    return { bin: this.config.bin, id: this.id ?? '', flags, whyNoActionFlags: ctor.whyNoActionFlags };
+    return { bin: this.config.bin, id: (this.id ?? '').replaceAll(':', ' '), flags, whyNoActionFlags: ctor.whyNoActionFlags };
   }
 }

@@ -15,6 +15,7 @@ import {
   JobField,
   ListAllDomainsFlags,
   MetadataType,
+  ModificationImpact,
   PROC,
   SaveFlags,
   SetTimeFlags,
@@ -64,20 +65,36 @@ export async function openNative(resolved: ResolvedUri, options: NativeOptions =
       hint: resolved.virshReason ?? 'use the virsh backend for this URI',
     });
   }
-  const socket = await openSocket(resolved.target, options.connectTimeoutMs);
-  const client = new RemoteClient(socket, options.callTimeoutMs !== undefined ? { callTimeoutMs: options.callTimeoutMs } : {});
-  try {
-    await authenticate(client);
-    const { supported } = await client.call(PROC.CONNECT_SUPPORTS_FEATURE, { feature: Feature.PROGRAM_KEEPALIVE });
-    const interval = options.keepaliveIntervalMs ?? 5000;
-    if (supported === 1 && interval > 0) client.startKeepalive({ intervalMs: interval, count: options.keepaliveCount ?? 6 });
-    const readonly = options.readonly ?? resolved.readonly;
-    await client.call(PROC.CONNECT_OPEN, { name: resolved.remoteName, flags: readonly ? ConnectFlags.RO : 0 });
-  } catch (err) {
-    await client.close();
-    throw err;
+  const target = resolved.target;
+  const open = async (): Promise<RemoteClient> => {
+    const socket = await openSocket(target, options.connectTimeoutMs);
+    const client = new RemoteClient(socket, options.callTimeoutMs !== undefined ? { callTimeoutMs: options.callTimeoutMs } : {});
+    try {
+      await authenticate(client);
+      const { supported } = await client.call(PROC.CONNECT_SUPPORTS_FEATURE, { feature: Feature.PROGRAM_KEEPALIVE });
+      const interval = options.keepaliveIntervalMs ?? 5000;
+      if (supported === 1 && interval > 0) client.startKeepalive({ intervalMs: interval, count: options.keepaliveCount ?? 6 });
+      const readonly = options.readonly ?? resolved.readonly;
+      await client.call(PROC.CONNECT_OPEN, { name: resolved.remoteName, flags: readonly ? ConnectFlags.RO : 0 });
+    } catch (err) {
+      await client.close();
+      throw err;
+    }
+    return client;
+  };
+  return new NativeConnection(resolved.original, await open(), open);
+}
+
+/** CONNECT_CLOSE, then the socket; a dead peer is closed all the same */
+async function closeClient(client: RemoteClient): Promise<void> {
+  if (!client.closed) {
+    try {
+      await client.call(PROC.CONNECT_CLOSE, undefined, { timeoutMs: 5000 });
+    } catch {
+      // closing anyway
+    }
   }
-  return new NativeConnection(resolved.original, client);
+  await client.close();
 }
 
 const toRef = (d: RemoteDomain): GuestRef => ({ uuid: d.uuid, name: d.name, id: d.id });
@@ -93,6 +110,8 @@ export class NativeConnection implements Connection {
     readonly uri: string,
     /** the REMOTE program client: procedures beyond Connection (guestctl's define, dominfo, version…) */
     readonly remote: RemoteClient,
+    /** opens another connection to the same daemon, for a managed save of its own (see managedSave) */
+    private readonly openAnother?: () => Promise<RemoteClient>,
   ) {}
 
   async listGuests(filter: ListFilter = {}): Promise<GuestInfo[]> {
@@ -125,7 +144,7 @@ export class NativeConnection implements Connection {
         }
       }),
     );
-    return infos.filter((g): g is GuestInfo => g !== undefined);
+    return virshOrder(infos.filter((g): g is GuestInfo => g !== undefined));
   }
 
   async lookup(uuidOrName: string): Promise<GuestRef> {
@@ -158,14 +177,28 @@ export class NativeConnection implements Connection {
     const { signal, onProgress } = options;
     if (signal?.aborted) throw abortedError(guest);
     const flags = options.bypassCache ? SaveFlags.BYPASS_CACHE : 0;
-    // calls are concurrent on one connection: progress polls and the abort travel beside the running save
-    const save = this.remote.call(PROC.DOMAIN_MANAGED_SAVE, { dom: toDom(guest), flags }, { timeoutMs: 0 });
+    // Each save on a connection of its own: a daemon serves at most max_client_requests calls of one connection at
+    // once (libvirtd's and guestd's default: 5) and queues the rest, so saves sharing this connection would hold
+    // back the progress polls, the state polls and the abort of the stop deadline, and a queued save would start
+    // after its abort. Here the save waits on its own connection, and the polls and the abort use this one.
+    const own = this.openAnother ? await this.openAnother().catch(() => null) : null;
+    const save = (own ?? this.remote).call(PROC.DOMAIN_MANAGED_SAVE, { dom: toDom(guest), flags }, { timeoutMs: 0 });
     let done = false;
     let aborted = false;
     const stopPolling = new AbortController();
     const onAbort = (): void => {
       aborted = true;
-      this.abortJob(guest).catch(() => undefined); // the save's own outcome reports what happened
+      // the abort fails while the job has not started yet: again until it lands or the save ends (its own outcome
+      // reports what happened)
+      void (async () => {
+        while (!done) {
+          try {
+            return await this.abortJob(guest);
+          } catch {
+            await delay(50, stopPolling.signal);
+          }
+        }
+      })();
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     const poll = onProgress
@@ -195,6 +228,7 @@ export class NativeConnection implements Connection {
       stopPolling.abort();
       signal?.removeEventListener('abort', onAbort);
       await poll;
+      if (own) await closeClient(own);
     }
     // an abort that came too late leaves the guest saved: that is success, not an error
   }
@@ -276,6 +310,18 @@ export class NativeConnection implements Connection {
     }
   }
 
+  async setMetadata(guest: GuestRef, uri: string, key: string, xml: string | null): Promise<void> {
+    const set = (flags: number) =>
+      this.remote.call(PROC.DOMAIN_SET_METADATA, { dom: toDom(guest), type: MetadataType.ELEMENT, metadata: xml, key: xml === null ? null : key, uri, flags });
+    try {
+      await set(ModificationImpact.LIVE | ModificationImpact.CONFIG);
+    } catch (err) {
+      // not running, or transient: only one definition exists, the current one
+      if (!isVirError(err, VirErr.OPERATION_INVALID)) throw err;
+      await set(ModificationImpact.CURRENT);
+    }
+  }
+
   async onLifecycle(listener: (event: LifecycleEvent) => void): Promise<() => Promise<void>> {
     type Msg = EventOf<'DOMAIN_EVENT_CALLBACK_LIFECYCLE'>;
     // events may arrive in the same chunk as the register reply: hold them until the callback id is known
@@ -312,18 +358,15 @@ export class NativeConnection implements Connection {
   }
 
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      if (!this.remote.closed) {
-        try {
-          await this.remote.call(PROC.CONNECT_CLOSE, undefined, { timeoutMs: 5000 });
-        } catch {
-          // closing anyway
-        }
-      }
-      await this.remote.close();
-    })();
+    this.closing ??= closeClient(this.remote);
     return this.closing;
   }
+}
+
+/** libvirt lists guests in its hash table's order; virsh (and the original script) show running ones by id */
+function virshOrder(guests: GuestInfo[]): GuestInfo[] {
+  const rank = (g: GuestInfo): number => (g.id >= 0 ? g.id : Number.MAX_SAFE_INTEGER);
+  return guests.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
 }
 
 function progress(type: number, values: Omit<JobProgress, 'type'>): JobProgress {
