@@ -1,0 +1,292 @@
+// Benchmark: guestd at scale, next to real libvirtd doing the same work in the same run (issue 12, row 4).
+//   npm run bench:scale            (after npm run build; BENCH_QUICK=1 for a short run: 5 s of load, 1 000 domains)
+// The real libvirtd is a private instance started here (never the shared one): Debian's libvirtd 9.0 in session
+// mode, run as `nobody` in a temp dir, with its QEMU driver (qemu:///session) — the comparable driver: it keeps each
+// persistent definition in an XML file, as guestd does, and loads them all when it starts. The test:/// driver keeps
+// nothing on disk, so it has no define cost nor restart to compare.
+// Rows, each on both daemons: 200 concurrent clients for 30 s (the load generator is another process,
+// bench/scale-load.ts): throughput, p50, p99, errors, the daemon's CPU and peak RSS; define N domains (32 in flight)
+// and list them (one raw CONNECT_LIST_ALL_DOMAINS, our client's listGuests); daemon restart with N domains: time from
+// the daemon's spawn to the first answer listing all N.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { openConnection } from '../src/connect/index.js';
+import type { NativeConnection } from '../src/connect/native.js';
+import { ListAllDomainsFlags, PROC } from '../src/remote/protocol.js';
+import { programArgs, startGuestd, type GuestdInstance } from '../test/helpers/guestd.js';
+import { guestXml } from '../test/helpers/virsh.js';
+
+const QUICK = process.env['BENCH_QUICK'] === '1';
+const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 200);
+const LOAD_SECONDS = Number(process.env['BENCH_LOAD_SECONDS'] ?? (QUICK ? 5 : 30));
+const DOMAINS = Number(process.env['BENCH_DOMAINS'] ?? (QUICK ? 1000 : 10_000));
+const LOAD_DOMAINS = 10;
+const IN_FLIGHT_CONNECTIONS = 8;
+const IN_FLIGHT_PER_CONNECTION = 4;
+const NOBODY = 65534;
+const NOGROUP = 65534;
+const tag = `sc${process.pid}`;
+
+interface Daemon {
+  label: string;
+  uri: string;
+  pid(): number;
+  xml(name: string): string;
+  /** stop, start again; ms from the spawn to the first answer that lists all `expected` domains */
+  restart(expected: number): Promise<number>;
+  cleanup(): Promise<void>;
+}
+
+// ---- the daemons
+
+async function guestdDaemon(): Promise<Daemon> {
+  let gd: GuestdInstance = await startGuestd();
+  return {
+    label: 'guestd (process driver)',
+    uri: gd.uri,
+    pid: () => gd.child.pid!,
+    xml: (name) => guestXml(name),
+    async restart(expected) {
+      await gd.stop();
+      const t0 = performance.now();
+      gd = await startGuestd({ dir: gd.dir, waitReady: false });
+      return (await firstAnswer(gd.uri, expected, gd.child)) - t0;
+    },
+    cleanup: () => gd.cleanup(),
+  };
+}
+
+async function libvirtdDaemon(): Promise<Daemon> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'scale-libvirtd-'));
+  chownSync(dir, NOBODY, NOGROUP);
+  const socket = path.join(dir, 'run', 'libvirt', 'libvirt-sock');
+  const uri = `qemu+unix:///session?socket=${socket}`;
+  const env = {
+    HOME: dir,
+    XDG_RUNTIME_DIR: path.join(dir, 'run'),
+    XDG_CONFIG_HOME: path.join(dir, 'config'),
+    XDG_CACHE_HOME: path.join(dir, 'cache'),
+    PATH: '/usr/sbin:/usr/bin:/bin',
+  };
+  const start = (): ChildProcess =>
+    spawn('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOGROUP}`, '--clear-groups', '/usr/sbin/libvirtd'], {
+      env,
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
+  let child = start();
+  await firstAnswer(uri, 0, child);
+  const exited = (c: ChildProcess): Promise<void> =>
+    c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', () => r()));
+  const daemon: Daemon = {
+    label: 'libvirtd 9.0 (QEMU driver, qemu:///session, private instance)',
+    uri,
+    pid: () => child.pid!,
+    xml: (name) =>
+      `<domain type='qemu'><name>${name}</name><memory unit='MiB'>16</memory><os><type arch='x86_64'>hvm</type></os></domain>`,
+    async restart(expected) {
+      child.kill('SIGTERM');
+      await exited(child);
+      const t0 = performance.now();
+      child = start();
+      return (await firstAnswer(uri, expected, child)) - t0;
+    },
+    async cleanup() {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited(child);
+      clearTimeout(timer);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  // the QEMU driver probes QEMU's capabilities on the first define: not part of any figure
+  const conn = await native(uri);
+  const warm = await conn.remote.call(PROC.DOMAIN_DEFINE_XML, { xml: daemon.xml(`${tag}-warmup`) });
+  await conn.remote.call(PROC.DOMAIN_UNDEFINE, { dom: warm.dom });
+  await conn.close();
+  return daemon;
+}
+
+const native = async (uri: string): Promise<NativeConnection> =>
+  (await openConnection(uri, { backend: 'native' })) as NativeConnection;
+
+const ALL = ListAllDomainsFlags.ACTIVE | ListAllDomainsFlags.INACTIVE;
+
+/** when a fresh connection first lists `expected` domains (performance.now()), polling every 5 ms for 120 s */
+async function firstAnswer(uri: string, expected: number, child: ChildProcess): Promise<number> {
+  const deadline = performance.now() + 120_000;
+  let last: unknown;
+  while (performance.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the daemon of ${uri} exited`);
+    try {
+      const conn = await native(uri);
+      try {
+        const { domains } = await conn.remote.call(PROC.CONNECT_LIST_ALL_DOMAINS, { need_results: 1, flags: ALL });
+        if (domains.length >= expected) return performance.now();
+      } finally {
+        await conn.close();
+      }
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`${uri}: no answer listing ${expected} domains within 120 s: ${String(last)}`);
+}
+
+// ---- measurements
+
+/** user + system CPU seconds of a process */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+function peakRssMiB(pid: number): number {
+  const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1]) / 1024;
+}
+/** resets VmHWM to the current RSS (proc(5): clear_refs, 5) */
+function resetPeakRss(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5');
+}
+
+interface LoadFigures {
+  calls: number;
+  errors: number;
+  firstError: string | null;
+  callsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  cpuPercent: number;
+  peakRssMiB: number;
+}
+
+async function load(d: Daemon): Promise<LoadFigures> {
+  const conn = await native(d.uri);
+  for (let i = 1; i <= LOAD_DOMAINS; i++) await conn.remote.call(PROC.DOMAIN_DEFINE_XML, { xml: d.xml(`${tag}-load${i}`) });
+  await conn.close();
+  const pid = d.pid();
+  resetPeakRss(pid);
+  const cpu0 = cpuSeconds(pid);
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [...programArgs('bench/scale-load.ts'), d.uri, String(CLIENTS), String(LOAD_SECONDS)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  const elapsed = (performance.now() - t0) / 1000;
+  if (code !== 0) throw new Error(`the load generator exited with ${code}`);
+  const figures = JSON.parse(out) as Omit<LoadFigures, 'cpuPercent' | 'peakRssMiB'>;
+  return { ...figures, cpuPercent: ((cpuSeconds(pid) - cpu0) / elapsed) * 100, peakRssMiB: peakRssMiB(pid) };
+}
+
+/** defines per second, IN_FLIGHT_CONNECTIONS × IN_FLIGHT_PER_CONNECTION calls in flight */
+async function defineMany(d: Daemon, n: number): Promise<number> {
+  const conns = await Promise.all(Array.from({ length: IN_FLIGHT_CONNECTIONS }, () => native(d.uri)));
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    conns.flatMap((c) =>
+      Array.from({ length: IN_FLIGHT_PER_CONNECTION }, async () => {
+        while (next < n) {
+          const i = next++;
+          await c.remote.call(PROC.DOMAIN_DEFINE_XML, { xml: d.xml(`${tag}-d${i}`) });
+        }
+      }),
+    ),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  await Promise.all(conns.map((c) => c.close()));
+  return n / seconds;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function listTimes(d: Daemon, expected: number): Promise<{ rawMs: number; listGuestsMs: number }> {
+  const conn = await native(d.uri);
+  const raw: number[] = [];
+  const ours: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    let t = performance.now();
+    const { domains } = await conn.remote.call(PROC.CONNECT_LIST_ALL_DOMAINS, { need_results: 1, flags: ALL });
+    raw.push(performance.now() - t);
+    t = performance.now();
+    const guests = await conn.listGuests({ which: 'all' });
+    ours.push(performance.now() - t);
+    if (domains.length !== expected || guests.length !== expected)
+      throw new Error(`${d.label}: listed ${domains.length} and ${guests.length} domains, expected ${expected}`);
+  }
+  await conn.close();
+  return { rawMs: median(raw), listGuestsMs: median(ours) };
+}
+
+// ---- the run
+
+const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+interface Row {
+  load: LoadFigures;
+  definesPerSecond: number;
+  rawMs: number;
+  listGuestsMs: number;
+  restartMs: number;
+}
+
+async function measure(d: Daemon): Promise<Row> {
+  console.error(`${d.label}: load, ${CLIENTS} clients for ${LOAD_SECONDS} s`);
+  const loadFigures = await load(d);
+  console.error(`${d.label}: defining ${DOMAINS} domains`);
+  const definesPerSecond = await defineMany(d, DOMAINS);
+  const total = DOMAINS + LOAD_DOMAINS;
+  const lists = await listTimes(d, total);
+  console.error(`${d.label}: restart with ${total} domains`);
+  const restartMs = await d.restart(total);
+  return { load: loadFigures, definesPerSecond, ...lists, restartMs };
+}
+
+if (process.getuid?.() !== 0 || !existsSync('/usr/sbin/libvirtd')) {
+  console.error('guestd-scale: needs root and /usr/sbin/libvirtd (bash scripts/real-libvirt/setup.sh installs it)');
+  process.exit(1);
+}
+
+const rows: Record<string, Row> = {};
+const labels: Record<string, string> = {};
+for (const [key, make] of [
+  ['guestd', guestdDaemon],
+  ['libvirtd', libvirtdDaemon],
+] as const) {
+  const d = await make();
+  labels[key] = d.label;
+  try {
+    rows[key] = await measure(d);
+  } finally {
+    await d.cleanup();
+  }
+}
+
+const g = rows['guestd']!;
+const l = rows['libvirtd']!;
+const lines: string[] = [
+  `guestd at scale, ${QUICK ? 'quick' : 'full'} run: ${CLIENTS} clients × ${LOAD_SECONDS} s on ${LOAD_DOMAINS} domains; ${DOMAINS} domains defined`,
+  `  guestd:   ${labels['guestd']}`,
+  `  libvirtd: ${labels['libvirtd']}`,
+  '',
+  `| row | guestd | libvirtd | guestd/libvirtd |`,
+  `|---|---|---|---|`,
+  `| load: calls/s | ${fmt(g.load.callsPerSecond)} | ${fmt(l.load.callsPerSecond)} | ${fmt(g.load.callsPerSecond / l.load.callsPerSecond, 2)} |`,
+  `| load: p50 ms | ${fmt(g.load.p50Ms, 1)} | ${fmt(l.load.p50Ms, 1)} | ${fmt(g.load.p50Ms / l.load.p50Ms, 2)} |`,
+  `| load: p99 ms | ${fmt(g.load.p99Ms, 1)} | ${fmt(l.load.p99Ms, 1)} | ${fmt(g.load.p99Ms / l.load.p99Ms, 2)} (target ≤ 1) |`,
+  `| load: errors | ${g.load.errors} | ${l.load.errors} | |`,
+  `| load: daemon CPU % | ${fmt(g.load.cpuPercent)} | ${fmt(l.load.cpuPercent)} | ${fmt(g.load.cpuPercent / l.load.cpuPercent, 2)} |`,
+  `| load: daemon peak RSS MiB | ${fmt(g.load.peakRssMiB)} | ${fmt(l.load.peakRssMiB)} | ${fmt(g.load.peakRssMiB / l.load.peakRssMiB, 2)} |`,
+  `| defines/s (${DOMAINS}, 32 in flight) | ${fmt(g.definesPerSecond)} | ${fmt(l.definesPerSecond)} | ${fmt(g.definesPerSecond / l.definesPerSecond, 2)} (target guestd ≥ 1 000/s) |`,
+  `| raw CONNECT_LIST_ALL_DOMAINS ms | ${fmt(g.rawMs)} | ${fmt(l.rawMs)} | ${fmt(g.rawMs / l.rawMs, 2)} |`,
+  `| listGuests ms | ${fmt(g.listGuestsMs)} | ${fmt(l.listGuestsMs)} | ${fmt(g.listGuestsMs / l.listGuestsMs, 2)} |`,
+  `| listGuests / raw list | ${fmt(g.listGuestsMs / g.rawMs, 2)} | ${fmt(l.listGuestsMs / l.rawMs, 2)} | (target ≤ 2) |`,
+  `| restart to first full list ms | ${fmt(g.restartMs)} | ${fmt(l.restartMs)} | ${fmt(g.restartMs / l.restartMs, 2)} (target guestd ≤ 1 000 ms) |`,
+];
+if (g.load.firstError) lines.push(`guestd's first load error: ${g.load.firstError}`);
+if (l.load.firstError) lines.push(`libvirtd's first load error: ${l.load.firstError}`);
+console.log(lines.join('\n'));
