@@ -7,18 +7,31 @@ import type { DriverContext } from './context.js';
 import { newRunning } from './domain-table.js';
 import type { GuestProcesses } from './guest-process.js';
 import type { MonitorClient } from './monitor-client.js';
+import type { CommittedConfig } from './config-files.js';
 import type { RuntimeStatus } from './store.js';
 import { parseDomainXML, type DomainDef } from './xml/domain.js';
 
-/** 1. every persistent config, before anything looks at runtime state; a config that cannot be loaded is kept */
+/**
+ * 1. every persistent config, before anything looks at runtime state; a config that cannot be loaded is kept. A file
+ * whose content the index holds is not parsed again (the index is a cache of parsed definitions: config-files.ts).
+ */
 export function loadConfigs({ store, table, log }: DriverContext): void {
+  const index = store.configs.readIndex();
+  const known = { saved: store.savedNames(), autostart: store.autostartNames() };
+  const loaded = new Map<string, CommittedConfig>();
+  let parsed = 0;
   for (const { file, name, xml } of store.listConfigs()) {
     let def: DomainDef;
-    try {
-      def = parseDomainXML(xml);
-    } catch (err) {
-      log.error(`${file}: cannot load domain config, skipped (the file is kept): ${(err as Error).message}`);
-      continue;
+    const cached = index.get(name);
+    if (cached && cached.xml === xml) def = cached.def;
+    else {
+      parsed++;
+      try {
+        def = parseDomainXML(xml);
+      } catch (err) {
+        log.error(`${file}: cannot load domain config, skipped (the file is kept): ${(err as Error).message}`);
+        continue;
+      }
     }
     if (def.name !== name) {
       log.error(`${file}: the file name does not match the domain name '${def.name}'; skipped (the file is kept)`);
@@ -29,8 +42,10 @@ export function loadConfigs({ store, table, log }: DriverContext): void {
       log.error(`${file}: uuid ${def.uuid} is already used by '${taken.name}'; skipped`);
       continue;
     }
-    table.add(table.create(def, def));
+    table.add(table.create(def, def, known));
+    loaded.set(name, { xml, def });
   }
+  store.configs.loaded(loaded, parsed === 0 && loaded.size === index.size);
 }
 
 /** 2. runtime status: reconnect to live guests, settle dead ones, drop what dead writers left */
