@@ -1,11 +1,13 @@
 // The load generator of bench/guestd-scale.ts, run as a process of its own so that its CPU is not the daemon's:
-//   node dist/bench/scale-load.js URI CLIENTS SECONDS
+//   node dist/bench/scale-load.js URI CLIENTS SECONDS [LATENCIES_FILE]
 // CLIENTS native connections to URI, each calling in a loop what libvirt-guests and monitoring tools call (list,
-// state, persistence, managed save image, lookup) for SECONDS; prints one JSON line of figures on stdout.
+// state, persistence, managed save image, lookup) for SECONDS; prints one JSON line of figures on stdout, and writes
+// every latency (ms, float64) to LATENCIES_FILE when given (the bench merges the rounds).
+import { writeFileSync } from 'node:fs';
 import { openConnection, type Connection } from '../src/connect/index.js';
 import type { GuestRef } from '../src/connect/connection.js';
 
-const [uri, clientsArg, secondsArg] = process.argv.slice(2);
+const [uri, clientsArg, secondsArg, latenciesFile] = process.argv.slice(2);
 if (!uri || !clientsArg || !secondsArg) {
   console.error('usage: scale-load URI CLIENTS SECONDS');
   process.exit(2);
@@ -58,6 +60,7 @@ await Promise.all(
 const elapsed = (performance.now() - started) / 1000;
 await Promise.all(connections.map((c) => c.close()));
 latencies.sort((a, b) => a - b);
+if (latenciesFile) writeFileSync(latenciesFile, new Float64Array(latencies));
 console.log(
   JSON.stringify({
     calls: latencies.length,

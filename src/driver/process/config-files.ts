@@ -1,9 +1,9 @@
 // The persistent configs on disk, written with group commit, and their index.
 //
 // Group commit: a config is durable (data and directory entry fsync'd) before its define is answered, but the writes
-// that arrive while one batch is being committed are committed together as the next batch: each file written to a
-// temp file and fdatasync'd in parallel, renamed into place, then one fsync of the directory for the whole batch.
-// Operations on one name keep their order (a remove after a write wins), so an undefine never races a define.
+// that arrive meanwhile are committed together as a batch: each file written to a temp file and fdatasync'd in
+// parallel, renamed into place, then one fsync of the directory for the whole batch. A few batches may be under way
+// at once; operations on one name keep their order (a remove after a write wins), so an undefine never races a define.
 //
 // The index (<state>/domains.index.json) holds every committed config with its parsed definition, so a restart
 // parses only the files that changed since it was written. It is a cache: the config files are the truth, an entry is
@@ -28,12 +28,16 @@ interface Op {
 
 const INDEX_VERSION = 1;
 const TMP = /\.tmp-\d+-\d+$/;
+/** commits under way at once: while one waits for the disk, the next batch is already on its way */
+const MAX_COMMITS = 4;
 /** the index is written once changes have stopped for this long (a stream of defines writes it once) */
 const INDEX_QUIET_MS = 2000;
 
 export class ConfigFiles {
   private pending: Op[] = [];
-  private committing = false;
+  /** commits under way, and the names they hold */
+  private commits = 0;
+  private readonly busy = new Set<string>();
   private tmpCounter = 0;
   private readonly committed = new Map<string, CommittedConfig>();
   private indexTimer: NodeJS.Timeout | null = null;
@@ -112,20 +116,35 @@ export class ConfigFiles {
   private enqueue(name: string, config: CommittedConfig | null): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ name, config, settle: (error) => (error ? reject(error) : resolve()) });
-      if (!this.committing) void this.drain();
+      this.drain();
     });
   }
 
-  private async drain(): Promise<void> {
-    this.committing = true;
-    try {
-      while (this.pending.length > 0) {
-        const batch = this.pending;
-        this.pending = [];
-        await this.commit(batch);
+  /**
+   * Start a commit of what is pending, up to MAX_COMMITS at once; an operation on a name that an unfinished commit
+   * holds waits for it (and so does every later one on that name), so a name's operations reach the disk in order.
+   */
+  private drain(): void {
+    while (this.pending.length > 0 && this.commits < MAX_COMMITS) {
+      const batch: Op[] = [];
+      const rest: Op[] = [];
+      const held = new Set<string>();
+      for (const op of this.pending) {
+        if (this.busy.has(op.name) || held.has(op.name)) {
+          held.add(op.name);
+          rest.push(op);
+        } else batch.push(op);
       }
-    } finally {
-      this.committing = false;
+      if (batch.length === 0) return;
+      this.pending = rest;
+      const names = new Set(batch.map((op) => op.name));
+      for (const name of names) this.busy.add(name);
+      this.commits++;
+      void this.commit(batch).finally(() => {
+        for (const name of names) this.busy.delete(name);
+        this.commits--;
+        this.drain();
+      });
     }
   }
 

@@ -15,8 +15,8 @@ import { OS_TYPE, type DomainDef } from './xml/domain.js';
 /** runs one piece of work at a time, in the order given, whether the one before succeeded or failed */
 export type SerialQueue = <T>(work: () => Promise<T>) => Promise<T>;
 const serialQueue = (): SerialQueue => {
-  const limit = pLimit(1);
-  return (work) => limit(work);
+  let limit: ReturnType<typeof pLimit> | undefined; // made on first use: a restart loads thousands of domains
+  return (work) => (limit ??= pLimit(1))(work);
 };
 
 /** a guest process the driver manages */
