@@ -4,8 +4,8 @@
 // state, persistence, managed save image, lookup) for SECONDS; prints one JSON line of figures on stdout, and writes
 // every latency (ms, float64) to LATENCIES_FILE when given (the bench merges the rounds).
 import { writeFileSync } from 'node:fs';
-import { openConnection, type Connection } from '../src/connect/index.js';
-import type { GuestRef } from '../src/connect/connection.js';
+import { openConnection } from '../src/connect/index.js';
+import { LOAD_OPS, weighted } from '../test/helpers/load-ops.js';
 
 const [uri, clientsArg, secondsArg, latenciesFile] = process.argv.slice(2);
 if (!uri || !clientsArg || !secondsArg) {
@@ -15,15 +15,7 @@ if (!uri || !clientsArg || !secondsArg) {
 const clients = Number(clientsArg);
 const seconds = Number(secondsArg);
 
-type Op = (c: Connection, guest: GuestRef) => Promise<unknown>;
-const OPS: [string, Op, number][] = [
-  ['list', (c) => c.listGuests({ which: 'all' }), 4],
-  ['state', (c, g) => c.state(g), 3],
-  ['persistent', (c, g) => c.isPersistent(g), 1],
-  ['managed save image', (c, g) => c.hasManagedSave(g), 1],
-  ['lookup', (c, g) => c.lookup(g.uuid), 1],
-];
-const WEIGHTED = OPS.flatMap(([name, op, weight]) => Array.from({ length: weight }, () => [name, op] as const));
+const WEIGHTED = weighted(LOAD_OPS);
 // a fixed sequence (no seed to carry): the same mix of calls against every daemon
 let lcg = 12345;
 const next = (n: number): number => {

@@ -258,16 +258,10 @@ export const ListAllDomainsFlags = {
 } as const;
 /** virDomainStatsTypes: the groups of CONNECT_GET_ALL_DOMAIN_STATS */
 export const DomainStats = { STATE: 1, CPU_TOTAL: 2, BALLOON: 4 } as const;
-/** virConnectGetAllDomainStatsFlags: the list filters (same bits as ListAllDomainsFlags) and these */
+/** virConnectGetAllDomainStatsFlags: the list filters (the same bits as ListAllDomainsFlags' first eight) and these */
+const { ACTIVE, INACTIVE, PERSISTENT, TRANSIENT, RUNNING, PAUSED, SHUTOFF, OTHER } = ListAllDomainsFlags;
 export const GetAllDomainStatsFlags = {
-  ACTIVE: 1,
-  INACTIVE: 2,
-  PERSISTENT: 4,
-  TRANSIENT: 8,
-  RUNNING: 16,
-  PAUSED: 32,
-  SHUTOFF: 64,
-  OTHER: 128,
+  ...{ ACTIVE, INACTIVE, PERSISTENT, TRANSIENT, RUNNING, PAUSED, SHUTOFF, OTHER },
   NOWAIT: 1 << 29,
   BACKING: 1 << 30,
   ENFORCE_STATS: 2 ** 31,
