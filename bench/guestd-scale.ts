@@ -10,7 +10,7 @@
 // the daemon's spawn to the first answer listing all N.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { openConnection } from '../src/connect/index.js';
 import type { NativeConnection } from '../src/connect/native.js';
@@ -282,6 +282,7 @@ if (process.getuid?.() !== 0 || !existsSync('/usr/sbin/libvirtd')) {
 
 // both daemons run side by side and every phase alternates between them, in rounds, so that whatever else the
 // machine does falls on both alike
+const loadBefore = loadavg()[0]!;
 const daemons: Record<'guestd' | 'libvirtd', Daemon> = { guestd: await guestdDaemon(), libvirtd: await libvirtdDaemon() };
 const both = Object.values(daemons);
 const scratch = mkdtempSync(path.join(tmpdir(), 'scale-bench-'));
@@ -325,6 +326,7 @@ try {
   rmSync(scratch, { recursive: true, force: true });
 }
 const labels = { guestd: daemons.guestd.label, libvirtd: daemons.libvirtd.label };
+const loadAfter = loadavg()[0]!;
 
 const g = rows['guestd']!;
 const l = rows['libvirtd']!;
@@ -332,6 +334,8 @@ const lines: string[] = [
   `guestd at scale, ${QUICK ? 'quick' : 'full'} run: ${CLIENTS} clients × ${LOAD_SECONDS} s on ${LOAD_DOMAINS} domains; ${DOMAINS} domains defined`,
   `  guestd:   ${labels['guestd']}`,
   `  libvirtd: ${labels['libvirtd']}`,
+  // a busy machine starves the single-threaded guestd more than the many threads of libvirtd: say how busy it was
+  `  machine: ${cpus().length} cores, load average ${loadBefore.toFixed(1)} at the start, ${loadAfter.toFixed(1)} at the end`,
   '',
   `| row | guestd | libvirtd | guestd/libvirtd |`,
   `|---|---|---|---|`,

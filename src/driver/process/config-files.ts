@@ -5,33 +5,63 @@
 // parallel, renamed into place, then one fsync of the directory for the whole batch. A few batches may be under way
 // at once; operations on one name keep their order (a remove after a write wins), so an undefine never races a define.
 //
-// The index (<state>/domains.index.json) holds every committed config with its parsed definition, so a restart
-// parses only the files that changed since it was written. It is a cache: the config files are the truth, an entry is
-// used only when its XML is the file's very content, and a missing or unreadable index only costs parse time. It is
-// written once changes have stopped for a moment, and when the daemon stops.
-import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+// The index (<state>/domains.index.json) holds every committed config's parsed definition with the file's stat
+// (size, mtime, inode) as it was right after the commit, so a restart reads and parses only the files that changed
+// since. It is a cache: the config files are the truth. An entry is used only while the file's stat is the one it
+// recorded; when that mtime is close to the moment the stat was taken (git's "racily clean" case: an edit in the same
+// timestamp tick would not show), the file is read and its checksum compared as well. A missing or unreadable index
+// only costs parse time. It is written once changes have stopped for a moment, and when the daemon stops.
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type BigIntStats } from 'node:fs';
+import { open, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DomainDef } from './xml/domain.js';
 
-export interface CommittedConfig {
-  xml: string;
+/** what the index keeps of a config file */
+export interface IndexEntry {
+  /** size:mtimeNs:ino of the file as committed */
+  stamp: string;
+  mtimeNs: string;
+  /** when the stamp was taken (wall clock, ns) */
+  at: string;
+  /** sha256 of the content, checked when the stamp alone cannot tell */
+  sha: string;
   def: DomainDef;
 }
+
+/** a config file as a restart finds it: its definition from the index when the index still describes it */
+export type ConfigFile = { file: string; name: string } & (
+  | { def: DomainDef; xml: null; entry: IndexEntry }
+  | { def: null; xml: string; stats: BigIntStats }
+);
 
 interface Op {
   name: string;
   /** null: remove */
-  config: CommittedConfig | null;
+  config: { xml: string; def: DomainDef } | null;
   settle: (error: Error | null) => void;
 }
 
-const INDEX_VERSION = 1;
+const INDEX_VERSION = 2;
 const TMP = /\.tmp-\d+-\d+$/;
 /** commits under way at once: while one waits for the disk, the next batch is already on its way */
 const MAX_COMMITS = 4;
 /** the index is written once changes have stopped for this long (a stream of defines writes it once) */
 const INDEX_QUIET_MS = 2000;
+/** an mtime closer than this to its stamp's moment may hide a later edit in the same timestamp tick */
+const RACY_NS = 1_000_000_000n;
+
+const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
+const stampOf = (st: BigIntStats): string => `${st.size}:${st.mtimeNs}:${st.ino}`;
+const checksum = (xml: string): string => createHash('sha256').update(xml).digest('base64');
+export const indexEntry = (st: BigIntStats, xml: string, def: DomainDef): IndexEntry => ({
+  stamp: stampOf(st),
+  mtimeNs: String(st.mtimeNs),
+  at: String(nowNs()),
+  sha: checksum(xml),
+  def,
+});
+const settled = (e: IndexEntry): boolean => BigInt(e.mtimeNs) + RACY_NS <= BigInt(e.at);
 
 export class ConfigFiles {
   private pending: Op[] = [];
@@ -39,9 +69,10 @@ export class ConfigFiles {
   private commits = 0;
   private readonly busy = new Set<string>();
   private tmpCounter = 0;
-  private readonly committed = new Map<string, CommittedConfig>();
+  private readonly committed = new Map<string, IndexEntry>();
   private indexTimer: NodeJS.Timeout | null = null;
   private indexDirty = false;
+  private scannedIndexSize = 0;
 
   constructor(
     private readonly dir: string,
@@ -57,21 +88,40 @@ export class ConfigFiles {
     return this.enqueue(name, null);
   }
 
-  /** every config file's content (temp files of an interrupted commit are removed) */
-  readAll(): Array<{ file: string; name: string; xml: string }> {
-    const out: Array<{ file: string; name: string; xml: string }> = [];
+  /**
+   * every config file (temp files of an interrupted commit are removed): its definition from the index when the
+   * index still describes the file, else its content
+   */
+  scan(): ConfigFile[] {
+    const index = this.readIndex();
+    this.scannedIndexSize = index.size;
+    const out: ConfigFile[] = [];
     for (const f of readdirSync(this.dir)) {
       const file = join(this.dir, f);
-      if (TMP.test(f)) rmSync(file, { force: true });
-      else if (f.endsWith('.xml')) out.push({ file, name: f.slice(0, -4), xml: readFileSync(file, 'utf8') });
+      if (TMP.test(f)) {
+        rmSync(file, { force: true });
+        continue;
+      }
+      if (!f.endsWith('.xml')) continue;
+      const name = f.slice(0, -4);
+      const stats = statSync(file, { bigint: true });
+      const entry = index.get(name);
+      const same = entry !== undefined && entry.stamp === stampOf(stats);
+      if (same && settled(entry)) {
+        out.push({ file, name, def: entry.def, xml: null, entry });
+        continue;
+      }
+      const xml = readFileSync(file, 'utf8');
+      if (same && entry.sha === checksum(xml)) out.push({ file, name, def: entry.def, xml: null, entry });
+      else out.push({ file, name, def: null, xml, stats });
     }
     return out;
   }
 
-  /** the parsed definitions of the last index, by name; empty when there is none or it cannot be read */
-  readIndex(): Map<string, CommittedConfig> {
+  /** the entries of the last index, by name; empty when there is none or it cannot be read */
+  readIndex(): Map<string, IndexEntry> {
     try {
-      const data = JSON.parse(readFileSync(this.indexFile, 'utf8')) as { version: number; configs: Record<string, CommittedConfig> };
+      const data = JSON.parse(readFileSync(this.indexFile, 'utf8')) as { version: number; configs: Record<string, IndexEntry> };
       if (data.version !== INDEX_VERSION || typeof data.configs !== 'object' || data.configs === null) return new Map();
       return new Map(Object.entries(data.configs));
     } catch {
@@ -79,11 +129,11 @@ export class ConfigFiles {
     }
   }
 
-  /** what is on disk after loading: the index to write covers exactly these */
-  loaded(configs: Iterable<[string, CommittedConfig]>, indexIsCurrent: boolean): void {
+  /** what is on disk after loading (`parsed`: how many files the index did not describe): the index covers these */
+  loaded(configs: Iterable<[string, IndexEntry]>, parsed: number): void {
     this.committed.clear();
-    for (const [name, c] of configs) this.committed.set(name, c);
-    if (!indexIsCurrent) this.changed();
+    for (const [name, entry] of configs) this.committed.set(name, entry);
+    if (parsed > 0 || this.committed.size !== this.scannedIndexSize) this.changed();
   }
 
   /** write the index now if it is behind (at stop) */
@@ -93,8 +143,9 @@ export class ConfigFiles {
     if (!this.indexDirty) return;
     this.indexDirty = false;
     try {
+      const configs = Object.fromEntries(this.committed);
       const tmp = `${this.indexFile}.tmp-${process.pid}-0`;
-      writeFileSync(tmp, JSON.stringify({ version: INDEX_VERSION, configs: Object.fromEntries(this.committed) }), { mode: 0o600 });
+      writeFileSync(tmp, JSON.stringify({ version: INDEX_VERSION, configs }), { mode: 0o600 });
       renameSync(tmp, this.indexFile);
     } catch {
       // a cache: the next start parses what it cannot take from it
@@ -113,7 +164,7 @@ export class ConfigFiles {
     }
   }
 
-  private enqueue(name: string, config: CommittedConfig | null): Promise<void> {
+  private enqueue(name: string, config: Op['config']): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ name, config, settle: (error) => (error ? reject(error) : resolve()) });
       this.drain();
@@ -177,6 +228,7 @@ export class ConfigFiles {
         }
       }),
     );
+    const stamps = new Map<string, IndexEntry>();
     await Promise.all(
       staged.map(async (s) => {
         if (!s?.tmp) return;
@@ -185,7 +237,11 @@ export class ConfigFiles {
         } catch (error) {
           outcome.set(s.op.name, error as Error);
           await unlink(s.tmp).catch(() => undefined);
+          return;
         }
+        // the file as committed, for the index (without it, the next start reads the file)
+        const st = await stat(this.pathOf(s.op.name), { bigint: true }).catch(() => null);
+        if (st && s.op.config) stamps.set(s.op.name, indexEntry(st, s.op.config.xml, s.op.config.def));
       }),
     );
     let dirError: Error | null = null;
@@ -203,7 +259,8 @@ export class ConfigFiles {
       if (!s) continue;
       if (dirError) outcome.set(s.op.name, dirError);
       else if (!outcome.has(s.op.name)) {
-        if (s.op.config) this.committed.set(s.op.name, s.op.config);
+        const entry = stamps.get(s.op.name);
+        if (entry) this.committed.set(s.op.name, entry);
         else this.committed.delete(s.op.name);
         outcome.set(s.op.name, null);
       }

@@ -7,31 +7,34 @@ import type { DriverContext } from './context.js';
 import { newRunning } from './domain-table.js';
 import type { GuestProcesses } from './guest-process.js';
 import type { MonitorClient } from './monitor-client.js';
-import type { CommittedConfig } from './config-files.js';
+import { indexEntry, type IndexEntry } from './config-files.js';
 import type { RuntimeStatus } from './store.js';
 import { parseDomainXML, type DomainDef } from './xml/domain.js';
 
 /**
  * 1. every persistent config, before anything looks at runtime state; a config that cannot be loaded is kept. A file
- * whose content the index holds is not parsed again (the index is a cache of parsed definitions: config-files.ts).
+ * the index still describes is neither read nor parsed (the index is a cache of parsed definitions: config-files.ts).
  */
 export function loadConfigs({ store, table, log }: DriverContext): void {
-  const index = store.configs.readIndex();
   const known = { saved: store.savedNames(), autostart: store.autostartNames() };
-  const loaded = new Map<string, CommittedConfig>();
+  const loaded = new Map<string, IndexEntry>();
   let parsed = 0;
-  for (const { file, name, xml } of store.listConfigs()) {
+  for (const config of store.listConfigs()) {
+    const { file, name } = config;
     let def: DomainDef;
-    const cached = index.get(name);
-    if (cached && cached.xml === xml) def = cached.def;
-    else {
+    let entry: IndexEntry;
+    if (config.def) {
+      def = config.def;
+      entry = config.entry;
+    } else {
       parsed++;
       try {
-        def = parseDomainXML(xml);
+        def = parseDomainXML(config.xml);
       } catch (err) {
         log.error(`${file}: cannot load domain config, skipped (the file is kept): ${(err as Error).message}`);
         continue;
       }
+      entry = indexEntry(config.stats, config.xml, def);
     }
     if (def.name !== name) {
       log.error(`${file}: the file name does not match the domain name '${def.name}'; skipped (the file is kept)`);
@@ -43,9 +46,9 @@ export function loadConfigs({ store, table, log }: DriverContext): void {
       continue;
     }
     table.add(table.create(def, def, known));
-    loaded.set(name, { xml, def });
+    loaded.set(name, entry);
   }
-  store.configs.loaded(loaded, parsed === 0 && loaded.size === index.size);
+  store.configs.loaded(loaded, parsed);
 }
 
 /** 2. runtime status: reconnect to live guests, settle dead ones, drop what dead writers left */

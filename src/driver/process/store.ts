@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync } 
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { partialImage } from '../../guest/image.js';
-import { ConfigFiles } from './config-files.js';
+import { ConfigFiles, type ConfigFile } from './config-files.js';
 import type { DomainDef } from './xml/domain.js';
 
 export interface RuntimeStatus {
@@ -73,9 +73,9 @@ export class Store {
   monitorPath = (uuid: string): string => join(this.statusDir, `${uuid}.sock`);
   autostartPath = (name: string): string => join(this.autostartDir, name);
 
-  /** every config file: [name from the file name, xml] */
-  listConfigs(): Array<{ file: string; name: string; xml: string }> {
-    return this.configs.readAll();
+  /** every config file (name from the file name): its definition from the index, or its content to parse */
+  listConfigs(): ConfigFile[] {
+    return this.configs.scan();
   }
 
   /** durable once resolved (`xml` is `def` formatted) */

@@ -1,7 +1,7 @@
 // The process driver's config files: group commit (every write durable and in place once answered, a name's
 // operations in order, failures reported to their own callers only) and the index of parsed definitions.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -60,12 +60,12 @@ describe('config files: group commit', () => {
     assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), [], 'the failed temp file is gone');
   });
 
-  it('readAll returns the configs and removes the temp files of an interrupted commit', () => {
+  it('scan returns the configs and removes the temp files of an interrupted commit', () => {
     const { dir, cf } = files();
     writeFileSync(path.join(dir, 'x.xml'), '<x/>');
     writeFileSync(path.join(dir, 'y.xml.tmp-123-4'), 'half');
     assert.deepEqual(
-      cf.readAll().map((c) => [c.name, c.xml]),
+      cf.scan().map((c) => [c.name, c.xml]),
       [['x', '<x/>']],
     );
     assert.deepEqual(readdirSync(dir), ['x.xml']);
@@ -73,15 +73,27 @@ describe('config files: group commit', () => {
 });
 
 describe('config files: the index', () => {
-  it('holds what was committed, written at stop; a fresh reader takes it back', async () => {
+  it('holds what was committed, written at stop; a fresh start takes the definitions of unchanged files from it', async () => {
     const { dir, index, cf } = files();
-    const defs = [def('i1'), def('i2', 8)];
+    const defs = [def('i1'), def('i2', 8), def('i3'), def('i4')];
     await Promise.all(defs.map((d) => write(cf, d)));
     await cf.remove('i1');
     cf.flushIndex();
-    const again = new ConfigFiles(dir, index, (name) => path.join(dir, `${name}.xml`)).readIndex();
-    assert.deepEqual([...again.keys()], ['i2']);
-    assert.deepEqual(again.get('i2'), { xml: formatDomainXML(defs[1]!), def: defs[1] });
+    assert.deepEqual([...cf.readIndex().keys()].sort(), ['i2', 'i3', 'i4']);
+    const fresh = (): ConfigFiles => new ConfigFiles(dir, index, (name) => path.join(dir, `${name}.xml`));
+    // just written (racily clean): read and checked against the checksum, not parsed
+    assert.deepEqual(fresh().scan().map((c) => [c.name, c.def === null]), [['i2', false], ['i3', false], ['i4', false]]);
+    // changed: i3 in place with the same size, stat and all, as an edit in the same timestamp tick would be
+    const i3 = path.join(dir, 'i3.xml');
+    const { atime, mtime } = statSync(i3);
+    writeFileSync(i3, readFileSync(i3, 'utf8').replace('<on_crash>destroy<', '<on_crash>restart<'));
+    utimesSync(i3, atime, mtime);
+    // i4 edited later: another mtime
+    writeFileSync(path.join(dir, 'i4.xml'), formatDomainXML(def('i4', 16)));
+    const again = fresh();
+    const scanned = again.scan();
+    assert.deepEqual(scanned.map((c) => [c.name, c.def === null]), [['i2', false], ['i3', true], ['i4', true]]);
+    assert.deepEqual(scanned[0]!.def, defs[1]);
   });
 
   it('a missing, unreadable or foreign index is empty, never an error', () => {
