@@ -143,6 +143,20 @@ export class ConfigFiles {
     if (!this.indexDirty) return;
     this.indexDirty = false;
     try {
+      // entries stamped right after their write are racily clean: once their mtime is a tick behind, a file that still
+      // has its stamp and its checksum is settled (the next start need not read it); the rest is checked at the start
+      const now = nowNs();
+      for (const [name, entry] of this.committed) {
+        if (settled(entry) || BigInt(entry.mtimeNs) + RACY_NS > now) continue;
+        try {
+          const file = this.pathOf(name);
+          const st = statSync(file, { bigint: true });
+          if (stampOf(st) === entry.stamp && checksum(readFileSync(file, 'utf8')) === entry.sha)
+            this.committed.set(name, { ...entry, at: String(now) });
+        } catch {
+          // gone or unreadable: the next start finds out
+        }
+      }
       const configs = Object.fromEntries(this.committed);
       const tmp = `${this.indexFile}.tmp-${process.pid}-0`;
       writeFileSync(tmp, JSON.stringify({ version: INDEX_VERSION, configs }), { mode: 0o600 });

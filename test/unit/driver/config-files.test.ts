@@ -96,6 +96,20 @@ describe('config files: the index', () => {
     assert.deepEqual(scanned[0]!.def, defs[1]);
   });
 
+  it('an index written once a fresh file is a tick old settles it: the next start does not read it', async (t) => {
+    const { index, cf } = files();
+    await write(cf, def('s1'));
+    const stampedAt = (): bigint => BigInt(cf.readIndex().get('s1')!.at);
+    cf.flushIndex();
+    const fresh = stampedAt();
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() + 5000 });
+    await write(cf, def('s2')); // a change, so the index is written again
+    cf.flushIndex();
+    t.mock.timers.reset();
+    assert.ok(stampedAt() > fresh + 4_000_000_000n, 'stamped again, 5 s later: settled');
+    assert.ok(readFileSync(index, 'utf8').includes('"s2"'));
+  });
+
   it('a missing, unreadable or foreign index is empty, never an error', () => {
     const { index, cf } = files();
     assert.equal(cf.readIndex().size, 0);
