@@ -10,6 +10,7 @@ import { isVirError, LibvirtError, VirErr, VirFrom } from '../libvirt/error.js';
 import {
   ConnectFlags,
   DomainEventId,
+  DomainStats,
   EVENT,
   Feature,
   JobField,
@@ -125,19 +126,43 @@ export class NativeConnection implements Connection {
     if (filter.persistence === 'persistent') flags |= ListAllDomainsFlags.PERSISTENT;
     if (filter.persistence === 'transient') flags |= ListAllDomainsFlags.TRANSIENT;
     const list = (f: number) => this.remote.call(PROC.CONNECT_LIST_ALL_DOMAINS, { need_results: 1, flags: f });
-    const [{ domains }, persistentSet] = await Promise.all([
-      list(flags),
-      // one more filtered list tells persistence for all guests at once, instead of a call per guest
-      filter.persistence
-        ? Promise.resolve(undefined)
-        : list(flags | ListAllDomainsFlags.PERSISTENT).then((r) => new Set(r.domains.map((d) => d.uuid))),
-    ]);
+    // one more filtered list tells persistence for all guests at once; transient guests are the few
+    const transientSet = filter.persistence
+      ? Promise.resolve(undefined)
+      : list(flags | ListAllDomainsFlags.TRANSIENT).then((r) => new Set(r.domains.map((d) => d.uuid)));
+    const persistentOf = async (uuid: string): Promise<boolean> => {
+      const transient = await transientSet;
+      return transient ? !transient.has(uuid) : filter.persistence === 'persistent';
+    };
+    // every guest with its state in one call (the list filters are the same bits); a daemon without it is asked
+    // guest by guest
+    let stats;
+    try {
+      stats = (await this.remote.call(PROC.CONNECT_GET_ALL_DOMAIN_STATS, { doms: [], stats: DomainStats.STATE, flags }))
+        .retStats;
+    } catch (err) {
+      if (!isVirError(err, VirErr.NO_SUPPORT)) {
+        await transientSet.catch(() => undefined);
+        throw err;
+      }
+    }
+    if (stats) {
+      const transient = await transientSet;
+      return stats.map(({ dom, params }): GuestInfo => {
+        const state = params.find((p) => p.field === 'state.state')?.value.value;
+        return {
+          ...toRef(dom),
+          state: DOMAIN_STATES[typeof state === 'number' ? state : 0] ?? 'nostate',
+          persistent: transient ? !transient.has(dom.uuid) : filter.persistence === 'persistent',
+        };
+      });
+    }
+    const { domains } = await list(flags);
     const infos = await Promise.all(
       domains.map(async (d): Promise<GuestInfo | undefined> => {
         try {
           const { state } = await this.state(toRef(d));
-          const persistent = persistentSet ? persistentSet.has(d.uuid) : filter.persistence === 'persistent';
-          return { ...toRef(d), state, persistent };
+          return { ...toRef(d), state, persistent: await persistentOf(d.uuid) };
         } catch (err) {
           if (isVirError(err, VirErr.NO_DOMAIN)) return undefined; // gone between the list and the query
           throw err;

@@ -9,6 +9,7 @@ import {
   ConnectFlags,
   DefineFlags,
   DestroyFlags,
+  GetAllDomainStatsFlags,
   ListAllDomainsFlags as LF,
   MessageFlags,
   MetadataType,
@@ -33,6 +34,8 @@ export type FlaggedProc = { [K in ProcName]: ArgsOf<K> extends { flags: number }
 export const SUPPORTED_FLAGS: Record<FlaggedProc, number> = {
   CONNECT_OPEN: ConnectFlags.RO | ConnectFlags.NO_ALIASES,
   CONNECT_LIST_ALL_DOMAINS: all(LF),
+  // the list filters; NOWAIT and BACKING ask nothing of a process guest (no waits, no block devices)
+  CONNECT_GET_ALL_DOMAIN_STATS: all(GetAllDomainStatsFlags),
   DOMAIN_GET_XML_DESC: all(XmlFlags),
   DOMAIN_GET_STATE: 0,
   DOMAIN_DEFINE_XML_FLAGS: DefineFlags.VALIDATE, // definitions are always validated

@@ -13,7 +13,9 @@ import {
   ConnectFlags,
   DestroyFlags,
   DomainEventId,
+  DomainStats,
   Feature,
+  GetAllDomainStatsFlags,
   JobField,
   JobOperation,
   JobType,
@@ -81,6 +83,20 @@ export function jobParams(job: JobProgress): TypedParam[] {
   return params;
 }
 
+/** the stats groups guestd reports (virDomainStatsTypes) */
+const KNOWN_STATS = DomainStats.STATE | DomainStats.CPU_TOTAL | DomainStats.BALLOON;
+const LIST_FILTERS = 0xff;
+
+/** a domain's CONNECT_GET_ALL_DOMAIN_STATS record, with libvirt's field names */
+function domainStats(r: DomainRecord, groups: number): TypedParam[] {
+  const params: TypedParam[] = [];
+  if (has(groups, DomainStats.STATE)) params.push(tp.int('state.state', stateNumber(r.state)), tp.int('state.reason', r.reason));
+  if (has(groups, DomainStats.CPU_TOTAL) && r.id !== -1) params.push(tp.ullong('cpu.time', r.cpuTimeNs));
+  if (has(groups, DomainStats.BALLOON))
+    params.push(tp.ullong('balloon.current', BigInt(r.memoryKiB)), tp.ullong('balloon.maximum', BigInt(r.maxMemKiB)));
+  return params;
+}
+
 export interface HandlerContext {
   driver: Driver;
   /** URI reported by CONNECT_GET_URI when the client sent none */
@@ -112,6 +128,22 @@ export function createHandlers({ driver, defaultUri }: HandlerContext): Handlers
     CONNECT_LIST_ALL_DOMAINS: ({ need_results, flags }) => {
       const domains = driver.list().filter((d) => matchesListFlags(d, flags));
       return { domains: need_results ? domains.map(wireDomain) : [], ret: domains.length };
+    },
+    CONNECT_GET_ALL_DOMAIN_STATS: ({ doms, stats, flags }) => {
+      const unknown = (stats & ~KNOWN_STATS) >>> 0;
+      if (unknown !== 0 && has(flags, GetAllDomainStatsFlags.ENFORCE_STATS))
+        throw new LibvirtError(
+          VirErr.ARGUMENT_UNSUPPORTED,
+          VirFrom.DOM,
+          `Stats types bits 0x${unknown.toString(16)} are not supported by this daemon`,
+        );
+      const groups = stats === 0 ? KNOWN_STATS : stats & KNOWN_STATS;
+      const records = doms.length > 0 ? doms.map(dom) : driver.list();
+      return {
+        retStats: records
+          .filter((r) => matchesListFlags(r, flags & LIST_FILTERS))
+          .map((r) => ({ dom: wireDomain(r), params: domainStats(r, groups) })),
+      };
     },
     DOMAIN_LOOKUP_BY_ID: ({ id }) => ({ dom: wireDomain(driver.lookupById(id)) }),
     DOMAIN_LOOKUP_BY_NAME: ({ name }) => ({ dom: wireDomain(driver.lookupByName(name)) }),

@@ -6,6 +6,7 @@ import type { XdrType } from '../rpc/xdr-types.js';
 import { procedureByNumber } from './procedures.js';
 import {
   REMOTE_AUTH_TYPE_LIST_MAX,
+  REMOTE_CONNECT_GET_ALL_DOMAIN_STATS_MAX,
   REMOTE_DOMAIN_JOB_STATS_MAX,
   REMOTE_DOMAIN_LIST_MAX,
   REMOTE_DOMAIN_MESSAGES_MAX,
@@ -168,6 +169,23 @@ export const PROC = {
     s('remote_connect_list_all_domains_args', { need_results: X.int, flags: X.uint }),
     s('remote_connect_list_all_domains_ret', { domains: X.array(nonnullDomain, REMOTE_DOMAIN_LIST_MAX), ret: X.uint }),
   ),
+  CONNECT_GET_ALL_DOMAIN_STATS: proc(
+    344,
+    s('remote_connect_get_all_domain_stats_args', {
+      doms: X.array(nonnullDomain, REMOTE_DOMAIN_LIST_MAX),
+      stats: X.uint,
+      flags: X.uint,
+    }),
+    s('remote_connect_get_all_domain_stats_ret', {
+      retStats: X.array(
+        s('remote_domain_stats_record', {
+          dom: nonnullDomain,
+          params: X.array(typedParam, REMOTE_CONNECT_GET_ALL_DOMAIN_STATS_MAX),
+        }),
+        REMOTE_DOMAIN_LIST_MAX,
+      ),
+    }),
+  ),
   DOMAIN_GET_JOB_STATS: proc(
     298,
     domFlagsArgs,
@@ -237,6 +255,16 @@ export const ListAllDomainsFlags = {
   NO_SNAPSHOT: 8192,
   HAS_CHECKPOINT: 16384,
   NO_CHECKPOINT: 32768,
+} as const;
+/** virDomainStatsTypes: the groups of CONNECT_GET_ALL_DOMAIN_STATS */
+export const DomainStats = { STATE: 1, CPU_TOTAL: 2, BALLOON: 4 } as const;
+/** virConnectGetAllDomainStatsFlags: the list filters (the same bits as ListAllDomainsFlags' first eight) and these */
+const { ACTIVE, INACTIVE, PERSISTENT, TRANSIENT, RUNNING, PAUSED, SHUTOFF, OTHER } = ListAllDomainsFlags;
+export const GetAllDomainStatsFlags = {
+  ...{ ACTIVE, INACTIVE, PERSISTENT, TRANSIENT, RUNNING, PAUSED, SHUTOFF, OTHER },
+  NOWAIT: 1 << 29,
+  BACKING: 1 << 30,
+  ENFORCE_STATS: 2 ** 31,
 } as const;
 export const SaveFlags = { BYPASS_CACHE: 1, RUNNING: 2, PAUSED: 4 } as const;
 export const StartFlags = { PAUSED: 1, AUTODESTROY: 2, BYPASS_CACHE: 4, FORCE_BOOT: 8, VALIDATE: 16, RESET_NVRAM: 32 } as const;

@@ -10,6 +10,7 @@ import { guestXml } from './virsh.js';
 export const FLAGGED_CALLS: { [K in FlaggedProc]: (dom: RemoteDomain, flags: number) => ArgsOf<K> } = {
   CONNECT_OPEN: (_dom, flags) => ({ name: null, flags }),
   CONNECT_LIST_ALL_DOMAINS: (_dom, flags) => ({ need_results: 1, flags }),
+  CONNECT_GET_ALL_DOMAIN_STATS: (_dom, flags) => ({ doms: [], stats: 1, flags }),
   DOMAIN_GET_XML_DESC: (dom, flags) => ({ dom, flags }),
   DOMAIN_GET_STATE: (dom, flags) => ({ dom, flags }),
   DOMAIN_DEFINE_XML_FLAGS: (_dom, flags) => ({ xml: guestXml('flags-defined', {}, 1), flags }),

@@ -78,12 +78,13 @@ export class ProcessDriver implements Driver {
 
   async close(): Promise<void> {
     this.processes.close();
+    this.ctx.store.configs.flushIndex();
   }
 
   // ---- lookups
 
   list(): DomainRecord[] {
-    return this.ctx.table.all().map((d) => this.ctx.table.record(d));
+    return this.ctx.table.records();
   }
   lookupByUuid(uuid: string): DomainRecord {
     return this.ctx.table.record(this.ctx.table.byUuid(uuid));
@@ -103,26 +104,40 @@ export class ProcessDriver implements Driver {
 
   // ---- definitions
 
-  defineXML(xml: string): Promise<DomainRecord> {
+  async defineXML(xml: string): Promise<DomainRecord> {
     const { table, store, events } = this.ctx;
-    return table.queue(async () => {
+    // the table changes at once, in order; the config is committed with the others of its batch (group commit) and
+    // the define is answered once it is durable. A new domain whose config cannot be written is taken back.
+    const { dom, record, created, written } = await table.queue(async () => {
       const def = this.parse(xml);
       table.checkConflicts(def);
       const existing = table.get(def.uuid);
-      await store.writeConfig(def.name, formatDomainXML(def));
+      const written = store.writeConfig(def.name, formatDomainXML(def), def);
       if (existing) {
+        await written;
         const wasPersistent = existing.config !== null;
         existing.config = def;
         if (!existing.run && store.hasManagedSave(def.name)) existing.reason = SHUTOFF.SAVED;
         if (existing.run) await this.processes.writeStatus(existing);
         events.emit(eventRef(existing), EVENT.DEFINED, wasPersistent ? DEFINED.UPDATED : DEFINED.ADDED);
-        return table.record(existing);
+        return { dom: existing, record: table.record(existing), created: false, written };
       }
       const dom = table.create(def, def);
       table.add(dom);
-      events.emit(eventRef(dom), EVENT.DEFINED, DEFINED.ADDED);
-      return table.record(dom);
+      return { dom, record: table.record(dom), created: true, written };
     });
+    if (created) {
+      try {
+        await written;
+      } catch (err) {
+        await table.queue(async () => {
+          if (table.get(dom.uuid) === dom && !dom.run) table.remove(dom);
+        });
+        throw operationFailed(`cannot write the config of domain '${dom.name}': ${(err as Error).message}`, err);
+      }
+      events.emit(eventRef(dom), EVENT.DEFINED, DEFINED.ADDED);
+    }
+    return record;
   }
 
   undefine(uuid: string, flags: DriverUndefineFlags): Promise<void> {
@@ -137,7 +152,7 @@ export class ProcessDriver implements Driver {
           );
         store.removeManagedSave(dom.name);
       }
-      store.removeConfig(dom.name);
+      await store.removeConfig(dom.name);
       await store.setAutostart(dom.name, dom.uuid, false);
       dom.config = null;
       dom.autostart = false;
