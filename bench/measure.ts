@@ -1,5 +1,8 @@
 // What the bench scripts share: quick mode, timing whole commands, medians and ratios printed the same way.
 import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 /** BENCH_QUICK=1: small N, so a run checks that the script works rather than what it measures */
 export const QUICK = process.env.BENCH_QUICK === '1';
@@ -30,23 +33,33 @@ export interface Command {
   okExits?: number[];
 }
 
-/** wall milliseconds of one run of a whole command, its output read and dropped */
-export function timeOnce(cmd: Command): number {
+export interface Timing {
+  /** wall milliseconds */
+  ms: number;
+  /** user+system CPU milliseconds of the command (GNU time, children included) */
+  cpuMs: number;
+}
+
+/** one run of a whole command under GNU time, its output read and dropped */
+export function timeOnce(cmd: Command): Timing {
+  const out = path.join(tmpdir(), `lgt-bench-time-${process.pid}`);
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd.argv[0]!, cmd.argv.slice(1), { env: { ...process.env, ...cmd.env }, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', '-o', out, ...cmd.argv], { env: { ...process.env, ...cmd.env }, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const ok = cmd.okExits ?? [0];
   if (r.error || !ok.includes(r.status ?? -1)) throw new Error(`${cmd.label} failed (exit ${r.status}): ${r.error?.message ?? r.stderr.toString()}`);
-  return ms;
+  const [user, sys] = readFileSync(out, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  rmSync(out, { force: true });
+  return { ms, cpuMs: (user! + sys!) * 1000 };
 }
 
 /**
  * Each command `runs` times, in turn (A B C … A B C …) after one warm-up round, so a drift of the machine's speed
- * touches all alike; returns every command's wall times in ms, in the order given.
+ * touches all alike; returns every command's timings, in the order given.
  */
-export function timeInTurn(commands: readonly Command[], runs: number): number[][] {
+export function timeInTurn(commands: readonly Command[], runs: number): Timing[][] {
   for (const c of commands) timeOnce(c);
-  const times = commands.map(() => [] as number[]);
+  const times = commands.map(() => [] as Timing[]);
   for (let i = 0; i < runs; i++) commands.forEach((c, k) => times[k]!.push(timeOnce(c)));
   return times;
 }
