@@ -221,6 +221,7 @@ async function scenario(sc: Scenario, work: string): Promise<void> {
           if (start.code !== 0) throw new Error(`${v.who} start exited ${start.code}`);
           await expectStates(names, 'running');
           rows.push({ who: v.who, stop, start, bytes, libvirtdCpu, qemuCpu: qemuCpu(names) });
+          console.log(`  (${sc.key}) ${v.who}: suspend ${seconds(stop.ms)}, restore ${seconds(start.ms)}, libvirtd CPU ${libvirtdCpu.toFixed(2)} s`);
         } else {
           // a stuck guest is still running after the timeout (both say so and exit non-zero); the others are off
           if (sc.kind !== 'stuck' && stop.code !== 0) throw new Error(`${v.who} stop exited ${stop.code}`);
@@ -244,6 +245,7 @@ async function scenario(sc: Scenario, work: string): Promise<void> {
         if (how === 'inTurn') await virsh(names.map((n) => `start ${n}`).join(' ; '));
         else await Promise.all(names.map((n) => virsh('start', n)));
         raw[how] = performance.now() - t0;
+        console.log(`  (${sc.key}) virsh alone, ${how === 'inTurn' ? 'one after the other' : 'all at once'}: restore ${seconds(raw[how])}`);
         await expectStates(names, 'running');
         rmSync(env.LIBVIRT_GUESTS_LIST_FILE, { force: true });
       }
