@@ -1,7 +1,9 @@
 // Issue 12, row 5: one `libvirt-guests stop` over a fleet of guestd instances (one URI each, as if each were a
 // host) with tiny guests on each: its wall time next to the slowest host stopped alone, and the CLI's peak memory.
-//   npm run bench:fleet    (after npm run build; BENCH_HOSTS=50, BENCH_GUESTS=20 per host, BENCH_ALONE=5 hosts
+//   npm run bench:fleet    (after npm run build; BENCH_HOSTS=50, BENCH_GUESTS=2 per host, BENCH_ALONE=5 hosts
 //                           stopped alone, the slowest taken; BENCH_QUICK=1: 5 hosts × 4 guests, 2 alone)
+// The issue asks for 20 guests per host; each guestd guest is a Node process of ~51 MiB resident, so 50 × 20
+// would need ~55 GiB on a 24 GiB machine: 2 per host by default (BENCH_GUESTS=20 where the memory is there).
 // Target (issue 12): the fleet ≤ 1.5 × the slowest host alone.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,7 +14,7 @@ import { defineAndStart, expectAll } from './guests.js';
 import { count, ratio, seconds } from './measure.js';
 
 const HOSTS = count('BENCH_HOSTS', 50, 5);
-const GUESTS = count('BENCH_GUESTS', 20, 4);
+const GUESTS = count('BENCH_GUESTS', 2, 4);
 const ALONE = Math.min(HOSTS, count('BENCH_ALONE', 5, 2));
 
 interface Measured {
