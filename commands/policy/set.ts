@@ -2,9 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import type { CommandContext, Outcome } from '../../src/cli/base-command.js';
 import { GuestActionCommand } from '../../src/cli/guest-command.js';
 import { ATTRIBUTES, ATTRIBUTE_NAMES, type PolicyAttribute } from '../../src/orchestrator/policy/attributes.js';
-import { changePolicy, policyChanges } from '../../src/orchestrator/policy-admin.js';
 import type { Services } from '../../src/orchestrator/services.js';
-import { renderPolicySet } from '../../src/ui/policy.js';
 
 /** one flag per policy attribute, from the attributes' table */
 const attributeFlags = Object.fromEntries(
@@ -26,6 +24,7 @@ export default class PolicySet extends GuestActionCommand<typeof PolicySet> {
   };
 
   protected async act(context: CommandContext, services: Services): Promise<Outcome> {
+    const [{ changePolicy, policyChanges }, { renderPolicySet }] = await Promise.all([import('../../src/orchestrator/policy-admin.js'), import('../../src/ui/policy.js')]);
     const flags = this.flags as unknown as Record<string, string | undefined>;
     const set = policyChanges(Object.fromEntries(ATTRIBUTE_NAMES.map((n) => [n, flags[n]])));
     const result = await changePolicy(

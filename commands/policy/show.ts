@@ -1,9 +1,7 @@
 import { Args } from '@oclif/core';
 import type { CommandContext, Outcome } from '../../src/cli/base-command.js';
 import { GuestActionCommand } from '../../src/cli/guest-command.js';
-import { showPolicies } from '../../src/orchestrator/policy-admin.js';
 import type { Services } from '../../src/orchestrator/services.js';
-import { renderPolicyShow } from '../../src/ui/policy.js';
 
 export default class PolicyShow extends GuestActionCommand<typeof PolicyShow> {
   static override summary = 'Show the per-guest policy of every guest of every URI: each effective value and where it came from.';
@@ -14,6 +12,7 @@ export default class PolicyShow extends GuestActionCommand<typeof PolicyShow> {
   static override strict = false;
 
   protected async act(context: CommandContext, services: Services): Promise<Outcome> {
+    const [{ showPolicies }, { renderPolicyShow }] = await Promise.all([import('../../src/orchestrator/policy-admin.js'), import('../../src/ui/policy.js')]);
     const result = await showPolicies(context.loaded.config, this.words, services);
     return { result, text: renderPolicyShow(result) };
   }

@@ -1,9 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import type { CommandContext, Outcome } from '../../src/cli/base-command.js';
 import { GuestActionCommand } from '../../src/cli/guest-command.js';
-import { changePolicy, policyAttributes } from '../../src/orchestrator/policy-admin.js';
 import type { Services } from '../../src/orchestrator/services.js';
-import { renderPolicySet } from '../../src/ui/policy.js';
 
 export default class PolicyUnset extends GuestActionCommand<typeof PolicyUnset> {
   static override summary = "Remove attributes of a guest's policy (all of them when none is named).";
@@ -20,6 +18,7 @@ export default class PolicyUnset extends GuestActionCommand<typeof PolicyUnset> 
   };
 
   protected async act(context: CommandContext, services: Services): Promise<Outcome> {
+    const [{ changePolicy, policyAttributes }, { renderPolicySet }] = await Promise.all([import('../../src/orchestrator/policy-admin.js'), import('../../src/ui/policy.js')]);
     const [name, ...attributes] = this.words;
     const unset = attributes.length === 0 ? ('all' as const) : policyAttributes(attributes);
     const uri = (this.flags as unknown as { uri?: string }).uri;
