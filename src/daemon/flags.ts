@@ -13,12 +13,14 @@ import {
   MessageFlags,
   MetadataType,
   ModificationImpact,
+  RebootFlags,
   SaveFlags,
   SetTimeFlags,
   ShutdownFlags,
   SnapshotListFlags,
   StartFlags,
   UndefineFlags,
+  VcpuFlags,
   XmlFlags,
   type ArgsOf,
   type ProcName,
@@ -52,6 +54,14 @@ export const SUPPORTED_FLAGS: Record<FlaggedProc, number> = {
   DOMAIN_SET_METADATA: ModificationImpact.LIVE | ModificationImpact.CONFIG,
   DOMAIN_SNAPSHOT_NUM: all(SnapshotListFlags), // a filter of snapshots; there are none
   DOMAIN_GET_MESSAGES: all(MessageFlags),
+  DOMAIN_REBOOT: RebootFlags.ACPI_POWER_BTN, // as for shutdown: the power button is the only way
+  DOMAIN_RESET: 0,
+  DOMAIN_MEMORY_STATS: 0,
+  DOMAIN_GET_VCPUS_FLAGS: VcpuFlags.LIVE | VcpuFlags.CONFIG | VcpuFlags.MAXIMUM,
+  DOMAIN_GET_CONTROL_INFO: 0,
+  CONNECT_GET_SYSINFO: 0,
+  NODE_GET_CPU_MAP: 0,
+  CONNECT_GET_DOMAIN_CAPABILITIES: 0,
 };
 
 /**

@@ -5,6 +5,12 @@ import { randomUUID } from 'node:crypto';
 import type { JobProgress } from '../../libvirt/job.js';
 import { systemClock } from '../../effects/clock.js';
 import type {
+  CpuMap,
+  DomainCapabilitiesQuery,
+  DomainControlInfo,
+  DomainMemoryStats,
+  NodeInfo,
+  VcpuInfo,
   DomainEvent,
   DomainRecord,
   Driver,
@@ -24,6 +30,8 @@ import { DomainTable } from './domain-table.js';
 import { argumentUnsupported, noDomainByUuid, operationFailed, operationInvalid } from './errors.js';
 import { DomainEvents, eventRef } from './events.js';
 import { GuestProcesses } from './guest-process.js';
+import { GuestStats } from './guest-stats.js';
+import { Host } from './host.js';
 import { launchGuest } from './launcher.js';
 import { Metadata } from './metadata.js';
 import { DEFAULT_TIMING, type ProcessDriverOptions } from './options.js';
@@ -39,6 +47,8 @@ export class ProcessDriver implements Driver {
   private readonly saves: SaveJobs;
   private readonly agent: GuestAgent;
   private readonly metadata: Metadata;
+  private readonly host = new Host();
+  private readonly stats: GuestStats;
 
   constructor(options: ProcessDriverOptions) {
     const store = new Store(options.stateDir, options.runDir);
@@ -54,6 +64,7 @@ export class ProcessDriver implements Driver {
     this.saves = new SaveJobs(this.ctx, this.processes);
     this.agent = new GuestAgent(this.ctx);
     this.metadata = new Metadata(this.ctx, this.processes);
+    this.stats = new GuestStats(this.ctx);
   }
 
   async init(): Promise<void> {
@@ -99,6 +110,30 @@ export class ProcessDriver implements Driver {
   }
   onEvent(listener: (event: DomainEvent) => void): () => void {
     return this.ctx.events.on(listener);
+  }
+  onReboot(listener: (domain: DomainEvent['domain']) => void): () => void {
+    return this.ctx.events.onReboot(listener);
+  }
+
+  // ---- the host
+
+  nodeInfo(): NodeInfo {
+    return this.host.nodeInfo();
+  }
+  cpuMap(): CpuMap {
+    return this.host.cpuMap();
+  }
+  freeMemoryBytes(): number {
+    return this.host.freeMemoryBytes();
+  }
+  capabilities(): string {
+    return this.host.capabilities();
+  }
+  domainCapabilities(query: DomainCapabilitiesQuery): string {
+    return this.host.domainCapabilities(query);
+  }
+  sysinfo(): string {
+    return this.host.sysinfo();
   }
 
   // ---- definitions
@@ -219,6 +254,31 @@ export class ProcessDriver implements Driver {
   }
   destroy(uuid: string, flags: DriverDestroyFlags): Promise<void> {
     return this.processes.destroy(this.ctx.table.byUuid(uuid), flags);
+  }
+  suspend(uuid: string): Promise<void> {
+    const dom = this.ctx.table.byUuid(uuid);
+    return dom.queue(() => this.processes.suspend(dom));
+  }
+  resume(uuid: string): Promise<void> {
+    const dom = this.ctx.table.byUuid(uuid);
+    return dom.queue(() => this.processes.resume(dom));
+  }
+  reboot(uuid: string): Promise<void> {
+    const dom = this.ctx.table.byUuid(uuid);
+    return dom.queue(() => this.processes.reboot(dom));
+  }
+  reset(uuid: string): Promise<void> {
+    const dom = this.ctx.table.byUuid(uuid);
+    return dom.queue(() => this.processes.reset(dom));
+  }
+  memoryStats(uuid: string): DomainMemoryStats {
+    return this.stats.memoryStats(this.ctx.table.byUuid(uuid));
+  }
+  controlInfo(uuid: string): DomainControlInfo {
+    return this.stats.controlInfo(this.ctx.table.byUuid(uuid));
+  }
+  vcpus(uuid: string): VcpuInfo[] {
+    return this.stats.vcpus(this.ctx.table.byUuid(uuid), this.host.cpuMap().online);
   }
   managedSave(uuid: string, flags: DriverSaveFlags): Promise<void> {
     if (flags.paused) throw argumentUnsupported('process guests cannot be restored paused');
