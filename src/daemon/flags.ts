@@ -39,7 +39,7 @@ export const SUPPORTED_FLAGS: Record<FlaggedProc, number> = {
   DOMAIN_GET_STATE: 0,
   DOMAIN_DEFINE_XML_FLAGS: DefineFlags.VALIDATE, // definitions are always validated
   DOMAIN_UNDEFINE_FLAGS: all(UndefineFlags),
-  // PAUSED is understood, and refused by the driver (a process guest cannot be paused); AUTODESTROY is not
+  // PAUSED: the guest is paused once started; AUTODESTROY is not understood
   DOMAIN_CREATE_XML: StartFlags.PAUSED | StartFlags.BYPASS_CACHE | StartFlags.VALIDATE,
   DOMAIN_CREATE_WITH_FLAGS: StartFlags.PAUSED | StartFlags.BYPASS_CACHE | StartFlags.FORCE_BOOT | StartFlags.RESET_NVRAM,
   DOMAIN_SHUTDOWN_FLAGS: ShutdownFlags.ACPI_POWER_BTN, // the power button is the only way a process guest is asked

@@ -345,8 +345,14 @@ export function createHandlers({ driver, defaultUri }: HandlerContext): Handlers
       await driver.managedSaveRemove(dom(d).uuid);
     },
     CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY: ({ eventID, dom: d }, client) => {
-      if (eventID !== DomainEventId.LIFECYCLE && eventID !== DomainEventId.REBOOT)
-        throw notSupported('CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY', `domain event ${eventID}`);
+      // every event libvirt defines can be registered for, as with libvirtd (virt-manager, `virsh event --all`
+      // register many); a process guest only ever has lifecycle and reboot events to send
+      if (eventID < 0 || eventID >= DomainEventId.COUNT)
+        throw new LibvirtError(
+          VirErr.INVALID_ARG,
+          VirFrom.RPC,
+          `invalid argument: domain event ${eventID} is not one libvirt defines (0 to ${DomainEventId.COUNT - 1})`,
+        );
       const callbackID = client.nextCallbackId++;
       client.callbacks.set(callbackID, { eventID, uuid: d ? d.uuid : null });
       return { callbackID };

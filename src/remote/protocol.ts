@@ -359,7 +359,8 @@ export const SnapshotListFlags = {
 } as const;
 export const MetadataType = { DESCRIPTION: 0, TITLE: 1, ELEMENT: 2 } as const;
 export const ModificationImpact = { CURRENT: 0, LIVE: 1, CONFIG: 2 } as const;
-export const DomainEventId = { LIFECYCLE: 0, REBOOT: 1 } as const;
+/** virDomainEventID: COUNT is VIR_DOMAIN_EVENT_ID_LAST of libvirt 9 (MEMORY_DEVICE_SIZE_CHANGE is 26) */
+export const DomainEventId = { LIFECYCLE: 0, REBOOT: 1, COUNT: 27 } as const;
 /** virDomainRebootFlagValues */
 export const RebootFlags = { DEFAULT: 0, ACPI_POWER_BTN: 1, GUEST_AGENT: 2, INITCTL: 4, SIGNAL: 8, PARAVIRT: 16 } as const;
 /** virDomainVcpuFlags (with virDomainModificationImpact's LIVE and CONFIG) */

@@ -193,7 +193,6 @@ export class ProcessDriver implements Driver {
   createXML(xml: string, flags: Pick<DriverStartFlags, 'paused'>): Promise<DomainRecord> {
     const { table, events } = this.ctx;
     return table.queue(async () => {
-      checkStartFlags(flags);
       const def = this.parse(xml);
       table.checkConflicts(def);
       const existing = table.get(def.uuid);
@@ -208,6 +207,7 @@ export class ProcessDriver implements Driver {
           throw err;
         }
         events.emit(eventRef(dom), EVENT.STARTED, STARTED.BOOTED);
+        if (flags.paused) await this.processes.suspend(dom);
         return table.record(dom);
       });
     });
@@ -217,7 +217,6 @@ export class ProcessDriver implements Driver {
     const { table, store, events, log } = this.ctx;
     const dom = table.byUuid(uuid);
     return dom.queue(async () => {
-      checkStartFlags(flags);
       if (dom.run) throw operationInvalid('domain is already running');
       const def = dom.config;
       if (!def) throw noDomainByUuid(uuid); // an inactive transient guest does not exist
@@ -243,6 +242,8 @@ export class ProcessDriver implements Driver {
         await this.processes.spawn(dom, def);
         events.emit(eventRef(dom), EVENT.STARTED, STARTED.BOOTED);
       }
+      // libvirt's start --paused: started, then paused (STARTED, then SUSPENDED events)
+      if (flags.paused) await this.processes.suspend(dom);
       return table.record(dom);
     });
   }
@@ -323,6 +324,3 @@ export class ProcessDriver implements Driver {
   }
 }
 
-function checkStartFlags(flags: DriverStartFlags): void {
-  if (flags.paused) throw argumentUnsupported('process guests cannot be started paused');
-}

@@ -272,8 +272,10 @@ export class GuestProcesses {
     // image (which appears, renamed into place, once complete)
     if (dom.stopping === null && dom.job && store.hasManagedSave(dom.name)) dom.stopping = 'saved';
     const restart = this.restarts.get(run);
-    if ((restart === 'reboot' && dom.stopping === 'shutdown') || (restart === 'reset' && dom.stopping === null)) {
-      await this.restart(dom, run, restart);
+    if (restart === 'reset') return; // reset() starts it again itself
+    if (restart === 'reboot' && dom.stopping === 'shutdown') {
+      // on the domain's queue, as a start is: calls queued meanwhile (a reset, a suspend) find the new guest
+      void dom.queue(() => this.restart(dom, run, restart));
       return;
     }
     this.settle(dom, dom.stopping ?? 'failed', true);
@@ -285,6 +287,7 @@ export class GuestProcesses {
    */
   async reboot(dom: Dom): Promise<void> {
     const run = runningOf(dom);
+    if (this.restarts.has(run)) return; // being rebooted or reset already
     if (dom.job) throw operationInvalid(`domain '${dom.name}' has an active save job; wait for it or abort it`);
     this.restarts.set(run, 'reboot');
     const reply = await monitorOf(dom)
@@ -296,20 +299,30 @@ export class GuestProcesses {
     if (!reply.honored) this.restarts.delete(run);
   }
 
-  /** Reset: the guest process is killed at once (no shutdown) and started again with the same id; returns when it runs. */
+  /**
+   * Reset: the guest process is killed at once (no shutdown) and started again with the same id; returns when it runs.
+   * Called on the domain's queue. A reboot under way becomes this reset.
+   */
   async reset(dom: Dom): Promise<void> {
     const run = runningOf(dom);
     if (dom.job) throw operationInvalid(`domain '${dom.name}' has an active save job; wait for it or abort it`);
     this.restarts.set(run, 'reset');
     signalProcess(run.pid, run.startTime, 'SIGKILL');
-    void this.ended(dom);
-    await run.exited;
+    if (!(await this.ends(run, this.ctx.timing.killTimeoutMs)))
+      throw operationFailed(`domain '${dom.name}': process ${run.pid} did not die`);
+    if (dom.run !== run) return; // settled meanwhile
+    await this.restart(dom, run, 'reset');
     if (!dom.run) throw operationFailed(`domain '${dom.name}' did not start again after its reset`);
   }
 
   /** the guest process of a reboot or reset has ended: a new one takes its place, with the same id and definition */
   private async restart(dom: Dom, run: Running, kind: RestartKind): Promise<void> {
     const { store, events, log } = this.ctx;
+    if (dom.run !== run || this.closing) return; // a reset came first, or the daemon is going
+    if (dom.stopping === 'destroyed') {
+      this.settle(dom, 'destroyed', true); // a destroy came in meanwhile: it wins
+      return;
+    }
     const wasPaused = dom.state === 'paused';
     run.monitor?.close();
     store.removeFile(run.monitorPath);
