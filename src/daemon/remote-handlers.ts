@@ -30,7 +30,14 @@ import {
   type ProcName,
   type RetOf,
 } from '../remote/protocol.js';
-import { tp, type RemoteDomain, type TypedParam } from '../remote/types.js';
+import {
+  REMOTE_CPUMAPS_MAX,
+  REMOTE_DOMAIN_MEMORY_STATS_MAX,
+  REMOTE_VCPUINFO_MAX,
+  tp,
+  type RemoteDomain,
+  type TypedParam,
+} from '../remote/types.js';
 import type { ClientState } from './client-state.js';
 import { affectOf, checkFlags, has, matchesListFlags, metadataKind, SUPPORTED_FLAGS, type FlaggedProc } from './flags.js';
 import { GUESTD_VERSION_NUMBER, LIBVIRT_COMPAT_VERSION_NUMBER } from './version.js';
@@ -206,8 +213,13 @@ export function createHandlers({ driver, defaultUri }: HandlerContext): Handlers
       return { num: (has(flags, VcpuFlags.LIVE) ? active(d) : dom(d)).vcpus };
     },
     DOMAIN_GET_VCPUS: ({ dom: d, maxinfo, maplen }) => {
+      // libvirtd's bounds: the reply must fit the protocol (and a client cannot make us allocate more)
       if (maxinfo < 1 || maplen < 0)
         throw new LibvirtError(VirErr.INVALID_ARG, VirFrom.RPC, 'invalid argument: maxinfo must be positive and maplen not negative');
+      if (maxinfo > REMOTE_VCPUINFO_MAX)
+        throw new LibvirtError(VirErr.RPC, VirFrom.RPC, 'maxinfo > REMOTE_VCPUINFO_MAX');
+      if (maxinfo * maplen > REMOTE_CPUMAPS_MAX)
+        throw new LibvirtError(VirErr.RPC, VirFrom.RPC, 'maxinfo * maplen > REMOTE_CPUMAPS_MAX');
       const vcpus = op('DOMAIN_GET_VCPUS', 'vcpus')(dom(d).uuid).slice(0, maxinfo);
       return {
         info: vcpus.map((v) => ({ number: v.number, state: VCPU_STATES[v.state], cpu_time: v.cpuTimeNs, cpu: v.cpu })),
@@ -215,6 +227,8 @@ export function createHandlers({ driver, defaultUri }: HandlerContext): Handlers
       };
     },
     DOMAIN_MEMORY_STATS: ({ dom: d, maxStats }) => {
+      if (maxStats > REMOTE_DOMAIN_MEMORY_STATS_MAX)
+        throw new LibvirtError(VirErr.RPC, VirFrom.RPC, 'maxStats > REMOTE_DOMAIN_MEMORY_STATS_MAX');
       const m = op('DOMAIN_MEMORY_STATS', 'memoryStats')(active(d).uuid);
       const stats = [
         { tag: MEMORY_STAT_TAGS.indexOf('actual'), val: BigInt(m.actualKiB) },

@@ -86,6 +86,21 @@ describe('suspend, resume, reboot, reset, nodeinfo, capabilities, dommemstat wit
     assert.match(r.stdout, /event loop timed out\nevents received: 0/);
   });
 
+  it('a paused guest is still paused after guestd restarts (kill -9), and resumes', async () => {
+    const guest = name('pausedrestart');
+    await define(guest);
+    await ok(virsh(gd.uri, 'suspend', guest), 'suspend');
+    const before = await guestState(guest);
+    gd.child.kill('SIGKILL');
+    await gd.exited;
+    gd = await startGuestd({ dir: gd.dir });
+    assert.equal((await virsh(gd.uri, 'domstate', '--reason', guest)).stdout.trim(), 'paused (user)');
+    assert.deepEqual(await guestState(guest), before);
+    await ok(virsh(gd.uri, 'resume', guest), 'resume');
+    await waitFor('the guest to tick again', async () => (await guestState(guest)).counter > before.counter);
+    await ok(virsh(gd.uri, 'destroy', guest), 'destroy');
+  });
+
   it('suspend, resume, reboot, reset of a shut-off guest: domain is not running', async () => {
     const guest = name('off');
     await define(guest);
