@@ -26,7 +26,7 @@ import type {
 import { GuestAgent } from './agent.js';
 import { DEFINED, EVENT, SHUTOFF, STARTED, UNDEFINED } from './constants.js';
 import type { DriverContext } from './context.js';
-import { DomainTable } from './domain-table.js';
+import { DomainTable, type Dom } from './domain-table.js';
 import { argumentUnsupported, noDomainByUuid, operationFailed, operationInvalid } from './errors.js';
 import { DomainEvents, eventRef } from './events.js';
 import { GuestProcesses } from './guest-process.js';
@@ -256,21 +256,22 @@ export class ProcessDriver implements Driver {
   destroy(uuid: string, flags: DriverDestroyFlags): Promise<void> {
     return this.processes.destroy(this.ctx.table.byUuid(uuid), flags);
   }
+  // on the domain's queue, after a start or a restart under way
   suspend(uuid: string): Promise<void> {
-    const dom = this.ctx.table.byUuid(uuid);
-    return dom.queue(() => this.processes.suspend(dom));
+    return this.queued(uuid, (dom) => this.processes.suspend(dom));
   }
   resume(uuid: string): Promise<void> {
-    const dom = this.ctx.table.byUuid(uuid);
-    return dom.queue(() => this.processes.resume(dom));
+    return this.queued(uuid, (dom) => this.processes.resume(dom));
   }
   reboot(uuid: string): Promise<void> {
-    const dom = this.ctx.table.byUuid(uuid);
-    return dom.queue(() => this.processes.reboot(dom));
+    return this.queued(uuid, (dom) => this.processes.reboot(dom));
   }
   reset(uuid: string): Promise<void> {
+    return this.queued(uuid, (dom) => this.processes.reset(dom));
+  }
+  private queued(uuid: string, work: (dom: Dom) => Promise<void>): Promise<void> {
     const dom = this.ctx.table.byUuid(uuid);
-    return dom.queue(() => this.processes.reset(dom));
+    return dom.queue(() => work(dom));
   }
   memoryStats(uuid: string): DomainMemoryStats {
     return this.stats.memoryStats(this.ctx.table.byUuid(uuid));

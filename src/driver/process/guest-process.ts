@@ -349,30 +349,27 @@ export class GuestProcesses {
   async suspend(dom: Dom): Promise<void> {
     runningOf(dom);
     if (dom.state === 'paused') return; // libvirt: suspending a paused guest does nothing
-    await monitorOf(dom)
-      .call('stop')
-      .catch((err: unknown) => {
-        throw operationFailed(`cannot suspend domain '${dom.name}': ${(err as Error).message}`, err);
-      });
-    dom.state = 'paused';
-    dom.reason = PAUSED.USER;
-    await this.writeStatus(dom);
-    this.ctx.events.emit(eventRef(dom), EVENT.SUSPENDED, SUSPENDED_PAUSED);
+    await this.setPaused(dom, true);
   }
 
   /** resume a paused guest where it was */
   async resume(dom: Dom): Promise<void> {
     runningOf(dom);
     if (dom.state !== 'paused') throw operationInvalid('domain is already running');
+    await this.setPaused(dom, false);
+  }
+
+  private async setPaused(dom: Dom, paused: boolean): Promise<void> {
     await monitorOf(dom)
-      .call('cont')
+      .call(paused ? 'stop' : 'cont')
       .catch((err: unknown) => {
-        throw operationFailed(`cannot resume domain '${dom.name}': ${(err as Error).message}`, err);
+        throw operationFailed(`cannot ${paused ? 'suspend' : 'resume'} domain '${dom.name}': ${(err as Error).message}`, err);
       });
-    dom.state = 'running';
-    dom.reason = RUNNING.UNPAUSED;
+    dom.state = paused ? 'paused' : 'running';
+    dom.reason = paused ? PAUSED.USER : RUNNING.UNPAUSED;
     await this.writeStatus(dom);
-    this.ctx.events.emit(eventRef(dom), EVENT.RESUMED, RESUMED_UNPAUSED);
+    if (paused) this.ctx.events.emit(eventRef(dom), EVENT.SUSPENDED, SUSPENDED_PAUSED);
+    else this.ctx.events.emit(eventRef(dom), EVENT.RESUMED, RESUMED_UNPAUSED);
   }
 
   /** the guest has ended: its files go, the domain is shut off with the reason (a transient one leaves the table) */
