@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cleanupAllGuestd, startGuestd, type GuestdInstance } from '../../helpers/guestd.js';
+import { makePki, startTlsGuestd } from '../../helpers/pki.js';
 import { REPO_ROOT } from '../../helpers/repo.js';
 import { guestXml, runProgram } from '../../helpers/virsh.js';
 
@@ -47,6 +48,21 @@ describe('real libvirt clients against guestd', () => {
     const r = await runProgram(PYTHON, [path.join(FIXTURES, 'libvirt-python.py'), gd.uri, xmlFile(guest), guest], { timeoutMs: 120_000 });
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /all checks passed/);
+  });
+
+  it("Python's bindings over TLS: the connection is secure and encrypted (over the unix socket: secure only)", { skip: noPython ?? false }, async () => {
+    const pki = makePki({ admin: { subject: '/C=GB/O=Example/CN=admin' } });
+    try {
+      const { port } = await startTlsGuestd(pki);
+      const probe = 'import libvirt, sys\nc = libvirt.open(sys.argv[1])\nprint(c.isSecure(), c.isEncrypted())';
+      const tls = await runProgram(PYTHON, ['-c', probe, `guest+tls://127.0.0.1:${port}/system?pkipath=${pki.pkipath('admin')}`]);
+      assert.equal(tls.code, 0, tls.stderr);
+      assert.equal(tls.stdout.trim(), '1 1');
+      const unix = await runProgram(PYTHON, ['-c', probe, gd.uri]);
+      assert.equal(unix.stdout.trim(), '1 0', unix.stderr);
+    } finally {
+      pki.remove();
+    }
   });
 
   it("Ansible's community.libvirt.virt: define, running, paused, running, get_xml, info, destroyed, undefine", { skip: noAnsible ?? false }, async () => {
