@@ -14,12 +14,14 @@ import {
   MessageFlags,
   MetadataType,
   ModificationImpact,
+  RebootFlags,
   SaveFlags,
   SetTimeFlags,
   ShutdownFlags,
   SnapshotListFlags,
   StartFlags,
   UndefineFlags,
+  VcpuFlags,
   XmlFlags,
   type ArgsOf,
   type ProcName,
@@ -40,7 +42,7 @@ export const SUPPORTED_FLAGS: Record<FlaggedProc, number> = {
   DOMAIN_GET_STATE: 0,
   DOMAIN_DEFINE_XML_FLAGS: DefineFlags.VALIDATE, // definitions are always validated
   DOMAIN_UNDEFINE_FLAGS: all(UndefineFlags),
-  // PAUSED is understood, and refused by the driver (a process guest cannot be paused); AUTODESTROY is not
+  // PAUSED: the guest is paused once started; AUTODESTROY is not understood
   DOMAIN_CREATE_XML: StartFlags.PAUSED | StartFlags.BYPASS_CACHE | StartFlags.VALIDATE,
   DOMAIN_CREATE_WITH_FLAGS: StartFlags.PAUSED | StartFlags.BYPASS_CACHE | StartFlags.FORCE_BOOT | StartFlags.RESET_NVRAM,
   DOMAIN_SHUTDOWN_FLAGS: ShutdownFlags.ACPI_POWER_BTN, // the power button is the only way a process guest is asked
@@ -55,6 +57,14 @@ export const SUPPORTED_FLAGS: Record<FlaggedProc, number> = {
   DOMAIN_SET_METADATA: ModificationImpact.LIVE | ModificationImpact.CONFIG,
   DOMAIN_SNAPSHOT_NUM: all(SnapshotListFlags), // a filter of snapshots; there are none
   DOMAIN_GET_MESSAGES: all(MessageFlags),
+  DOMAIN_REBOOT: RebootFlags.ACPI_POWER_BTN, // as for shutdown: the power button is the only way
+  DOMAIN_RESET: 0,
+  DOMAIN_MEMORY_STATS: 0,
+  DOMAIN_GET_VCPUS_FLAGS: VcpuFlags.LIVE | VcpuFlags.CONFIG | VcpuFlags.MAXIMUM,
+  DOMAIN_GET_CONTROL_INFO: 0,
+  CONNECT_GET_SYSINFO: 0,
+  NODE_GET_CPU_MAP: 0,
+  CONNECT_GET_DOMAIN_CAPABILITIES: 0,
 };
 
 /**

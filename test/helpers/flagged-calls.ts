@@ -29,6 +29,14 @@ export const FLAGGED_CALLS: { [K in FlaggedProc]: (dom: RemoteDomain, flags: num
   DOMAIN_SET_METADATA: (dom, flags) => ({ dom, type: MetadataType.TITLE, metadata: 'changed', key: null, uri: null, flags }),
   DOMAIN_SNAPSHOT_NUM: (dom, flags) => ({ dom, flags }),
   DOMAIN_GET_MESSAGES: (dom, flags) => ({ dom, flags }),
+  DOMAIN_REBOOT: (dom, flags) => ({ dom, flags }),
+  DOMAIN_RESET: (dom, flags) => ({ dom, flags }),
+  DOMAIN_MEMORY_STATS: (dom, flags) => ({ dom, maxStats: 13, flags }),
+  DOMAIN_GET_VCPUS_FLAGS: (dom, flags) => ({ dom, flags }),
+  DOMAIN_GET_CONTROL_INFO: (dom, flags) => ({ dom, flags }),
+  CONNECT_GET_SYSINFO: (_dom, flags) => ({ flags }),
+  NODE_GET_CPU_MAP: (_dom, flags) => ({ need_map: 1, need_online: 1, flags }),
+  CONNECT_GET_DOMAIN_CAPABILITIES: (_dom, flags) => ({ emulatorbin: null, arch: null, machine: null, virttype: null, flags }),
 };
 
 export const FLAGGED_PROCS = Object.keys(FLAGGED_CALLS) as FlaggedProc[];

@@ -13,7 +13,13 @@ export const STOPPED = { SHUTDOWN: 0, DESTROYED: 1, CRASHED: 2, SAVED: 4, FAILED
 /** virDomainEventShutdownDetailType FINISHED */
 export const SHUTDOWN_FINISHED = 0;
 
+/** virDomainEventSuspendedDetailType PAUSED, virDomainEventResumedDetailType UNPAUSED */
+export const SUSPENDED_PAUSED = 0;
+export const RESUMED_UNPAUSED = 0;
+
 /** virDomainRunningReason */
-export const RUNNING = { UNKNOWN: 0, BOOTED: 1, RESTORED: 3 } as const;
+export const RUNNING = { UNKNOWN: 0, BOOTED: 1, RESTORED: 3, UNPAUSED: 5 } as const;
+/** virDomainPausedReason */
+export const PAUSED = { UNKNOWN: 0, USER: 1 } as const;
 /** virDomainShutoffReason */
 export const SHUTOFF = { UNKNOWN: 0, SHUTDOWN: 1, DESTROYED: 2, CRASHED: 3, SAVED: 5, FAILED: 6 } as const;

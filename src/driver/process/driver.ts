@@ -5,6 +5,12 @@ import { randomUUID } from 'node:crypto';
 import type { JobProgress } from '../../libvirt/job.js';
 import { systemClock } from '../../effects/clock.js';
 import type {
+  CpuMap,
+  DomainCapabilitiesQuery,
+  DomainControlInfo,
+  DomainMemoryStats,
+  NodeInfo,
+  VcpuInfo,
   DomainEvent,
   DomainRecord,
   Driver,
@@ -20,10 +26,12 @@ import type {
 import { GuestAgent } from './agent.js';
 import { DEFINED, EVENT, SHUTOFF, STARTED, UNDEFINED } from './constants.js';
 import type { DriverContext } from './context.js';
-import { DomainTable } from './domain-table.js';
+import { DomainTable, type Dom } from './domain-table.js';
 import { argumentUnsupported, noDomainByUuid, operationFailed, operationInvalid } from './errors.js';
 import { DomainEvents, eventRef } from './events.js';
 import { GuestProcesses } from './guest-process.js';
+import { GuestStats } from './guest-stats.js';
+import { Host } from './host.js';
 import { launchGuest } from './launcher.js';
 import { Metadata } from './metadata.js';
 import { DEFAULT_TIMING, type ProcessDriverOptions } from './options.js';
@@ -39,6 +47,8 @@ export class ProcessDriver implements Driver {
   private readonly saves: SaveJobs;
   private readonly agent: GuestAgent;
   private readonly metadata: Metadata;
+  private readonly host = new Host();
+  private readonly stats: GuestStats;
 
   constructor(options: ProcessDriverOptions) {
     const store = new Store(options.stateDir, options.runDir);
@@ -54,6 +64,7 @@ export class ProcessDriver implements Driver {
     this.saves = new SaveJobs(this.ctx, this.processes);
     this.agent = new GuestAgent(this.ctx);
     this.metadata = new Metadata(this.ctx, this.processes);
+    this.stats = new GuestStats(this.ctx);
   }
 
   async init(): Promise<void> {
@@ -100,6 +111,30 @@ export class ProcessDriver implements Driver {
   }
   onEvent(listener: (event: DomainEvent) => void): () => void {
     return this.ctx.events.on(listener);
+  }
+  onReboot(listener: (domain: DomainEvent['domain']) => void): () => void {
+    return this.ctx.events.onReboot(listener);
+  }
+
+  // ---- the host
+
+  nodeInfo(): NodeInfo {
+    return this.host.nodeInfo();
+  }
+  cpuMap(): CpuMap {
+    return this.host.cpuMap();
+  }
+  freeMemoryBytes(): number {
+    return this.host.freeMemoryBytes();
+  }
+  capabilities(): string {
+    return this.host.capabilities();
+  }
+  domainCapabilities(query: DomainCapabilitiesQuery): string {
+    return this.host.domainCapabilities(query);
+  }
+  sysinfo(): string {
+    return this.host.sysinfo();
   }
 
   // ---- definitions
@@ -173,7 +208,6 @@ export class ProcessDriver implements Driver {
   createXML(xml: string, flags: Pick<DriverStartFlags, 'paused'>): Promise<DomainRecord> {
     const { table, events } = this.ctx;
     return table.queue(async () => {
-      checkStartFlags(flags);
       const def = this.parse(xml);
       table.checkConflicts(def);
       const existing = table.get(def.uuid);
@@ -188,6 +222,7 @@ export class ProcessDriver implements Driver {
           throw err;
         }
         events.emit(eventRef(dom), EVENT.STARTED, STARTED.BOOTED);
+        if (flags.paused) await this.processes.suspend(dom);
         return table.record(dom);
       });
     });
@@ -197,7 +232,6 @@ export class ProcessDriver implements Driver {
     const { table, store, events, log } = this.ctx;
     const dom = table.byUuid(uuid);
     return dom.queue(async () => {
-      checkStartFlags(flags);
       if (dom.run) throw operationInvalid('domain is already running');
       const def = dom.config;
       if (!def) throw noDomainByUuid(uuid); // an inactive transient guest does not exist
@@ -223,6 +257,8 @@ export class ProcessDriver implements Driver {
         await this.processes.spawn(dom, def);
         events.emit(eventRef(dom), EVENT.STARTED, STARTED.BOOTED);
       }
+      // libvirt's start --paused: started, then paused (STARTED, then SUSPENDED events)
+      if (flags.paused) await this.processes.suspend(dom);
       return table.record(dom);
     });
   }
@@ -234,6 +270,32 @@ export class ProcessDriver implements Driver {
   }
   destroy(uuid: string, flags: DriverDestroyFlags): Promise<void> {
     return this.processes.destroy(this.ctx.table.byUuid(uuid), flags);
+  }
+  // on the domain's queue, after a start or a restart under way
+  suspend(uuid: string): Promise<void> {
+    return this.queued(uuid, (dom) => this.processes.suspend(dom));
+  }
+  resume(uuid: string): Promise<void> {
+    return this.queued(uuid, (dom) => this.processes.resume(dom));
+  }
+  reboot(uuid: string): Promise<void> {
+    return this.queued(uuid, (dom) => this.processes.reboot(dom));
+  }
+  reset(uuid: string): Promise<void> {
+    return this.queued(uuid, (dom) => this.processes.reset(dom));
+  }
+  private queued(uuid: string, work: (dom: Dom) => Promise<void>): Promise<void> {
+    const dom = this.ctx.table.byUuid(uuid);
+    return dom.queue(() => work(dom));
+  }
+  memoryStats(uuid: string): DomainMemoryStats {
+    return this.stats.memoryStats(this.ctx.table.byUuid(uuid));
+  }
+  controlInfo(uuid: string): DomainControlInfo {
+    return this.stats.controlInfo(this.ctx.table.byUuid(uuid));
+  }
+  vcpus(uuid: string): VcpuInfo[] {
+    return this.stats.vcpus(this.ctx.table.byUuid(uuid), this.host.cpuMap().online);
   }
   managedSave(uuid: string, flags: DriverSaveFlags): Promise<void> {
     if (flags.paused) throw argumentUnsupported('process guests cannot be restored paused');
@@ -278,6 +340,3 @@ export class ProcessDriver implements Driver {
   }
 }
 
-function checkStartFlags(flags: DriverStartFlags): void {
-  if (flags.paused) throw argumentUnsupported('process guests cannot be started paused');
-}
