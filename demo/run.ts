@@ -95,6 +95,19 @@ async function main(): Promise<void> {
     await show('libvirt-guests', ['shutdown']);
     await show('guestctl', ['list', '--all']);
     await show('libvirt-guests', ['start']);
+
+    console.log('\n# per-guest policy in each guest\'s metadata: db1 goes down last and comes up first, web1 waits for it;');
+    console.log('# legacy1 is powered off at once, cache1 is left alone');
+    for (const [name] of GUESTS) await show('guestctl', ['start', name]);
+    configure(['ON_SHUTDOWN=suspend', 'ON_BOOT=start', 'PARALLEL_SUSPEND=4']);
+    await show('libvirt-guests', ['policy', 'set', 'db1', '--order', '1', '--ready', 'agent', '--ready-timeout', '30']);
+    await show('libvirt-guests', ['policy', 'set', 'web1', '--order', '2']);
+    await show('libvirt-guests', ['policy', 'set', 'legacy1', '--on-shutdown', 'destroy']);
+    await show('libvirt-guests', ['policy', 'set', 'cache1', '--on-shutdown', 'ignore']);
+    await show('libvirt-guests', ['policy', 'show']);
+    await show('libvirt-guests', ['stop']);
+    await show('libvirt-guests', ['start']);
+    await show('guestctl', ['list', '--all']);
   } finally {
     for (const [name] of GUESTS) await execa(process.execPath, [path.join(root, 'bin/guestctl.js'), '-c', uri, 'destroy', name], { reject: false });
     daemon.kill('SIGTERM');
