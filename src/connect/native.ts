@@ -148,14 +148,14 @@ export class NativeConnection implements Connection {
     }
     if (stats) {
       const transient = await transientSet;
-      return stats.map(({ dom, params }): GuestInfo => {
+      return virshOrder(stats.map(({ dom, params }): GuestInfo => {
         const state = params.find((p) => p.field === 'state.state')?.value.value;
         return {
           ...toRef(dom),
           state: DOMAIN_STATES[typeof state === 'number' ? state : 0] ?? 'nostate',
           persistent: transient ? !transient.has(dom.uuid) : filter.persistence === 'persistent',
         };
-      });
+      }));
     }
     const { domains } = await list(flags);
     const infos = await Promise.all(
