@@ -3,14 +3,12 @@
 // real guests) is restored by the original's `start`.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { StartResult, StopResult } from '../../src/orchestrator/result.js';
 import { runGuests } from '../helpers/cli.js';
-import { ORIGINAL_SCRIPT, prepareOriginal, type OriginalScript } from '../helpers/original-script.js';
+import { ORIGINAL_SCRIPT, type OriginalScript } from '../helpers/original-script.js';
 import { assertValidResult } from '../helpers/result-schema.js';
-import { URI, guestsClean, guestsUp, missingPrerequisite, virsh } from './real-libvirt.js';
+import { URI, guestsClean, guestsUp, missingPrerequisite, sideBySide, virsh } from './real-libvirt.js';
 
 const missing = (await missingPrerequisite()) ?? (existsSync(ORIGINAL_SCRIPT) ? null : `${ORIGINAL_SCRIPT} is not installed`);
 if (missing && process.env.CI === 'true') throw new Error(`prerequisite missing in CI: ${missing}`);
@@ -27,18 +25,7 @@ describe('interoperation with the real libvirt-guests.sh on real libvirtd', { sk
   let env: Record<string, string>;
 
   before(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'lgt-interop-'));
-    original = prepareOriginal(dir);
-    original.configure([`URIS=${URI}`, 'ON_BOOT=start', 'ON_SHUTDOWN=suspend']);
-    const config = path.join(dir, 'ours.conf');
-    writeFileSync(config, `URIS=${URI}\nON_BOOT=start\nON_SHUTDOWN=suspend\nCONNECT_RETRIES=0\n`);
-    // our state files are the original's: the list written by one is read by the other
-    env = {
-      LIBVIRT_GUESTS_CONFIG: config,
-      LIBVIRT_GUESTS_LIST_FILE: original.listFile,
-      LIBVIRT_GUESTS_LOCK_FILE: path.join(dir, 'ours.lock'),
-      LIBVIRT_GUESTS_BACKEND: 'native',
-    };
+    ({ dir, original, env } = sideBySide('lgt-interop-'));
     await guestsUp('stuck', 4);
   });
 

@@ -6,15 +6,13 @@
 // they always run.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { POLICY_NAMESPACE } from '../../src/orchestrator/policy/metadata.js';
 import { PolicyShowResult, StartResult, StopResult } from '../../src/orchestrator/result.js';
 import { runGuests } from '../helpers/cli.js';
-import { ORIGINAL_SCRIPT, prepareOriginal, type OriginalScript } from '../helpers/original-script.js';
+import { ORIGINAL_SCRIPT, type OriginalScript } from '../helpers/original-script.js';
 import { assertValidResult } from '../helpers/result-schema.js';
-import { URI, bootAndWait, defineGuest, missingPrerequisite, virsh } from './real-libvirt.js';
+import { URI, bootAndWait, defineGuest, missingPrerequisite, sideBySide, virsh } from './real-libvirt.js';
 
 const missing = (await missingPrerequisite()) ?? (existsSync(ORIGINAL_SCRIPT) ? null : `${ORIGINAL_SCRIPT} is not installed`);
 if (missing && process.env.CI === 'true') throw new Error(`prerequisite missing in CI: ${missing}`);
@@ -50,17 +48,7 @@ describe('per-guest policy on real libvirtd', { skip: missing ?? false }, () => 
   let original: OriginalScript;
 
   before(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'lgt-policy-'));
-    original = prepareOriginal(dir);
-    original.configure([`URIS=${URI}`, 'ON_BOOT=start', 'ON_SHUTDOWN=suspend']);
-    const config = path.join(dir, 'ours.conf');
-    writeFileSync(config, `URIS=${URI}\nON_BOOT=start\nON_SHUTDOWN=suspend\nCONNECT_RETRIES=0\n`);
-    env = {
-      LIBVIRT_GUESTS_CONFIG: config,
-      LIBVIRT_GUESTS_LIST_FILE: original.listFile,
-      LIBVIRT_GUESTS_LOCK_FILE: path.join(dir, 'ours.lock'),
-      LIBVIRT_GUESTS_BACKEND: 'native',
-    };
+    ({ dir, original, env } = sideBySide('lgt-policy-'));
     for (const name of NAMES) await defineGuest('acpi', name, 128, 0);
   });
 

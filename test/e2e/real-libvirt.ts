@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileS
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { prepareOriginal, type OriginalScript } from '../helpers/original-script.js';
 import { repoPath } from '../helpers/repo.js';
 
 export const URI = 'qemu:///system';
@@ -74,4 +75,21 @@ export async function waitForReady(name: string, timeoutMs = 120_000): Promise<v
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${name} not ready after ${timeoutMs} ms`);
+}
+
+/** the original script and ours side by side on URI: ON_BOOT=start, ON_SHUTDOWN=suspend, one list file for both */
+export function sideBySide(prefix: string): { dir: string; original: OriginalScript; env: Record<string, string> } {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  const original = prepareOriginal(dir);
+  original.configure([`URIS=${URI}`, 'ON_BOOT=start', 'ON_SHUTDOWN=suspend']);
+  const config = path.join(dir, 'ours.conf');
+  writeFileSync(config, `URIS=${URI}\nON_BOOT=start\nON_SHUTDOWN=suspend\nCONNECT_RETRIES=0\n`);
+  // our state files are the original's: the list written by one is read by the other
+  const env = {
+    LIBVIRT_GUESTS_CONFIG: config,
+    LIBVIRT_GUESTS_LIST_FILE: original.listFile,
+    LIBVIRT_GUESTS_LOCK_FILE: path.join(dir, 'ours.lock'),
+    LIBVIRT_GUESTS_BACKEND: 'native',
+  };
+  return { dir, original, env };
 }
