@@ -10,6 +10,7 @@ import type {
   LifecycleEvent,
   ListFilter,
   ManagedSaveOptions,
+  MigrateOptions,
   StartOptions,
 } from './connection.js';
 import { isVirError, LibvirtError, VirErr, VirFrom } from '../libvirt/error.js';
@@ -180,6 +181,38 @@ export class VirshConnection implements Connection {
     return parseJobInfo(await this.virsh('domjobinfo', '--domain', guest.uuid));
   }
 
+  async migrate(guest: GuestRef, destUri: string, options: MigrateOptions = {}): Promise<void> {
+    const { signal } = options;
+    if (signal?.aborted) throw aborted(guest, undefined, 'migration');
+    const flags = [
+      '--p2p',
+      ...(options.live ? ['--live'] : []),
+      ...(options.persistent ? ['--persistent'] : []),
+      ...(options.undefineSource ? ['--undefinesource'] : []),
+    ];
+    const run = this.runner.run([...this.base, 'migrate', ...flags, '--domain', guest.uuid, '--desturi', destUri]);
+    const stop = stopper();
+    let abortRequested = false;
+    let aborter: Promise<void> = Promise.resolve();
+    const onAbort = (): void => {
+      abortRequested = true;
+      aborter = this.abortUntilDone(guest, stop);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let result: VirshResult;
+    try {
+      result = await run;
+    } finally {
+      stop.fire();
+      signal?.removeEventListener('abort', onAbort);
+      await aborter;
+    }
+    if (result.exitCode === 0) return;
+    const err = virshError(result.stderr, 'migrate', result.exitCode);
+    if (abortRequested) throw aborted(guest, err, 'migration');
+    throw err;
+  }
+
   async abortJob(guest: GuestRef): Promise<void> {
     await this.virsh('domjobabort', '--domain', guest.uuid);
   }
@@ -301,8 +334,8 @@ export class VirshConnection implements Connection {
   }
 }
 
-function aborted(guest: GuestRef, cause?: unknown): LibvirtError {
-  return new LibvirtError(VirErr.OPERATION_ABORTED, VirFrom.NONE, `managed save of '${guest.name}' was aborted`, { cause });
+function aborted(guest: GuestRef, cause?: unknown, what = 'managed save'): LibvirtError {
+  return new LibvirtError(VirErr.OPERATION_ABORTED, VirFrom.NONE, `${what} of '${guest.name}' was aborted`, { cause });
 }
 
 interface Stopper {

@@ -29,6 +29,7 @@ import {
 import { tp, type RemoteDomain, type TypedParam } from '../remote/types.js';
 import type { ClientState } from './client-state.js';
 import { affectOf, checkFlags, has, matchesListFlags, metadataKind, SUPPORTED_FLAGS, type FlaggedProc } from './flags.js';
+import { migrationHandlers } from './migration-handlers.js';
 import { GUESTD_VERSION_NUMBER, LIBVIRT_COMPAT_VERSION_NUMBER } from './version.js';
 
 export type Handler<K extends ProcName> = (args: ArgsOf<K>, client: ClientState) => Promise<RetOf<K>> | RetOf<K>;
@@ -43,6 +44,9 @@ export const BEFORE_OPEN: ReadonlySet<string> = new Set<ProcName>([
 ]);
 
 const SUPPORTED_FEATURES = new Set<number>([
+  Feature.MIGRATION_P2P,
+  Feature.MIGRATION_V3,
+  Feature.MIGRATION_PARAMS,
   Feature.PROGRAM_KEEPALIVE,
   Feature.REMOTE_EVENT_CALLBACK,
   Feature.REMOTE_CLOSE_CALLBACK,
@@ -85,11 +89,14 @@ export interface HandlerContext {
   driver: Driver;
   /** URI reported by CONNECT_GET_URI when the client sent none */
   defaultUri: string;
+  /** what the handlers have to say (a migration's figures) */
+  log?: (line: string) => void;
 }
 
-export function createHandlers({ driver, defaultUri }: HandlerContext): Handlers {
+export function createHandlers({ driver, defaultUri, log }: HandlerContext): Handlers {
   const dom = (d: RemoteDomain): DomainRecord => driver.lookupByUuid(d.uuid);
   const handlers: Handlers = {
+    ...migrationHandlers(driver, log ?? (() => undefined)),
     AUTH_LIST: () => ({ types: [AuthType.NONE] }),
     CONNECT_SUPPORTS_FEATURE: ({ feature }) => ({ supported: SUPPORTED_FEATURES.has(feature) ? 1 : 0 }),
     CONNECT_OPEN: ({ name, flags }, client) => {

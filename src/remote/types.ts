@@ -12,6 +12,8 @@ export const REMOTE_SECURITY_MODEL_MAX = 257;
 export const REMOTE_SECURITY_DOI_MAX = 257;
 export const REMOTE_SECURITY_LABEL_MAX = 4097;
 export const REMOTE_DOMAIN_MESSAGES_MAX = 2048;
+export const REMOTE_DOMAIN_MIGRATE_PARAM_LIST_MAX = 64;
+export const REMOTE_MIGRATE_COOKIE_MAX = 4194304;
 
 export const nonnullString = X.string(REMOTE_STRING_MAX);
 /** remote_string: a pointer, NULL allowed */

@@ -53,6 +53,10 @@ export const string = (max: number): XdrType<string> =>
 export const opaque = (length: number): XdrType<Buffer> =>
   make<Buffer>(`opaque[${length}]`, length, (w, v) => w.opaqueFixed(v, length), (r) => r.opaqueFixed(length));
 
+/** `opaque x<MAX>`: a length, then the bytes */
+export const varOpaque = (max: number): XdrType<Buffer> =>
+  make<Buffer>(`opaque<${max}>`, 4, (w, v) => w.opaqueVar(v, max), (r) => r.opaqueVar(max));
+
 /**
  * `char x<MAX>` in libvirt's .x files: a variable array of *chars*, and XDR encodes each char as a 4-byte int.
  * The value is the C string it carries: encoding appends the NUL libvirt sends, decoding stops at the first NUL.

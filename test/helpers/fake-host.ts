@@ -39,6 +39,8 @@ export interface FakeGuestSpec {
   agent?: boolean;
   /** already has a managed save image */
   saved?: boolean;
+  /** a migration fails with this message (OPERATION_FAILED) */
+  migrateError?: string;
 }
 
 export interface FakeGuest {
@@ -215,6 +217,12 @@ export class FakeHost {
         return this.find(ref).hasManagedSave;
       },
       managedSave: (ref, options) => this.managedSave(ref, options),
+      migrate: async (ref, destUri) => {
+        const g = this.running(ref);
+        this.note('migrate', `${g.name} ${destUri}`);
+        if (g.spec.migrateError !== undefined) throw new LibvirtError(VirErr.OPERATION_FAILED, VirFrom.DOM, g.spec.migrateError);
+        this.off(g, 'migrated');
+      },
       jobInfo: async (ref) => {
         return this.find(ref).job;
       },

@@ -28,6 +28,11 @@ export const FLAGGED_CALLS: { [K in FlaggedProc]: (dom: RemoteDomain, flags: num
   DOMAIN_SET_METADATA: (dom, flags) => ({ dom, type: MetadataType.TITLE, metadata: 'changed', key: null, uri: null, flags }),
   DOMAIN_SNAPSHOT_NUM: (dom, flags) => ({ dom, flags }),
   DOMAIN_GET_MESSAGES: (dom, flags) => ({ dom, flags }),
+  DOMAIN_MIGRATE_BEGIN3_PARAMS: (dom, flags) => ({ dom, params: [], flags }),
+  DOMAIN_MIGRATE_PREPARE3_PARAMS: (_dom, flags) => ({ params: [], cookie_in: Buffer.alloc(0), flags }),
+  DOMAIN_MIGRATE_PERFORM3_PARAMS: (dom, flags) => ({ dom, dconnuri: null, params: [], cookie_in: Buffer.alloc(0), flags }),
+  DOMAIN_MIGRATE_FINISH3_PARAMS: (_dom, flags) => ({ params: [], cookie_in: Buffer.alloc(0), flags, cancelled: 1 }),
+  DOMAIN_MIGRATE_CONFIRM3_PARAMS: (dom, flags) => ({ dom, params: [], cookie_in: Buffer.alloc(0), flags, cancelled: 1 }),
 };
 
 export const FLAGGED_PROCS = Object.keys(FLAGGED_CALLS) as FlaggedProc[];

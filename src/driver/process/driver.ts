@@ -26,6 +26,7 @@ import { DomainEvents, eventRef } from './events.js';
 import { GuestProcesses } from './guest-process.js';
 import { launchGuest } from './launcher.js';
 import { Metadata } from './metadata.js';
+import { Migrations } from './migration.js';
 import { DEFAULT_TIMING, type ProcessDriverOptions } from './options.js';
 import { loadConfigs, reconcileRuntime } from './reconcile.js';
 import { SaveJobs } from './save-job.js';
@@ -39,6 +40,7 @@ export class ProcessDriver implements Driver {
   private readonly saves: SaveJobs;
   private readonly agent: GuestAgent;
   private readonly metadata: Metadata;
+  readonly migration: Migrations;
 
   constructor(options: ProcessDriverOptions) {
     const store = new Store(options.stateDir, options.runDir);
@@ -54,6 +56,7 @@ export class ProcessDriver implements Driver {
     this.saves = new SaveJobs(this.ctx, this.processes);
     this.agent = new GuestAgent(this.ctx);
     this.metadata = new Metadata(this.ctx, this.processes);
+    this.migration = new Migrations(this.ctx, this.processes, (uuid) => this.undefine(uuid, {}));
   }
 
   async init(): Promise<void> {
@@ -77,6 +80,7 @@ export class ProcessDriver implements Driver {
   }
 
   async close(): Promise<void> {
+    await this.migration.close();
     this.processes.close();
   }
 
@@ -230,7 +234,8 @@ export class ProcessDriver implements Driver {
   jobStats(uuid: string): JobProgress {
     return this.saves.jobStats(uuid);
   }
-  abortJob(uuid: string): Promise<void> {
+  async abortJob(uuid: string): Promise<void> {
+    if (await this.migration.abort(this.ctx.table.byUuid(uuid))) return;
     return this.saves.abortJob(uuid);
   }
   getTime(uuid: string): Promise<GuestTime> {

@@ -47,6 +47,7 @@ const STOP_REASONS: Record<PowerOffReason, [reason: number, detail: number]> = {
   destroyed: [SHUTOFF.DESTROYED, STOPPED.DESTROYED],
   saved: [SHUTOFF.SAVED, STOPPED.SAVED],
   failed: [SHUTOFF.FAILED, STOPPED.FAILED],
+  migrated: [SHUTOFF.MIGRATED, STOPPED.MIGRATED],
 };
 
 export class GuestProcesses {
