@@ -48,12 +48,15 @@ export abstract class GuestsCommand<T extends typeof Command = typeof Command> e
   private wantsJson = false;
   /** this command's flags, parsed once */
   protected flags!: CommandFlags<T>;
+  /** the positional arguments (commands that take some: evacuate's guest names) */
+  protected positional: string[] = [];
 
   protected abstract execute(context: CommandContext): Promise<Outcome>;
 
   async run(): Promise<void> {
-    const { flags } = await this.parse(this.constructor as typeof GuestsCommand);
+    const { flags, argv } = await this.parse(this.constructor as typeof GuestsCommand);
     this.flags = flags as CommandFlags<T>;
+    this.positional = argv.map(String);
     this.wantsJson = flags.json;
     const env = process.env;
     const loaded = await loadConfig(flags.config, env, nodeFiles);

@@ -10,6 +10,7 @@ import { isVirError, VirErr } from '../libvirt/error.js';
 import { connectWithRetry } from './connect-retry.js';
 import { readListFile, writeListFile, type ListEntry } from './list-file.js';
 import type { GuestResult, StartResult, UriResult } from './result.js';
+import { migrationRecordPath, returnGuests } from './migrate.js';
 import { PowerWatch } from './power-watch.js';
 import { errorText, loadShutdownRecord, takeRunLock, type Services } from './services.js';
 import type { ShutdownRecord } from './shutdown-record.js';
@@ -190,7 +191,42 @@ async function startUri(
   }
 }
 
+/**
+ * `start`: with MIGRATE_RETURN, the guests recorded as migrated away come back from the peer first (migrate.ts);
+ * then the guests of the list file are restored or started here.
+ */
 export async function startGuests(request: StartRequest, services: Services): Promise<StartResult> {
+  const { config, listFile } = request;
+  if (!config.MIGRATE_RETURN || !(await services.files.exists(migrationRecordPath(listFile)))) return startListed(request, services);
+  const startedAt = services.clock.now();
+  const lock = await takeRunLock(services, listFile, config.LOCK_TIMEOUT, request.dryRun || request.lockHeld === true);
+  try {
+    const quiet: Services = { ...services, report: (e) => (e.kind === 'finished' ? undefined : services.report(e)) };
+    let back: UriResult[];
+    let backExit: StartResult['exit'] = EXIT.OK;
+    try {
+      const returned = await returnGuests({ config, dryRun: request.dryRun, listFile, lockHeld: true }, quiet);
+      back = returned.uris;
+      backExit = returned.exit;
+    } catch (err) {
+      // a record that cannot be read must not keep the guests of this host from starting
+      services.report({ kind: 'migrations-unrecorded', file: migrationRecordPath(listFile), error: errorText(err) });
+      back = [];
+      backExit = EXIT.FAILURE;
+    }
+    const listed = await startListed({ ...request, lockHeld: true }, services);
+    return {
+      ...listed,
+      exit: backExit !== EXIT.OK ? backExit : listed.exit,
+      durationMs: Math.round(services.clock.now() - startedAt),
+      uris: [...back, ...listed.uris],
+    };
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function startListed(request: StartRequest, services: Services): Promise<StartResult> {
   const { config, listFile } = request;
   const startedAt = services.clock.now();
   const lock = await takeRunLock(services, listFile, config.LOCK_TIMEOUT, request.dryRun || request.lockHeld === true);

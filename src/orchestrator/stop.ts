@@ -4,10 +4,11 @@
 // file atomically, merged with any list a previous stop left behind (the original's stop silently did nothing when
 // a list existed), (3) only then touch guests. A kill at any moment leaves a list that `start` can act on.
 import type { Connection, GuestInfo } from '../connect/connection.js';
-import type { GuestsConfig, OnShutdown } from '../config/variables.js';
+import type { GuestsConfig, LocalAction, OnShutdown } from '../config/variables.js';
 import { EXIT, StateFileError } from '../errors.js';
 import { connectWithRetry } from './connect-retry.js';
 import { mergeLists, readListFile, writeListFile, type ListEntry } from './list-file.js';
+import { migrateOrFallBack, recordAway, type AwayGuest } from './migrate.js';
 import { PowerWatch } from './power-watch.js';
 import type { GuestResult, StopResult, UriResult } from './result.js';
 import { errorText, loadShutdownRecord, takeRunLock, type Services } from './services.js';
@@ -30,8 +31,12 @@ export interface StopRequest {
 
 const XEN_DOM0 = '00000000-0000-0000-0000-000000000000';
 
+/** what is done here: the action, or for migrate what a guest that cannot go gets (MIGRATE_FALLBACK) */
+const localAction = (request: StopRequest): LocalAction =>
+  request.action === 'migrate' ? request.config.MIGRATE_FALLBACK : request.action;
+
 /** PERSISTENT_ONLY as the original reads it: `default` means persistent-only when suspending, all when shutting down. */
-function persistentOnly(action: OnShutdown, setting: GuestsConfig['PERSISTENT_ONLY']): boolean {
+function persistentOnly(action: LocalAction, setting: GuestsConfig['PERSISTENT_ONLY']): boolean {
   if (setting === 'true') return true;
   if (setting === 'false') return false;
   return action === 'suspend';
@@ -43,6 +48,8 @@ interface UriPlan {
   error?: string;
   targets: GuestInfo[];
   skipped: GuestInfo[];
+  /** migrate: the guests that went to the peer */
+  away?: AwayGuest[];
 }
 
 async function planUri(request: StopRequest, uri: string, services: Services, deadline: Deadline): Promise<UriPlan> {
@@ -62,7 +69,7 @@ async function planUri(request: StopRequest, uri: string, services: Services, de
   try {
     const running = (await conn.listGuests({ which: 'active' })).filter((g) => g.uuid !== XEN_DOM0);
     services.report({ kind: 'running', uri, names: running.map((g) => g.name) });
-    if (!persistentOnly(request.action, config.PERSISTENT_ONLY)) return { uri, conn, targets: running, skipped: [] };
+    if (!persistentOnly(localAction(request), config.PERSISTENT_ONLY)) return { uri, conn, targets: running, skipped: [] };
     const skipped = running.filter((g) => !g.persistent);
     services.report({ kind: 'transient-skipped', uri, action: request.action, names: skipped.map((g) => g.name) });
     return { uri, conn, targets: running.filter((g) => g.persistent), skipped };
@@ -87,14 +94,22 @@ async function actOnUri(
   const watch = new PowerWatch(conn, services.clock);
   const run: UriRun = { uri: plan.uri, conn, config, services, watch, deadline, shutdowns };
   services.report({ kind: 'uri-begin', uri: plan.uri, action: request.action });
-  if (request.action === 'suspend') return suspendGuests(run, plan.targets);
-  await watch.start();
+  if (request.action !== 'migrate') return actLocally(run, request.action, plan.targets);
+  const local = localAction(request);
+  const { results, away } = await migrateOrFallBack(run, plan.targets, local, (guests) => actLocally(run, local, guests));
+  plan.away = away;
+  return results;
+}
+
+async function actLocally(run: UriRun, action: LocalAction, guests: GuestInfo[]): Promise<GuestResult[]> {
+  if (action === 'suspend') return suspendGuests(run, guests);
+  await run.watch.start();
   try {
-    return config.PARALLEL_SHUTDOWN > 1
-      ? await shutdownParallel(run, plan.targets, config.PARALLEL_SHUTDOWN)
-      : await shutdownSequential(run, plan.targets);
+    return run.config.PARALLEL_SHUTDOWN > 1
+      ? await shutdownParallel(run, guests, run.config.PARALLEL_SHUTDOWN)
+      : await shutdownSequential(run, guests);
   } finally {
-    await watch.close();
+    await run.watch.close();
   }
 }
 
@@ -219,7 +234,7 @@ export async function stopGuests(request: StopRequest, services: Services): Prom
   const startedAt = services.clock.now();
   let handled = 0;
   let total = 0;
-  const verb = request.action === 'suspend' ? 'Suspending' : 'Shutting down';
+  const verb = request.action === 'suspend' ? 'Suspending' : request.action === 'migrate' ? 'Migrating' : 'Shutting down';
   // before the lock: systemd's stop timeout must not fire while another run (a cron job) finishes
   const timing = watchTime(config, services, () => `${verb} guests: ${handled} of ${total} done`);
   const lock = await takeRunLock(services, listFile, config.LOCK_TIMEOUT, request.dryRun || request.lockHeld === true).catch((err: unknown) => {
@@ -248,7 +263,7 @@ export async function stopGuests(request: StopRequest, services: Services): Prom
 
     // Transient guests cannot come back (they are gone once stopped), so only persistent ones are listed.
     const fresh: ListEntry[] = plans.map((p) => ({ uri: p.uri, uuids: p.targets.filter((g) => g.persistent).map((g) => g.uuid) }));
-    const list = mergeLists(leftover, fresh).filter((e) => e.uuids.length > 0);
+    let list = mergeLists(leftover, fresh).filter((e) => e.uuids.length > 0);
     let uriResults: UriResult[];
     if (request.dryRun) {
       uriResults = plans.map((p) => uriResult(p, [...plannedResults(request, p), ...skippedResults(p, request)]));
@@ -260,6 +275,16 @@ export async function stopGuests(request: StopRequest, services: Services): Prom
       const shutdowns = await loadShutdownRecord(services, listFile);
       const acted = await Promise.all(plans.map((p) => actOnUri(request, p, counting, timing.deadline, shutdowns)));
       uriResults = plans.map((p, i) => uriResult(p, [...acted[i]!, ...skippedResults(p, request)]));
+      const away = plans.flatMap((p) => p.away ?? []);
+      if (away.length > 0) {
+        // the guests on the peer leave the list (the original script must never start them here) for the record
+        const gone = new Set(away.map((g) => g.uuid));
+        list = list.map((e) => ({ uri: e.uri, uuids: e.uuids.filter((u) => !gone.has(u)) })).filter((e) => e.uuids.length > 0);
+        listError ??= await recordAway(services, listFile, away);
+        listError ??= await listStep(services, () =>
+          list.length > 0 ? writeListFile(services.files, listFile, list) : services.files.remove(listFile),
+        );
+      }
       await services.files.remove(request.lockFile);
     }
     const failed =

@@ -2,7 +2,15 @@
 // error once: here they are counted, not repeated.
 import type { DomainState } from '../libvirt/domain-state.js';
 import { stateWord } from '../libvirt/state-words.js';
-import type { GuestResult, GuestStatusResult, RestartResult, StartResult, StopResult, UriResult } from '../orchestrator/result.js';
+import type {
+  GuestResult,
+  GuestStatusResult,
+  MigrateResult,
+  RestartResult,
+  StartResult,
+  StopResult,
+  UriResult,
+} from '../orchestrator/result.js';
 
 function count(guests: GuestResult[], outcome: GuestResult['outcome']): number {
   return guests.filter((g) => g.outcome === outcome).length;
@@ -39,10 +47,16 @@ function unreached(uris: UriResult[]): string {
   return n > 0 ? `, ${n} URI${n === 1 ? '' : 's'} not reached` : '';
 }
 
+const STOP_WORDS = {
+  suspend: ['suspend', 'suspended'],
+  shutdown: ['shut down', 'shut down'],
+  migrate: ['migrate', 'migrated'],
+} as const;
+
 export function renderStop(r: StopResult): string {
-  if (r.dryRun) return plan(r.uris, r.action === 'suspend' ? 'suspend' : 'shut down');
+  if (r.dryRun) return plan(r.uris, STOP_WORDS[r.action][0]);
   const guests = allGuests(r.uris);
-  const head = `${r.command}: ${tally(guests, r.action === 'suspend' ? 'suspended' : 'shut down')}${unreached(r.uris)}${r.deadlineExpired ? ' (stop deadline expired)' : ''}`;
+  const head = `${r.command}: ${tally(guests, STOP_WORDS[r.action][1])}${unreached(r.uris)}${r.deadlineExpired ? ' (stop deadline expired)' : ''}`;
   const carried = r.carriedOver > 0 ? [`${r.carriedOver} guests from an earlier stop were kept in ${r.listFile}`] : [];
   const unlisted = r.listError !== undefined ? ['the guests could not be recorded for start: start will not bring them back'] : [];
   return [head, ...carried, ...unlisted].join('\n');
@@ -55,6 +69,13 @@ export function renderStart(r: StartResult): string {
   const head = `start: ${tally(allGuests(r.uris), 'resumed')}${unreached(r.uris)}`;
   const left = r.remaining > 0 ? [`${r.remaining} guests stay in ${r.listFile} for the next start`] : [];
   return [head, ...left].join('\n');
+}
+
+export function renderMigrate(r: MigrateResult): string {
+  if (r.dryRun) return plan(r.uris, r.command === 'evacuate' ? `migrate to ${r.to ?? 'the peer'}` : 'bring back');
+  const head = `${r.command}: ${tally(allGuests(r.uris), r.command === 'evacuate' ? `migrated to ${r.to ?? 'the peer'}` : 'back')}${unreached(r.uris)}`;
+  const away = r.away > 0 ? [`${r.away} guests are recorded as away in ${r.recordFile} (libvirt-guests return brings them back)`] : [];
+  return [head, ...away].join('\n');
 }
 
 export function renderRestart(r: RestartResult): string {
