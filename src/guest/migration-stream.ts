@@ -65,4 +65,7 @@ export function endFrame(facts: MigrationFacts): Buffer {
   return Buffer.concat([b, json]);
 }
 
+/** beside an incoming image: the migration was cancelled, the runtime waiting for the image gives up */
+export const cancelMarker = (image: string): string => `${image}.cancel`;
+
 export const pageCount = (memoryBytes: number): number => Math.ceil(memoryBytes / PAGE);

@@ -21,6 +21,8 @@ export interface SpawnHow {
   /** restore from this managed save image instead of booting */
   restoreFile?: string;
   bypassCache?: boolean;
+  /** the image is still being written (an incoming migration): the runtime starts now and restores once it is there */
+  awaitRestore?: boolean;
 }
 
 /** whether `work` settles within `ms`; its signal is aborted once the answer is known */
@@ -112,6 +114,7 @@ export class GuestProcesses {
           onSpawn: recordSpawn,
           ...(how.restoreFile ? { restoreFile: how.restoreFile } : {}),
           ...(how.bypassCache ? { bypassCache: true } : {}),
+          ...(how.awaitRestore ? { awaitRestore: true } : {}),
         },
         clock,
       );

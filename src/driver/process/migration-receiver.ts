@@ -3,7 +3,7 @@
 // (header and trailer with the sender's checksum) and answer. Restoring the guest from that image then proves the
 // bytes: the restore checks them against the checksum the source computed while the guest was paused.
 import { randomBytes } from 'node:crypto';
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { BLOCK, encodeHeader, encodeTrailer, imageSize, paddedSize } from '../../guest/image.js';
 import {
@@ -123,6 +123,11 @@ export class IncomingStream {
     return stream;
   }
 
+  /** where the image is written until it is complete (then renamed to `file`) */
+  private get partial(): string {
+    return `${this.file}.part`;
+  }
+
   /** bytes of memory received so far */
   get bytesReceived(): number {
     return this.received;
@@ -155,7 +160,7 @@ export class IncomingStream {
     try {
       if (hello.uuid !== uuid || hello.memoryBytes !== memoryBytes)
         throw new Error(`the stream is of guest ${hello.uuid} with ${hello.memoryBytes} bytes, expected ${uuid} with ${memoryBytes}`);
-      fh = await open(this.file, 'w', 0o600);
+      fh = await open(this.partial, 'w', 0o600);
       await fh.truncate(imageSize(memoryBytes));
       const pages = pageCount(memoryBytes);
       let facts: MigrationFacts | null = null;
@@ -188,11 +193,12 @@ export class IncomingStream {
       await fh.write(encodeTrailer(Buffer.from(facts.checksum, 'hex'), header), 0, BLOCK, BLOCK + paddedSize(memoryBytes));
       await fh.close();
       fh = null;
+      await rename(this.partial, this.file); // complete: a runtime waiting for it restores now
       socket.end(`${JSON.stringify({ ok: true })}\n`);
       this.resolveDone(facts);
     } catch (err) {
       await fh?.close().catch(() => undefined);
-      await unlink(this.file).catch(() => undefined);
+      await unlink(this.partial).catch(() => undefined);
       socket.end(`${JSON.stringify({ error: (err as Error).message })}\n`);
       this.rejectDone(err as Error);
     } finally {
@@ -204,6 +210,6 @@ export class IncomingStream {
   async close(): Promise<void> {
     this.server.close();
     this.rejectDone(new Error('the incoming migration was cancelled'));
-    if (!(await this.done.then(() => true, () => false))) await unlink(this.file).catch(() => undefined);
+    if (!(await this.done.then(() => true, () => false))) await unlink(this.partial).catch(() => undefined);
   }
 }

@@ -7,11 +7,11 @@
 //   source  perform  the runtime sends; the guest is left paused
 //   dest    finish   restore from the image: the guest runs here (defined persistently with PERSIST_DEST)
 //   source  confirm  the guest ends here (undefined with UNDEFINE_SOURCE), or resumes when the migration failed
-import { unlink } from 'node:fs/promises';
+import { unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DomainRecord, DriverMigrateFlags, DriverMigration } from '../driver.js';
 import type { MigrationAddress } from '../../guest/migration-stream.js';
-import { parseMigrationUri } from '../../guest/migration-stream.js';
+import { cancelMarker, parseMigrationUri } from '../../guest/migration-stream.js';
 import { imageSize } from '../../guest/image.js';
 import { DEFINED, EVENT, PAUSED, RUNNING, STARTED } from './constants.js';
 import type { DriverContext } from './context.js';
@@ -45,6 +45,11 @@ function decodeCookie(buf: Buffer): Cookie {
 interface Incoming {
   def: DomainDef;
   stream: IncomingStream;
+  /** the domain the guest arrives in (made for it, unless it was defined here already) */
+  dom: Dom;
+  made: boolean;
+  /** the runtime started at prepare, waiting for the image: resolves once the guest runs from it */
+  running: Promise<void>;
 }
 
 export class Migrations implements DriverMigration {
@@ -171,7 +176,18 @@ export class Migrations implements DriverMigration {
       }).catch((err: unknown) => {
         throw operationFailed(`cannot listen for the migration of '${def.name}': ${(err as Error).message}`, err);
       });
-      this.incoming.set(def.uuid, { def, stream });
+      // the runtime starts now, while the memory travels: the guest's pause is then its restore only
+      const dom = existing ?? table.create(null, def);
+      if (!existing) {
+        dom.live = def; // listed, shut off, until the guest runs here
+        table.add(dom);
+      }
+      const running = dom.queue(() => this.processes.spawn(dom, def, { restoreFile: stream.file, awaitRestore: true }));
+      const incoming: Incoming = { def, stream, dom, made: !existing, running };
+      this.incoming.set(def.uuid, incoming);
+      // a stream that fails, or a runtime that ends without the guest (cancelled, timed out): nothing is left of it
+      stream.done.catch(() => this.cancel(incoming));
+      running.catch(() => this.forget(incoming));
       log.info(`domain '${def.name}': waiting for its migration at ${stream.uri}`);
       return { cookie: encodeCookie({ uuid: def.uuid, name: def.name, token: stream.token }), uri: stream.uri };
     });
@@ -182,51 +198,59 @@ export class Migrations implements DriverMigration {
     const { uuid, name } = decodeCookie(cookie);
     const incoming = this.incoming.get(uuid);
     if (!incoming) throw operationInvalid(`no migration of domain '${name}' is prepared here`);
-    this.incoming.delete(uuid);
-    const { def, stream } = incoming;
+    const { def, stream, dom } = incoming;
     if (cancelled) {
-      await stream.close();
+      await this.cancel(incoming);
       throw operationFailed(`the migration of domain '${name}' was cancelled by the source`);
     }
     try {
       await stream.done;
     } catch (err) {
-      await stream.close();
+      await this.cancel(incoming);
       throw operationFailed(`the migration stream of domain '${name}' failed: ${(err as Error).message}`, err);
     }
-    return table.queue(async () => {
-      table.checkConflicts(def);
-      const existing = table.get(def.uuid);
-      if (existing?.run) throw operationInvalid(`domain '${def.name}' is already active`);
-      const dom = existing ?? table.create(null, def);
-      if (!existing) table.add(dom);
-      return dom.queue(async () => {
-        try {
-          await this.processes.spawn(dom, def, { restoreFile: stream.file });
-        } catch (err) {
-          if (!existing) table.remove(dom);
-          throw operationFailed(`cannot start domain '${def.name}' from its migrated state: ${(err as Error).message}`, err);
-        } finally {
-          await unlink(stream.file).catch(() => undefined);
-        }
-        dom.reason = RUNNING.MIGRATED;
-        if (flags.persistDest) {
-          const wasPersistent = dom.config !== null;
-          await store.writeConfig(def.name, formatDomainXML(def));
-          dom.config = def;
-          events.emit(eventRef(dom), EVENT.DEFINED, wasPersistent ? DEFINED.UPDATED : DEFINED.ADDED);
-        }
-        await this.processes.writeStatus(dom);
-        events.emit(eventRef(dom), EVENT.STARTED, STARTED.MIGRATED);
-        log.info(`domain '${def.name}': migrated in, running (${dom.config ? 'persistent' : 'transient'})`);
-        return { domain: table.record(dom), cookie: encodeCookie({ uuid: dom.uuid, name: dom.name }) };
-      });
+    try {
+      await incoming.running;
+    } catch (err) {
+      throw operationFailed(`cannot start domain '${def.name}' from its migrated state: ${(err as Error).message}`, err);
+    } finally {
+      this.incoming.delete(uuid);
+      await unlink(stream.file).catch(() => undefined);
+    }
+    return dom.queue(async () => {
+      dom.reason = RUNNING.MIGRATED;
+      if (flags.persistDest) {
+        const wasPersistent = dom.config !== null;
+        await store.writeConfig(def.name, formatDomainXML(def));
+        dom.config = def;
+        events.emit(eventRef(dom), EVENT.DEFINED, wasPersistent ? DEFINED.UPDATED : DEFINED.ADDED);
+      }
+      await this.processes.writeStatus(dom);
+      events.emit(eventRef(dom), EVENT.STARTED, STARTED.MIGRATED);
+      log.info(`domain '${def.name}': migrated in, running (${dom.config ? 'persistent' : 'transient'})`);
+      return { domain: table.record(dom), cookie: encodeCookie({ uuid: dom.uuid, name: dom.name }) };
     });
+  }
+
+  /** the migration in will not come: the waiting runtime gives up, the image and the domain made for it go */
+  private async cancel(incoming: Incoming): Promise<void> {
+    const { stream } = incoming;
+    const marker = cancelMarker(stream.file);
+    await writeFile(marker, '').catch(() => undefined);
+    await stream.close();
+    await incoming.running.catch(() => undefined);
+    await unlink(marker).catch(() => undefined);
+    await unlink(stream.file).catch(() => undefined);
+    this.forget(incoming);
+  }
+
+  private forget(incoming: Incoming): void {
+    if (this.incoming.get(incoming.def.uuid) === incoming) this.incoming.delete(incoming.def.uuid);
+    if (incoming.made && !incoming.dom.run && !incoming.dom.config) this.ctx.table.remove(incoming.dom);
   }
 
   /** drop every prepared migration (the daemon stops) */
   async close(): Promise<void> {
-    await Promise.all([...this.incoming.values()].map((i) => i.stream.close()));
-    this.incoming.clear();
+    await Promise.all([...this.incoming.values()].map((i) => this.cancel(i)));
   }
 }
