@@ -89,6 +89,19 @@ describe('guestd migrates process guests', () => {
     assert.deepEqual(await connB.listGuests({ which: 'all' }).then((l) => l.filter((g) => g.name === name)), [], 'a transient guest is gone');
   });
 
+  it('the virsh backend makes the same call (virsh migrate --p2p)', async () => {
+    const name = `virshcall-${process.pid}`;
+    await startOn(a, name);
+    const viaVirsh = await openConnection(a.uri, { backend: 'virsh' });
+    try {
+      await viaVirsh.migrate(await viaVirsh.lookup(name), b.uri, { live: true, persistent: true, undefineSource: true });
+    } finally {
+      await viaVirsh.close();
+    }
+    assert.deepEqual((await askGuest(b, name, (m) => m.call('query-state'))).restoredFrom, pausedState(a, name));
+    assert.equal(await persistent(b, name), 'yes');
+  });
+
   it('real virsh migrate without --p2p (virsh drives both daemons) works too', async () => {
     const name = `managed-${process.pid}`;
     await startOn(a, name);
