@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-// guestctl entry point: the client lives in dist/src/guestctl (built by `npm run build`).
-import '../dist/src/guestctl/main.js';
+// guestctl entry point: the client (src/guestctl) bundled with what it imports in dist/bundle (built by `npm run build`).
+import '../dist/bundle/guestctl.js';

@@ -1,5 +1,10 @@
 #!/usr/bin/env node
-// libvirt-guests entry point: oclif reads the commands from dist/ (built by `npm run build`).
-import { execute } from '@oclif/core';
+// libvirt-guests entry point. The commands, oclif and the packages they need are one bundle in dist/bundle (built
+// by `npm run build`, scripts/build/bundle.ts; package.json's oclif section points at its exports). A plain
+// `status` is answered without loading oclif (src/cli/quick.ts); every other command line goes to oclif.
+import { quickStatus } from '../dist/bundle/quick.js';
 
-await execute({ dir: import.meta.url });
+if (!(await quickStatus(process.argv.slice(2), process.env))) {
+  const { run } = await import('../dist/bundle/libvirt-guests.js');
+  await run(import.meta.url);
+}

@@ -1,9 +1,7 @@
 import { GuestActionCommand } from '../src/cli/guest-command.js';
 import type { CommandContext, Outcome } from '../src/cli/base-command.js';
 import { startRequest, stopRequest } from '../src/cli/requests.js';
-import { restartService } from '../src/orchestrator/restart.js';
 import type { Services } from '../src/orchestrator/services.js';
-import { renderRestart } from '../src/ui/summary.js';
 
 /** Also `try-restart` (commands/try-restart.ts), the original's other name for it. */
 export default class Condrestart extends GuestActionCommand<typeof Condrestart> {
@@ -15,6 +13,7 @@ export default class Condrestart extends GuestActionCommand<typeof Condrestart> 
   protected async act(context: CommandContext, services: Services): Promise<Outcome> {
     const dryRun = this.actionFlags['dry-run'];
     const command = this.id === 'try-restart' ? 'try-restart' : 'condrestart';
+    const [{ restartService }, { renderRestart }] = await Promise.all([import('../src/orchestrator/restart.js'), import('../src/ui/summary.js')]);
     const result = await restartService(command, stopRequest(context, 'stop', dryRun), startRequest(context, dryRun), services);
     return { result, text: renderRestart(result) };
   }

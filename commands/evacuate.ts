@@ -1,9 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { GuestActionCommand } from '../src/cli/guest-command.js';
 import type { CommandContext, Outcome } from '../src/cli/base-command.js';
-import { evacuate } from '../src/orchestrator/migrate.js';
 import type { Services } from '../src/orchestrator/services.js';
-import { renderMigrate } from '../src/ui/summary.js';
 
 export default class Evacuate extends GuestActionCommand<typeof Evacuate> {
   static override summary = 'Drain this host: migrate its running guests (or the named ones) live to a peer host.';
@@ -21,11 +19,12 @@ export default class Evacuate extends GuestActionCommand<typeof Evacuate> {
   };
 
   protected async act(context: CommandContext, services: Services): Promise<Outcome> {
+    const [{ evacuate }, { renderMigrate }] = await Promise.all([import('../src/orchestrator/migrate.js'), import('../src/ui/summary.js')]);
     const result = await evacuate(
       {
         config: context.loaded.config,
         ...(this.flags.to !== undefined ? { to: this.flags.to } : {}),
-        names: this.positional,
+        names: this.words,
         dryRun: this.actionFlags['dry-run'],
         listFile: context.paths.listFile,
       },

@@ -1,8 +1,6 @@
 import { GuestActionCommand } from '../src/cli/guest-command.js';
 import type { CommandContext, Outcome } from '../src/cli/base-command.js';
-import { guestStatus } from '../src/orchestrator/guest-status.js';
 import type { Services } from '../src/orchestrator/services.js';
-import { renderGuestStatus } from '../src/ui/summary.js';
 
 export default class GuestStatus extends GuestActionCommand<typeof GuestStatus> {
   static override summary = 'List the running guests of every URI in URIS; exit 1 when a URI cannot be reached.';
@@ -10,6 +8,7 @@ export default class GuestStatus extends GuestActionCommand<typeof GuestStatus> 
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json'];
 
   protected async act(context: CommandContext, services: Services): Promise<Outcome> {
+    const [{ guestStatus }, { renderGuestStatus }] = await Promise.all([import('../src/orchestrator/guest-status.js'), import('../src/ui/summary.js')]);
     const result = await guestStatus(context.loaded.config, services);
     return { result, text: renderGuestStatus(result) };
   }

@@ -1,9 +1,7 @@
 import { GuestActionCommand } from '../src/cli/guest-command.js';
 import type { CommandContext, Outcome } from '../src/cli/base-command.js';
 import { startRequest, stopRequest } from '../src/cli/requests.js';
-import { restartService } from '../src/orchestrator/restart.js';
 import type { Services } from '../src/orchestrator/services.js';
-import { renderRestart } from '../src/ui/summary.js';
 
 export default class Restart extends GuestActionCommand<typeof Restart> {
   static override summary = 'Stop then start: save or shut down the running guests, then bring them back.';
@@ -12,6 +10,7 @@ export default class Restart extends GuestActionCommand<typeof Restart> {
 
   protected async act(context: CommandContext, services: Services): Promise<Outcome> {
     const dryRun = this.actionFlags['dry-run'];
+    const [{ restartService }, { renderRestart }] = await Promise.all([import('../src/orchestrator/restart.js'), import('../src/ui/summary.js')]);
     const result = await restartService('restart', stopRequest(context, 'stop', dryRun), startRequest(context, dryRun), services);
     return { result, text: renderRestart(result) };
   }

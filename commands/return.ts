@@ -1,8 +1,6 @@
 import { GuestActionCommand } from '../src/cli/guest-command.js';
 import type { CommandContext, Outcome } from '../src/cli/base-command.js';
-import { returnGuests } from '../src/orchestrator/migrate.js';
 import type { Services } from '../src/orchestrator/services.js';
-import { renderMigrate } from '../src/ui/summary.js';
 
 export default class Return extends GuestActionCommand<typeof Return> {
   static override summary = 'Bring back the guests that were migrated away (by evacuate, or a stop with ON_SHUTDOWN=migrate).';
@@ -11,6 +9,7 @@ export default class Return extends GuestActionCommand<typeof Return> {
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --dry-run'];
 
   protected async act(context: CommandContext, services: Services): Promise<Outcome> {
+    const [{ returnGuests }, { renderMigrate }] = await Promise.all([import('../src/orchestrator/migrate.js'), import('../src/ui/summary.js')]);
     const result = await returnGuests(
       { config: context.loaded.config, dryRun: this.actionFlags['dry-run'], listFile: context.paths.listFile },
       services,

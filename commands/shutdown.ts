@@ -1,9 +1,7 @@
 import { GuestActionCommand } from '../src/cli/guest-command.js';
 import type { CommandContext, Outcome } from '../src/cli/base-command.js';
 import { stopRequest } from '../src/cli/requests.js';
-import { stopGuests } from '../src/orchestrator/stop.js';
 import type { Services } from '../src/orchestrator/services.js';
-import { renderStop } from '../src/ui/summary.js';
 
 export default class Shutdown extends GuestActionCommand<typeof Shutdown> {
   static override summary = 'Like stop, but always shut guests down (ON_SHUTDOWN=shutdown), whatever the configuration says.';
@@ -12,6 +10,7 @@ export default class Shutdown extends GuestActionCommand<typeof Shutdown> {
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --dry-run'];
 
   protected async act(context: CommandContext, services: Services): Promise<Outcome> {
+    const [{ stopGuests }, { renderStop }] = await Promise.all([import('../src/orchestrator/stop.js'), import('../src/ui/summary.js')]);
     const result = await stopGuests(stopRequest(context, 'shutdown', this.actionFlags['dry-run']), services);
     return { result, text: renderStop(result) };
   }

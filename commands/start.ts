@@ -1,9 +1,7 @@
 import { GuestActionCommand } from '../src/cli/guest-command.js';
 import type { CommandContext, Outcome } from '../src/cli/base-command.js';
 import { startRequest } from '../src/cli/requests.js';
-import { startGuests } from '../src/orchestrator/start.js';
 import type { Services } from '../src/orchestrator/services.js';
-import { renderStart } from '../src/ui/summary.js';
 
 export default class Start extends GuestActionCommand<typeof Start> {
   static override summary = 'Resume the guests recorded by the last stop (ON_BOOT=start), restoring saved memory.';
@@ -12,6 +10,7 @@ export default class Start extends GuestActionCommand<typeof Start> {
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --dry-run'];
 
   protected async act(context: CommandContext, services: Services): Promise<Outcome> {
+    const [{ startGuests }, { renderStart }] = await Promise.all([import('../src/orchestrator/start.js'), import('../src/ui/summary.js')]);
     const result = await startGuests(startRequest(context, this.actionFlags['dry-run']), services);
     return { result, text: renderStart(result) };
   }

@@ -1,7 +1,7 @@
 import { GuestsCommand, type CommandContext, type Outcome } from '../src/cli/base-command.js';
+import { statusOutcome } from '../src/cli/context.js';
 import { noActionFlags } from '../src/cli/parse-error.js';
 import { EXIT, type ExitCode } from '../src/errors.js';
-import { serviceStatus } from '../src/orchestrator/service-status.js';
 
 const WHY = 'it reads the list and lock files only, so it connects to nothing, changes nothing and has no progress to show';
 
@@ -11,9 +11,8 @@ export default class Status extends GuestsCommand {
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json'];
   static override whyNoActionFlags = WHY;
 
-  protected async execute({ files, paths }: CommandContext): Promise<Outcome> {
-    const result = await serviceStatus(files, paths);
-    return { result, text: result.message };
+  protected execute(context: CommandContext): Promise<Outcome> {
+    return statusOutcome(context);
   }
 
   /** LSB: a status action exits 0-4 only; whatever went wrong, the status is unknown */

@@ -1,9 +1,7 @@
 import { GuestActionCommand } from '../src/cli/guest-command.js';
 import type { CommandContext, Outcome } from '../src/cli/base-command.js';
 import { stopRequest } from '../src/cli/requests.js';
-import { stopGuests } from '../src/orchestrator/stop.js';
 import type { Services } from '../src/orchestrator/services.js';
-import { renderStop } from '../src/ui/summary.js';
 
 export default class Stop extends GuestActionCommand<typeof Stop> {
   static override summary = 'Suspend (ON_SHUTDOWN=suspend) or shut down every running guest and record them for start.';
@@ -16,6 +14,7 @@ export default class Stop extends GuestActionCommand<typeof Stop> {
   ];
 
   protected async act(context: CommandContext, services: Services): Promise<Outcome> {
+    const [{ stopGuests }, { renderStop }] = await Promise.all([import('../src/orchestrator/stop.js'), import('../src/ui/summary.js')]);
     const result = await stopGuests(stopRequest(context, 'stop', this.actionFlags['dry-run']), services);
     return { result, text: renderStop(result) };
   }

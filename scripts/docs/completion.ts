@@ -17,18 +17,33 @@ export function libvirtGuestsCompletion(commands: ManifestCommand[]): string {
     ([name, options]) => `    --${name}) COMPREPLY=($(compgen -W ${JSON.stringify(options.join(' '))} -- "$cur")); return ;;`,
   );
   const files = [...new Set(valued.filter((f) => !f.options).map((f) => `--${f.name}`))];
+  // topics (`policy show`): the first word is the topic, the second its command; oclif's id joins them with ':'
+  const words = [...new Set(visible.map((c) => c.id.split(':')[0]!))];
+  const topics = [...new Set(visible.filter((c) => c.id.includes(':')).map((c) => c.id.split(':')[0]!))];
+  const topicCases = topics.map(
+    (t) => `    ${t}) COMPREPLY=($(compgen -W ${JSON.stringify(visible.filter((c) => c.id.startsWith(`${t}:`)).map((c) => c.id.slice(t.length + 1)).join(' '))} -- "$cur")); return ;;`,
+  );
   return `# bash completion for libvirt-guests (generated from its commands; do not edit)
 _libvirt_guests() {
-  local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]} cmd= flags=() w
+  local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]} cmd= topic= flags=() w
   for w in "\${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
-    case "$w" in -*) ;; *) cmd=$w; break ;; esac
+    case "$w" in
+      -*) ;;
+      *) if [ -n "$topic" ]; then cmd=$topic:$w; topic=; break; fi
+         case " ${topics.join(' ')} " in *" $w "*) topic=$w ;; *) cmd=$w; break ;; esac ;;
+    esac
   done
   case "$prev" in
 ${choices.join('\n')}
     ${files.join('|')}) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
+  if [ -n "$topic" ]; then
+    case "$topic" in
+${topicCases.join('\n')}
+    esac
+  fi
   if [ -z "$cmd" ]; then
-    COMPREPLY=($(compgen -W ${JSON.stringify(visible.map((c) => c.id).join(' '))} -- "$cur"))
+    COMPREPLY=($(compgen -W ${JSON.stringify(words.join(' '))} -- "$cur"))
     return
   fi
   case "$cmd" in

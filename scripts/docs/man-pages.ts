@@ -65,7 +65,12 @@ function example(e: string | { command: string }, bin: string, id: string): stri
 }
 
 function libvirtGuestsPage(input: DocsInput): string {
-  const commands = input.commands.filter((c) => !c.hidden && c.id !== 'help').sort((a, b) => a.id.localeCompare(b.id));
+  // ids as typed: a topic and its command separated by a space (`policy show`; oclif's id says `policy:show`)
+  const commands = input.commands
+    .filter((c) => !c.hidden && c.id !== 'help')
+    .map((c) => ({ ...c, id: c.id.replaceAll(':', ' ') }))
+    .sort((a, b) => a.id.localeCompare(b.id));
+  const words = [...new Set(commands.map((c) => c.id.split(' ')[0]!))];
   // the base flags are those every command has
   const base = Object.keys(commands[0]!.flags).filter((name) => commands.every((c) => name in c.flags));
   const upstream = profile('upstream', '');
@@ -73,7 +78,7 @@ function libvirtGuestsPage(input: DocsInput): string {
   const documented = documentedSettings(input.guestsConfig);
   const page = new ManPage('libvirt-guests', 8, SOURCE(input.version), 'System Administration');
   page.section('name').raw('libvirt\\-guests \\- suspend or shut down libvirt guests when the host shuts down, bring them back when it boots');
-  page.section('synopsis').raw(`.B libvirt\\-guests`, `.RI { ${commands.map((c) => c.id.replace(/-/g, '\\-')).join(' | ')} }`, `.RI [ options ]`);
+  page.section('synopsis').raw(`.B libvirt\\-guests`, `.RI { ${words.map((w) => w.replace(/-/g, '\\-')).join(' | ')} }`, `.RI [ options ]`);
   page.section('description').paragraph(
     'A drop-in for libvirt\'s libvirt-guests service. Run by systemd (libvirt-guests.service: ExecStart= start, ExecStop= stop) when the host boots and shuts down:',
     'stop records which guests run in the list file, then saves their memory (managed save) or shuts them down; start restores or starts the guests of the list.',

@@ -3,25 +3,11 @@
 // object rendered either for people or as JSON, and the single place where errors become exit codes.
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { EXIT, GuestsError, type ExitCode } from '../errors.js';
-import { nodeFiles, type Files } from '../effects/files.js';
-import { loadConfig, type LoadedConfig } from '../config/sysconfig.js';
-import { statePaths, type StatePaths } from '../config/paths.js';
 import { renderError } from '../ui/text.js';
+import { commandContext, outcomeOutput, warningLines, type CommandContext, type Outcome } from './context.js';
 import { usageErrorOf } from './parse-error.js';
 
-export interface CommandContext {
-  loaded: LoadedConfig;
-  paths: StatePaths;
-  files: Files;
-  env: NodeJS.ProcessEnv;
-  json: boolean;
-}
-
-/** What a command produced: `result` is printed as-is with --json; `text` is what people see. */
-export interface Outcome {
-  result: { exit: ExitCode } & Record<string, unknown>;
-  text: string;
-}
+export type { CommandContext, Outcome };
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof GuestsCommand)['baseFlags'] & T['flags']>;
 
@@ -48,23 +34,20 @@ export abstract class GuestsCommand<T extends typeof Command = typeof Command> e
   private wantsJson = false;
   /** this command's flags, parsed once */
   protected flags!: CommandFlags<T>;
-  /** the positional arguments (commands that take some: evacuate's guest names) */
-  protected positional: string[] = [];
+  /** its arguments (the commands that take any: policy, evacuate's guest names) */
+  protected words: string[] = [];
 
   protected abstract execute(context: CommandContext): Promise<Outcome>;
 
   async run(): Promise<void> {
     const { flags, argv } = await this.parse(this.constructor as typeof GuestsCommand);
     this.flags = flags as CommandFlags<T>;
-    this.positional = argv.map(String);
+    this.words = argv.map(String);
     this.wantsJson = flags.json;
-    const env = process.env;
-    const loaded = await loadConfig(flags.config, env, nodeFiles);
-    for (const warning of loaded.warnings) process.stderr.write(`warning: ${warning}\n`);
-    const paths = statePaths({ listFile: flags['list-file'], lockFile: flags['lock-file'] }, env, loaded.profile);
-    const outcome = await this.execute({ loaded, paths, files: nodeFiles, env, json: flags.json });
-    if (this.wantsJson) process.stdout.write(`${JSON.stringify(outcome.result, null, 2)}\n`);
-    else if (outcome.text !== '') process.stdout.write(outcome.text.endsWith('\n') ? outcome.text : `${outcome.text}\n`);
+    const context = await commandContext(flags, process.env);
+    process.stderr.write(warningLines(context));
+    const outcome = await this.execute(context);
+    process.stdout.write(outcomeOutput(outcome, flags.json));
     process.exitCode = outcome.result.exit;
   }
 
@@ -87,6 +70,6 @@ export abstract class GuestsCommand<T extends typeof Command = typeof Command> e
   private commandLine() {
     const ctor = this.constructor as typeof GuestsCommand;
     const flags = Object.entries({ ...ctor.baseFlags, ...ctor.flags }).flatMap(([name, f]) => [`--${name}`, ...(f.char ? [`-${f.char}`] : [])]);
-    return { bin: this.config.bin, id: this.id ?? '', flags, whyNoActionFlags: ctor.whyNoActionFlags };
+    return { bin: this.config.bin, id: (this.id ?? '').replaceAll(':', ' '), flags, whyNoActionFlags: ctor.whyNoActionFlags };
   }
 }

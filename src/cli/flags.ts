@@ -1,6 +1,6 @@
 // Flags shared by the commands that act on guests.
 import { Flags } from '@oclif/core';
-import { BACKENDS } from '../connect/index.js';
+import { BACKENDS } from '../connect/backends.js';
 
 export const BACKEND_ENV = 'LIBVIRT_GUESTS_BACKEND';
 

@@ -4,7 +4,6 @@ import type { Command, Interfaces } from '@oclif/core';
 import type { Services } from '../orchestrator/services.js';
 import { GuestsCommand, type CommandContext, type Outcome } from './base-command.js';
 import { actionFlags } from './flags.js';
-import { realServices, terminalFor } from './services.js';
 
 export abstract class GuestActionCommand<T extends typeof Command> extends GuestsCommand<T> {
   static override baseFlags = { ...GuestsCommand.baseFlags, ...actionFlags };
@@ -17,6 +16,8 @@ export abstract class GuestActionCommand<T extends typeof Command> extends Guest
   }
 
   protected async execute(context: CommandContext): Promise<Outcome> {
+    // the connections, the terminal and the lock: loaded when a command acts, not at every start (`status`, `--help`)
+    const { realServices, terminalFor } = await import('./services.js');
     const terminal = terminalFor({ json: context.json, quiet: this.actionFlags.quiet });
     const services = realServices(terminal, context.env, this.actionFlags.backend);
     try {

@@ -19,7 +19,7 @@ export default class GuestsHelp extends Help {
 
   override async showHelp(argv: string[]): Promise<void> {
     const subject = helpSubject(argv, new Set(['help', '--help', ...(this.config.pjson.oclif.additionalHelpFlags ?? [])]));
-    if (subject !== undefined && !this.config.findCommand(subject)) {
+    if (subject !== undefined && !this.config.findCommand(subject) && !this.config.findTopic(subject)) {
       process.stderr.write(`${renderError(unknownCommand(this.config, subject))}\n`);
       Errors.exit(EXIT.USAGE);
     }

@@ -40,6 +40,7 @@ export function usageErrorOf(err: Error & { flags?: unknown; args?: unknown }, l
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '' && l !== 'See more help with --help' && !/^The following errors? occurred:$/.test(l))
-    .join('; ');
+    .join('; ')
+    .replace(/:; /g, ': ');
   return new UsageError(`${line.id}: ${what.charAt(0).toLowerCase()}${what.slice(1)}`, { hint: seeHelp });
 }

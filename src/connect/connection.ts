@@ -65,6 +65,7 @@ export interface Connection {
   readonly uri: string;
   readonly backend: 'native' | 'virsh';
 
+  /** in virsh's order: running guests by id, then the others by name */
   listGuests(filter?: ListFilter): Promise<GuestInfo[]>;
   /** by uuid or name; LibvirtError NO_DOMAIN when absent */
   lookup(uuidOrName: string): Promise<GuestRef>;
@@ -95,6 +96,11 @@ export interface Connection {
 
   /** custom metadata element in namespace `uri`, or null when absent */
   getMetadata(guest: GuestRef, uri: string): Promise<string | null>;
+  /**
+   * sets (`xml`) or removes (null) the custom metadata element in namespace `uri`, prefix `key`: in the persistent
+   * config and, while the guest runs, in its live definition too (a transient guest: the live one only)
+   */
+  setMetadata(guest: GuestRef, uri: string, key: string, xml: string | null): Promise<void>;
 
   /** subscribe to lifecycle events of every guest; resolves to an unsubscribe function */
   onLifecycle(listener: (event: LifecycleEvent) => void): Promise<() => Promise<void>>;

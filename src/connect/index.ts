@@ -10,9 +10,9 @@ import type { ResolvedUri } from './target.js';
 import { openVirsh } from './virsh.js';
 import type { VirshRunner } from './virsh-process.js';
 
-/** how to talk to a host: the native client when it can reach the target (auto), or always one of the two */
-export const BACKENDS = ['auto', 'native', 'virsh'] as const;
-export type Backend = (typeof BACKENDS)[number];
+import type { Backend } from './backends.js';
+
+export type { Backend };
 
 export interface OpenOptions {
   backend?: Backend;

@@ -10,12 +10,14 @@ import { isVirError, LibvirtError, VirErr, VirFrom } from '../libvirt/error.js';
 import {
   ConnectFlags,
   DomainEventId,
+  DomainStats,
   EVENT,
   Feature,
   JobField,
   ListAllDomainsFlags,
   MetadataType,
   MigrateFlags,
+  ModificationImpact,
   PROC,
   SaveFlags,
   SetTimeFlags,
@@ -66,20 +68,36 @@ export async function openNative(resolved: ResolvedUri, options: NativeOptions =
       hint: resolved.virshReason ?? 'use the virsh backend for this URI',
     });
   }
-  const socket = await openSocket(resolved.target, options.connectTimeoutMs);
-  const client = new RemoteClient(socket, options.callTimeoutMs !== undefined ? { callTimeoutMs: options.callTimeoutMs } : {});
-  try {
-    await authenticate(client);
-    const { supported } = await client.call(PROC.CONNECT_SUPPORTS_FEATURE, { feature: Feature.PROGRAM_KEEPALIVE });
-    const interval = options.keepaliveIntervalMs ?? 5000;
-    if (supported === 1 && interval > 0) client.startKeepalive({ intervalMs: interval, count: options.keepaliveCount ?? 6 });
-    const readonly = options.readonly ?? resolved.readonly;
-    await client.call(PROC.CONNECT_OPEN, { name: resolved.remoteName, flags: readonly ? ConnectFlags.RO : 0 });
-  } catch (err) {
-    await client.close();
-    throw err;
+  const target = resolved.target;
+  const open = async (): Promise<RemoteClient> => {
+    const socket = await openSocket(target, options.connectTimeoutMs);
+    const client = new RemoteClient(socket, options.callTimeoutMs !== undefined ? { callTimeoutMs: options.callTimeoutMs } : {});
+    try {
+      await authenticate(client);
+      const { supported } = await client.call(PROC.CONNECT_SUPPORTS_FEATURE, { feature: Feature.PROGRAM_KEEPALIVE });
+      const interval = options.keepaliveIntervalMs ?? 5000;
+      if (supported === 1 && interval > 0) client.startKeepalive({ intervalMs: interval, count: options.keepaliveCount ?? 6 });
+      const readonly = options.readonly ?? resolved.readonly;
+      await client.call(PROC.CONNECT_OPEN, { name: resolved.remoteName, flags: readonly ? ConnectFlags.RO : 0 });
+    } catch (err) {
+      await client.close();
+      throw err;
+    }
+    return client;
+  };
+  return new NativeConnection(resolved.original, await open(), open);
+}
+
+/** CONNECT_CLOSE, then the socket; a dead peer is closed all the same */
+async function closeClient(client: RemoteClient): Promise<void> {
+  if (!client.closed) {
+    try {
+      await client.call(PROC.CONNECT_CLOSE, undefined, { timeoutMs: 5000 });
+    } catch {
+      // closing anyway
+    }
   }
-  return new NativeConnection(resolved.original, client);
+  await client.close();
 }
 
 const toRef = (d: RemoteDomain): GuestRef => ({ uuid: d.uuid, name: d.name, id: d.id });
@@ -95,6 +113,8 @@ export class NativeConnection implements Connection {
     readonly uri: string,
     /** the REMOTE program client: procedures beyond Connection (guestctl's define, dominfo, version…) */
     readonly remote: RemoteClient,
+    /** opens another connection to the same daemon, for a managed save of its own (see managedSave) */
+    private readonly openAnother?: () => Promise<RemoteClient>,
   ) {}
 
   async listGuests(filter: ListFilter = {}): Promise<GuestInfo[]> {
@@ -108,26 +128,50 @@ export class NativeConnection implements Connection {
     if (filter.persistence === 'persistent') flags |= ListAllDomainsFlags.PERSISTENT;
     if (filter.persistence === 'transient') flags |= ListAllDomainsFlags.TRANSIENT;
     const list = (f: number) => this.remote.call(PROC.CONNECT_LIST_ALL_DOMAINS, { need_results: 1, flags: f });
-    const [{ domains }, persistentSet] = await Promise.all([
-      list(flags),
-      // one more filtered list tells persistence for all guests at once, instead of a call per guest
-      filter.persistence
-        ? Promise.resolve(undefined)
-        : list(flags | ListAllDomainsFlags.PERSISTENT).then((r) => new Set(r.domains.map((d) => d.uuid))),
-    ]);
+    // one more filtered list tells persistence for all guests at once; transient guests are the few
+    const transientSet = filter.persistence
+      ? Promise.resolve(undefined)
+      : list(flags | ListAllDomainsFlags.TRANSIENT).then((r) => new Set(r.domains.map((d) => d.uuid)));
+    const persistentOf = async (uuid: string): Promise<boolean> => {
+      const transient = await transientSet;
+      return transient ? !transient.has(uuid) : filter.persistence === 'persistent';
+    };
+    // every guest with its state in one call (the list filters are the same bits); a daemon without it is asked
+    // guest by guest
+    let stats;
+    try {
+      stats = (await this.remote.call(PROC.CONNECT_GET_ALL_DOMAIN_STATS, { doms: [], stats: DomainStats.STATE, flags }))
+        .retStats;
+    } catch (err) {
+      if (!isVirError(err, VirErr.NO_SUPPORT)) {
+        await transientSet.catch(() => undefined);
+        throw err;
+      }
+    }
+    if (stats) {
+      const transient = await transientSet;
+      return stats.map(({ dom, params }): GuestInfo => {
+        const state = params.find((p) => p.field === 'state.state')?.value.value;
+        return {
+          ...toRef(dom),
+          state: DOMAIN_STATES[typeof state === 'number' ? state : 0] ?? 'nostate',
+          persistent: transient ? !transient.has(dom.uuid) : filter.persistence === 'persistent',
+        };
+      });
+    }
+    const { domains } = await list(flags);
     const infos = await Promise.all(
       domains.map(async (d): Promise<GuestInfo | undefined> => {
         try {
           const { state } = await this.state(toRef(d));
-          const persistent = persistentSet ? persistentSet.has(d.uuid) : filter.persistence === 'persistent';
-          return { ...toRef(d), state, persistent };
+          return { ...toRef(d), state, persistent: await persistentOf(d.uuid) };
         } catch (err) {
           if (isVirError(err, VirErr.NO_DOMAIN)) return undefined; // gone between the list and the query
           throw err;
         }
       }),
     );
-    return infos.filter((g): g is GuestInfo => g !== undefined);
+    return virshOrder(infos.filter((g): g is GuestInfo => g !== undefined));
   }
 
   async lookup(uuidOrName: string): Promise<GuestRef> {
@@ -160,14 +204,28 @@ export class NativeConnection implements Connection {
     const { signal, onProgress } = options;
     if (signal?.aborted) throw abortedError(guest);
     const flags = options.bypassCache ? SaveFlags.BYPASS_CACHE : 0;
-    // calls are concurrent on one connection: progress polls and the abort travel beside the running save
-    const save = this.remote.call(PROC.DOMAIN_MANAGED_SAVE, { dom: toDom(guest), flags }, { timeoutMs: 0 });
+    // Each save on a connection of its own: a daemon serves at most max_client_requests calls of one connection at
+    // once (libvirtd's and guestd's default: 5) and queues the rest, so saves sharing this connection would hold
+    // back the progress polls, the state polls and the abort of the stop deadline, and a queued save would start
+    // after its abort. Here the save waits on its own connection, and the polls and the abort use this one.
+    const own = this.openAnother ? await this.openAnother().catch(() => null) : null;
+    const save = (own ?? this.remote).call(PROC.DOMAIN_MANAGED_SAVE, { dom: toDom(guest), flags }, { timeoutMs: 0 });
     let done = false;
     let aborted = false;
     const stopPolling = new AbortController();
     const onAbort = (): void => {
       aborted = true;
-      this.abortJob(guest).catch(() => undefined); // the save's own outcome reports what happened
+      // the abort fails while the job has not started yet: again until it lands or the save ends (its own outcome
+      // reports what happened)
+      void (async () => {
+        while (!done) {
+          try {
+            return await this.abortJob(guest);
+          } catch {
+            await delay(50, stopPolling.signal);
+          }
+        }
+      })();
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     const poll = onProgress
@@ -197,6 +255,7 @@ export class NativeConnection implements Connection {
       stopPolling.abort();
       signal?.removeEventListener('abort', onAbort);
       await poll;
+      if (own) await closeClient(own);
     }
     // an abort that came too late leaves the guest saved: that is success, not an error
   }
@@ -306,6 +365,18 @@ export class NativeConnection implements Connection {
     }
   }
 
+  async setMetadata(guest: GuestRef, uri: string, key: string, xml: string | null): Promise<void> {
+    const set = (flags: number) =>
+      this.remote.call(PROC.DOMAIN_SET_METADATA, { dom: toDom(guest), type: MetadataType.ELEMENT, metadata: xml, key: xml === null ? null : key, uri, flags });
+    try {
+      await set(ModificationImpact.LIVE | ModificationImpact.CONFIG);
+    } catch (err) {
+      // not running, or transient: only one definition exists, the current one
+      if (!isVirError(err, VirErr.OPERATION_INVALID)) throw err;
+      await set(ModificationImpact.CURRENT);
+    }
+  }
+
   async onLifecycle(listener: (event: LifecycleEvent) => void): Promise<() => Promise<void>> {
     type Msg = EventOf<'DOMAIN_EVENT_CALLBACK_LIFECYCLE'>;
     // events may arrive in the same chunk as the register reply: hold them until the callback id is known
@@ -342,18 +413,15 @@ export class NativeConnection implements Connection {
   }
 
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      if (!this.remote.closed) {
-        try {
-          await this.remote.call(PROC.CONNECT_CLOSE, undefined, { timeoutMs: 5000 });
-        } catch {
-          // closing anyway
-        }
-      }
-      await this.remote.close();
-    })();
+    this.closing ??= closeClient(this.remote);
     return this.closing;
   }
+}
+
+/** libvirt lists guests in its hash table's order; virsh (and the original script) show running ones by id */
+function virshOrder(guests: GuestInfo[]): GuestInfo[] {
+  const rank = (g: GuestInfo): number => (g.id >= 0 ? g.id : Number.MAX_SAFE_INTEGER);
+  return guests.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
 }
 
 function progress(type: number, values: Omit<JobProgress, 'type'>): JobProgress {

@@ -250,6 +250,18 @@ export class VirshConnection implements Connection {
     }
   }
 
+  async setMetadata(guest: GuestRef, uri: string, key: string, xml: string | null): Promise<void> {
+    const change = xml === null ? ['--remove'] : ['--key', key, '--set', xml];
+    const set = (...where: string[]) => this.virsh('metadata', '--domain', guest.uuid, '--uri', uri, ...change, ...where);
+    try {
+      await set('--live', '--config');
+    } catch (err) {
+      // not running, or transient: only one definition exists, the current one
+      if (!isVirError(err, VirErr.OPERATION_INVALID)) throw err;
+      await set();
+    }
+  }
+
   async onLifecycle(listener: (event: LifecycleEvent) => void): Promise<() => Promise<void>> {
     const child = this.runner.spawn([...this.base, 'event', '--loop', '--event', 'lifecycle'], EVENT_LOG_ENV);
     this.children.add(child);

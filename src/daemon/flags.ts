@@ -9,17 +9,20 @@ import {
   ConnectFlags,
   DefineFlags,
   DestroyFlags,
+  GetAllDomainStatsFlags,
   ListAllDomainsFlags as LF,
   MessageFlags,
   MetadataType,
   MigrateFlags,
   ModificationImpact,
+  RebootFlags,
   SaveFlags,
   SetTimeFlags,
   ShutdownFlags,
   SnapshotListFlags,
   StartFlags,
   UndefineFlags,
+  VcpuFlags,
   XmlFlags,
   type ArgsOf,
   type ProcName,
@@ -48,11 +51,13 @@ export type FlaggedProc = { [K in ProcName]: ArgsOf<K> extends { flags: number }
 export const SUPPORTED_FLAGS: Record<FlaggedProc, number> = {
   CONNECT_OPEN: ConnectFlags.RO | ConnectFlags.NO_ALIASES,
   CONNECT_LIST_ALL_DOMAINS: all(LF),
+  // the list filters; NOWAIT and BACKING ask nothing of a process guest (no waits, no block devices)
+  CONNECT_GET_ALL_DOMAIN_STATS: all(GetAllDomainStatsFlags),
   DOMAIN_GET_XML_DESC: all(XmlFlags),
   DOMAIN_GET_STATE: 0,
   DOMAIN_DEFINE_XML_FLAGS: DefineFlags.VALIDATE, // definitions are always validated
   DOMAIN_UNDEFINE_FLAGS: all(UndefineFlags),
-  // PAUSED is understood, and refused by the driver (a process guest cannot be paused); AUTODESTROY is not
+  // PAUSED: the guest is paused once started; AUTODESTROY is not understood
   DOMAIN_CREATE_XML: StartFlags.PAUSED | StartFlags.BYPASS_CACHE | StartFlags.VALIDATE,
   DOMAIN_CREATE_WITH_FLAGS: StartFlags.PAUSED | StartFlags.BYPASS_CACHE | StartFlags.FORCE_BOOT | StartFlags.RESET_NVRAM,
   DOMAIN_SHUTDOWN_FLAGS: ShutdownFlags.ACPI_POWER_BTN, // the power button is the only way a process guest is asked
@@ -72,6 +77,14 @@ export const SUPPORTED_FLAGS: Record<FlaggedProc, number> = {
   DOMAIN_MIGRATE_PERFORM3_PARAMS: MIGRATE_FLAGS,
   DOMAIN_MIGRATE_FINISH3_PARAMS: MIGRATE_FLAGS,
   DOMAIN_MIGRATE_CONFIRM3_PARAMS: MIGRATE_FLAGS,
+  DOMAIN_REBOOT: RebootFlags.ACPI_POWER_BTN, // as for shutdown: the power button is the only way
+  DOMAIN_RESET: 0,
+  DOMAIN_MEMORY_STATS: 0,
+  DOMAIN_GET_VCPUS_FLAGS: VcpuFlags.LIVE | VcpuFlags.CONFIG | VcpuFlags.MAXIMUM,
+  DOMAIN_GET_CONTROL_INFO: 0,
+  CONNECT_GET_SYSINFO: 0,
+  NODE_GET_CPU_MAP: 0,
+  CONNECT_GET_DOMAIN_CAPABILITIES: 0,
 };
 
 /**

@@ -5,28 +5,41 @@
 import { hostname } from 'node:os';
 import { DOMAIN_STATES, type DomainState } from '../libvirt/domain-state.js';
 import type { JobProgress } from '../libvirt/job.js';
-import type { DomainRecord, Driver } from '../driver/driver.js';
+import type { DomainRecord, Driver, DriverExtras } from '../driver/driver.js';
 import { notSupported } from '../remote/dispatch.js';
 import { LibvirtError, VirErr, VirFrom } from '../libvirt/error.js';
 import {
   AuthType,
   ConnectFlags,
+  ControlState,
   DestroyFlags,
   DomainEventId,
+  DomainStats,
   Feature,
+  GetAllDomainStatsFlags,
   JobField,
   JobOperation,
   JobType,
+  MEMORY_STAT_TAGS,
   SaveFlags,
   SetTimeFlags,
   StartFlags,
   UndefineFlags,
+  VcpuFlags,
+  VcpuState,
   XmlFlags,
   type ArgsOf,
   type ProcName,
   type RetOf,
 } from '../remote/protocol.js';
-import { tp, type RemoteDomain, type TypedParam } from '../remote/types.js';
+import {
+  REMOTE_CPUMAPS_MAX,
+  REMOTE_DOMAIN_MEMORY_STATS_MAX,
+  REMOTE_VCPUINFO_MAX,
+  tp,
+  type RemoteDomain,
+  type TypedParam,
+} from '../remote/types.js';
 import type { ClientState } from './client-state.js';
 import { affectOf, checkFlags, has, matchesListFlags, metadataKind, SUPPORTED_FLAGS, type FlaggedProc } from './flags.js';
 import { migrationHandlers } from './migration-handlers.js';
@@ -85,6 +98,20 @@ export function jobParams(job: JobProgress): TypedParam[] {
   return params;
 }
 
+/** the stats groups guestd reports (virDomainStatsTypes) */
+const KNOWN_STATS = DomainStats.STATE | DomainStats.CPU_TOTAL | DomainStats.BALLOON;
+const LIST_FILTERS = 0xff;
+
+/** a domain's CONNECT_GET_ALL_DOMAIN_STATS record, with libvirt's field names */
+function domainStats(r: DomainRecord, groups: number): TypedParam[] {
+  const params: TypedParam[] = [];
+  if (has(groups, DomainStats.STATE)) params.push(tp.int('state.state', stateNumber(r.state)), tp.int('state.reason', r.reason));
+  if (has(groups, DomainStats.CPU_TOTAL) && r.id !== -1) params.push(tp.ullong('cpu.time', r.cpuTimeNs));
+  if (has(groups, DomainStats.BALLOON))
+    params.push(tp.ullong('balloon.current', BigInt(r.memoryKiB)), tp.ullong('balloon.maximum', BigInt(r.maxMemKiB)));
+  return params;
+}
+
 export interface HandlerContext {
   driver: Driver;
   /** URI reported by CONNECT_GET_URI when the client sent none */
@@ -93,8 +120,30 @@ export interface HandlerContext {
   log?: (line: string) => void;
 }
 
+/** a bitmap of CPU ids, one bit each, `bytes` long (libvirt's cpumap) */
+function cpuBitmap(ids: readonly number[], bytes: number): Buffer {
+  const map = Buffer.alloc(bytes);
+  for (const id of ids) if (id >> 3 < bytes) map[id >> 3]! |= 1 << (id & 7);
+  return map;
+}
+
+const CONTROL_STATES = { ok: ControlState.OK, job: ControlState.JOB, occupied: ControlState.OCCUPIED, error: ControlState.ERROR };
+const VCPU_STATES = { offline: VcpuState.OFFLINE, running: VcpuState.RUNNING, blocked: VcpuState.BLOCKED };
+
 export function createHandlers({ driver, defaultUri, log }: HandlerContext): Handlers {
   const dom = (d: RemoteDomain): DomainRecord => driver.lookupByUuid(d.uuid);
+  /** a driver operation libvirt's driver tables may lack: NO_SUPPORT when this driver does */
+  const op = <K extends keyof DriverExtras>(proc: ProcName, name: K): NonNullable<DriverExtras[K]> => {
+    const fn = driver[name];
+    if (typeof fn !== 'function') throw notSupported(proc);
+    return (fn as (...a: unknown[]) => unknown).bind(driver) as NonNullable<DriverExtras[K]>;
+  };
+  /** libvirt's check before asking a guest anything: it must run */
+  const active = (d: RemoteDomain): DomainRecord => {
+    const r = dom(d);
+    if (r.id === -1) throw new LibvirtError(VirErr.OPERATION_INVALID, VirFrom.DOM, 'Requested operation is not valid: domain is not running');
+    return r;
+  };
   const handlers: Handlers = {
     ...migrationHandlers(driver, log ?? (() => undefined)),
     AUTH_LIST: () => ({ types: [AuthType.NONE] }),
@@ -116,9 +165,65 @@ export function createHandlers({ driver, defaultUri, log }: HandlerContext): Han
     CONNECT_GET_HOSTNAME: () => ({ hostname: hostname() }),
     CONNECT_GET_URI: (_args, client) => ({ uri: client.uri ?? defaultUri }),
     CONNECT_NUM_OF_DOMAINS: () => ({ num: driver.list().filter((d) => d.id !== -1).length }),
+    CONNECT_LIST_DOMAINS: ({ maxids }) => {
+      if (maxids < 0) throw new LibvirtError(VirErr.INVALID_ARG, VirFrom.RPC, 'invalid argument: maxids must not be negative');
+      const ids = driver.list().filter((d) => d.id !== -1).map((d) => d.id);
+      return { ids: ids.sort((a, b) => a - b).slice(0, maxids) };
+    },
+    CONNECT_NUM_OF_DEFINED_DOMAINS: () => ({ num: driver.list().filter((d) => d.id === -1).length }),
+    CONNECT_LIST_DEFINED_DOMAINS: ({ maxnames }) => {
+      if (maxnames < 0) throw new LibvirtError(VirErr.INVALID_ARG, VirFrom.RPC, 'invalid argument: maxnames must not be negative');
+      return { names: driver.list().filter((d) => d.id === -1).map((d) => d.name).slice(0, maxnames) };
+    },
+    // guestd listens on a local unix socket or on TLS: both are secure transports (the client adds whether its own
+    // side is encrypted for virConnectIsEncrypted, which asks this same procedure)
+    CONNECT_IS_SECURE: () => ({ secure: 1 }),
+    CONNECT_GET_CAPABILITIES: () => ({ capabilities: op('CONNECT_GET_CAPABILITIES', 'capabilities')() }),
+    CONNECT_GET_DOMAIN_CAPABILITIES: ({ emulatorbin, arch, machine, virttype }) => ({
+      capabilities: op('CONNECT_GET_DOMAIN_CAPABILITIES', 'domainCapabilities')({ emulatorbin, arch, machine, virttype }),
+    }),
+    CONNECT_GET_SYSINFO: () => ({ sysinfo: op('CONNECT_GET_SYSINFO', 'sysinfo')() }),
+    NODE_GET_INFO: () => {
+      const n = op('NODE_GET_INFO', 'nodeInfo')();
+      return {
+        model: n.model,
+        memory: BigInt(n.memoryKiB),
+        cpus: n.cpus,
+        mhz: n.mhz,
+        nodes: n.nodes,
+        sockets: n.sockets,
+        cores: n.cores,
+        threads: n.threads,
+      };
+    },
+    NODE_GET_FREE_MEMORY: () => ({ freeMem: BigInt(op('NODE_GET_FREE_MEMORY', 'freeMemoryBytes')()) }),
+    NODE_GET_CPU_MAP: ({ need_map, need_online }) => {
+      const map = op('NODE_GET_CPU_MAP', 'cpuMap')();
+      return {
+        cpumap: need_map ? cpuBitmap(map.online, Math.ceil(map.cpus / 8)) : Buffer.alloc(0),
+        online: need_online ? map.online.length : 0,
+        ret: map.cpus,
+      };
+    },
     CONNECT_LIST_ALL_DOMAINS: ({ need_results, flags }) => {
       const domains = driver.list().filter((d) => matchesListFlags(d, flags));
       return { domains: need_results ? domains.map(wireDomain) : [], ret: domains.length };
+    },
+    CONNECT_GET_ALL_DOMAIN_STATS: ({ doms, stats, flags }) => {
+      const unknown = (stats & ~KNOWN_STATS) >>> 0;
+      if (unknown !== 0 && has(flags, GetAllDomainStatsFlags.ENFORCE_STATS))
+        throw new LibvirtError(
+          VirErr.ARGUMENT_UNSUPPORTED,
+          VirFrom.DOM,
+          `Stats types bits 0x${unknown.toString(16)} are not supported by this daemon`,
+        );
+      const groups = stats === 0 ? KNOWN_STATS : stats & KNOWN_STATS;
+      const records = doms.length > 0 ? doms.map(dom) : driver.list();
+      return {
+        retStats: records
+          .filter((r) => matchesListFlags(r, flags & LIST_FILTERS))
+          .map((r) => ({ dom: wireDomain(r), params: domainStats(r, groups) })),
+      };
     },
     DOMAIN_LOOKUP_BY_ID: ({ id }) => ({ dom: wireDomain(driver.lookupById(id)) }),
     DOMAIN_LOOKUP_BY_NAME: ({ name }) => ({ dom: wireDomain(driver.lookupByName(name)) }),
@@ -138,6 +243,54 @@ export function createHandlers({ driver, defaultUri, log }: HandlerContext): Han
       };
     },
     DOMAIN_GET_OS_TYPE: ({ dom: d }) => ({ type: dom(d).osType }),
+    DOMAIN_GET_MAX_MEMORY: ({ dom: d }) => ({ memory: BigInt(dom(d).maxMemKiB) }),
+    // libvirt asks the live definition: an inactive guest has none
+    DOMAIN_GET_MAX_VCPUS: ({ dom: d }) => ({ num: active(d).vcpus }),
+    DOMAIN_GET_VCPUS_FLAGS: ({ dom: d, flags }) => {
+      if (has(flags, VcpuFlags.LIVE) && has(flags, VcpuFlags.CONFIG))
+        throw new LibvirtError(VirErr.INVALID_ARG, VirFrom.DOM, "Flags 'live' and 'config' are mutually exclusive");
+      return { num: (has(flags, VcpuFlags.LIVE) ? active(d) : dom(d)).vcpus };
+    },
+    DOMAIN_GET_VCPUS: ({ dom: d, maxinfo, maplen }) => {
+      // libvirtd's bounds: the reply must fit the protocol (and a client cannot make us allocate more)
+      if (maxinfo < 1 || maplen < 0)
+        throw new LibvirtError(VirErr.INVALID_ARG, VirFrom.RPC, 'invalid argument: maxinfo must be positive and maplen not negative');
+      if (maxinfo > REMOTE_VCPUINFO_MAX)
+        throw new LibvirtError(VirErr.RPC, VirFrom.RPC, 'maxinfo > REMOTE_VCPUINFO_MAX');
+      if (maxinfo * maplen > REMOTE_CPUMAPS_MAX)
+        throw new LibvirtError(VirErr.RPC, VirFrom.RPC, 'maxinfo * maplen > REMOTE_CPUMAPS_MAX');
+      const vcpus = op('DOMAIN_GET_VCPUS', 'vcpus')(dom(d).uuid).slice(0, maxinfo);
+      return {
+        info: vcpus.map((v) => ({ number: v.number, state: VCPU_STATES[v.state], cpu_time: v.cpuTimeNs, cpu: v.cpu })),
+        cpumaps: Buffer.concat(vcpus.map((v) => cpuBitmap(v.affinity, maplen))),
+      };
+    },
+    DOMAIN_MEMORY_STATS: ({ dom: d, maxStats }) => {
+      if (maxStats > REMOTE_DOMAIN_MEMORY_STATS_MAX)
+        throw new LibvirtError(VirErr.RPC, VirFrom.RPC, 'maxStats > REMOTE_DOMAIN_MEMORY_STATS_MAX');
+      const m = op('DOMAIN_MEMORY_STATS', 'memoryStats')(active(d).uuid);
+      const stats = [
+        { tag: MEMORY_STAT_TAGS.indexOf('actual'), val: BigInt(m.actualKiB) },
+        { tag: MEMORY_STAT_TAGS.indexOf('rss'), val: BigInt(m.rssKiB) },
+      ];
+      return { stats: stats.slice(0, maxStats) };
+    },
+    DOMAIN_GET_CONTROL_INFO: ({ dom: d }) => {
+      const c = op('DOMAIN_GET_CONTROL_INFO', 'controlInfo')(active(d).uuid);
+      return { state: CONTROL_STATES[c.state], details: 0, stateTime: BigInt(c.stateTimeMs) };
+    },
+    DOMAIN_SUSPEND: async ({ dom: d }) => {
+      await op('DOMAIN_SUSPEND', 'suspend')(active(d).uuid);
+    },
+    DOMAIN_RESUME: async ({ dom: d }) => {
+      await op('DOMAIN_RESUME', 'resume')(active(d).uuid);
+    },
+    DOMAIN_REBOOT: async ({ dom: d }) => {
+      await op('DOMAIN_REBOOT', 'reboot')(active(d).uuid);
+    },
+    DOMAIN_RESET: async ({ dom: d }) => {
+      await op('DOMAIN_RESET', 'reset')(active(d).uuid);
+    },
     DOMAIN_IS_ACTIVE: ({ dom: d }) => ({ active: dom(d).id !== -1 ? 1 : 0 }),
     DOMAIN_IS_PERSISTENT: ({ dom: d }) => ({ persistent: dom(d).persistent ? 1 : 0 }),
     DOMAIN_GET_AUTOSTART: ({ dom: d }) => ({ autostart: dom(d).autostart ? 1 : 0 }),
@@ -245,8 +398,14 @@ export function createHandlers({ driver, defaultUri, log }: HandlerContext): Han
       await driver.managedSaveRemove(dom(d).uuid);
     },
     CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY: ({ eventID, dom: d }, client) => {
-      if (eventID !== DomainEventId.LIFECYCLE)
-        throw notSupported('CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY', `domain event ${eventID}`);
+      // every event libvirt defines can be registered for, as with libvirtd (virt-manager, `virsh event --all`
+      // register many); a process guest only ever has lifecycle and reboot events to send
+      if (eventID < 0 || eventID >= DomainEventId.COUNT)
+        throw new LibvirtError(
+          VirErr.INVALID_ARG,
+          VirFrom.RPC,
+          `invalid argument: domain event ${eventID} is not one libvirt defines (0 to ${DomainEventId.COUNT - 1})`,
+        );
       const callbackID = client.nextCallbackId++;
       client.callbacks.set(callbackID, { eventID, uuid: d ? d.uuid : null });
       return { callbackID };

@@ -6,7 +6,7 @@ import type { Driver } from '../driver/driver.js';
 import { LibvirtError, VirErr, VirFrom } from '../libvirt/error.js';
 import { buildRemoteDispatch, readOnlyGuard, sendRemoteEvent, type RemoteHandlers } from '../remote/dispatch.js';
 import { procedureByNumber } from '../remote/procedures.js';
-import { REMOTE_PROGRAM } from '../remote/protocol.js';
+import { DomainEventId, REMOTE_PROGRAM } from '../remote/protocol.js';
 import { RpcServer, type ClientLimits, type ServerConnection } from '../rpc/server.js';
 import { newClientState, type ClientState } from './client-state.js';
 import type { RpcService } from './daemon.js';
@@ -63,10 +63,18 @@ export function createRemoteService(driver: Driver, log: Logger, options: Remote
   });
   server.addProgram(buildRemoteDispatch(adapt(handlers)));
 
+  const unsubscribeReboot = driver.onReboot?.((domain) => {
+    for (const connection of server.connections) {
+      for (const [callbackID, cb] of connection.state.callbacks) {
+        if (cb.eventID !== DomainEventId.REBOOT || (cb.uuid !== null && cb.uuid !== domain.uuid)) continue;
+        sendRemoteEvent(connection, 'DOMAIN_EVENT_CALLBACK_REBOOT', { callbackID, msg: { dom: wireDomain(domain) } });
+      }
+    }
+  });
   const unsubscribe = driver.onEvent((event) => {
     for (const connection of server.connections) {
       for (const [callbackID, cb] of connection.state.callbacks) {
-        if (cb.uuid !== null && cb.uuid !== event.domain.uuid) continue;
+        if (cb.eventID !== DomainEventId.LIFECYCLE || (cb.uuid !== null && cb.uuid !== event.domain.uuid)) continue;
         sendRemoteEvent(connection, 'DOMAIN_EVENT_CALLBACK_LIFECYCLE', {
           callbackID,
           msg: { dom: wireDomain(event.domain), event: event.event, detail: event.detail },
@@ -85,6 +93,7 @@ export function createRemoteService(driver: Driver, log: Logger, options: Remote
     clientCount: () => server.connections.size + server.queued,
     async close() {
       unsubscribe();
+      unsubscribeReboot?.();
       await server.close();
     },
   };

@@ -80,6 +80,89 @@ export interface GuestTime {
   nseconds: number;
 }
 
+/** the host as libvirt's node info reports it (virNodeInfo) */
+export interface NodeInfo {
+  /** the CPU architecture (uname's machine), as libvirt puts it */
+  model: string;
+  memoryKiB: number;
+  /** CPUs online */
+  cpus: number;
+  mhz: number;
+  nodes: number;
+  /** per NUMA node */
+  sockets: number;
+  /** per socket */
+  cores: number;
+  /** per core */
+  threads: number;
+}
+
+export interface CpuMap {
+  /** the number of CPUs the host can have (highest id + 1) */
+  cpus: number;
+  /** ids of the online ones */
+  online: number[];
+}
+
+/** what virConnectGetDomainCapabilities asks about (null: the driver's choice) */
+export interface DomainCapabilitiesQuery {
+  emulatorbin: string | null;
+  arch: string | null;
+  machine: string | null;
+  virttype: string | null;
+}
+
+/** virDomainMemoryStats, in KiB: what the host sees of a running guest */
+export interface DomainMemoryStats {
+  /** the guest's current memory (libvirt's "actual", the balloon) */
+  actualKiB: number;
+  /** resident set of the guest's process */
+  rssKiB: number;
+}
+
+/** virDomainGetControlInfo: whether the driver can talk to the guest now, or a job holds it, and since when */
+export interface DomainControlInfo {
+  state: 'ok' | 'job' | 'occupied' | 'error';
+  stateTimeMs: number;
+}
+
+/** one virtual CPU of a running guest (virVcpuInfo) */
+export interface VcpuInfo {
+  number: number;
+  state: 'offline' | 'running' | 'blocked';
+  cpuTimeNs: bigint;
+  /** host CPU it last ran on */
+  cpu: number;
+  /** host CPUs it may run on */
+  affinity: number[];
+}
+
+/**
+ * Calls beyond the save/restore core, optional as libvirt's driver tables are: guestd answers NO_SUPPORT for a driver
+ * that lacks one. The host's facts, and the lifecycle and statistics of a running guest.
+ */
+export interface DriverExtras {
+  nodeInfo?(): NodeInfo;
+  cpuMap?(): CpuMap;
+  freeMemoryBytes?(): number;
+  capabilities?(): string;
+  domainCapabilities?(query: DomainCapabilitiesQuery): string;
+  sysinfo?(): string;
+  /** pause a running guest (a paused one stays so) */
+  suspend?(uuid: string): Promise<void>;
+  /** go on with a paused guest */
+  resume?(uuid: string): Promise<void>;
+  /** restart the guest after a shutdown it is asked for; returns once asked */
+  reboot?(uuid: string): Promise<void>;
+  /** restart the guest at once, no shutdown */
+  reset?(uuid: string): Promise<void>;
+  memoryStats?(uuid: string): DomainMemoryStats;
+  controlInfo?(uuid: string): DomainControlInfo;
+  vcpus?(uuid: string): VcpuInfo[];
+  /** the REBOOT event (VIR_DOMAIN_EVENT_ID_REBOOT): a guest was rebooted or reset */
+  onReboot?(listener: (domain: DomainEvent['domain']) => void): () => void;
+}
+
 /** what a migration is asked to do (the VIR_MIGRATE_* flags a driver honours) */
 export interface DriverMigrateFlags {
   /** copy the memory while the guest runs; pause it only for the last part */
@@ -104,7 +187,7 @@ export interface DriverMigration {
   confirm(uuid: string, cookie: Buffer, flags: DriverMigrateFlags, cancelled: boolean): Promise<void>;
 }
 
-export interface Driver {
+export interface Driver extends DriverExtras {
   /** absent: the driver cannot migrate */
   readonly migration?: DriverMigration;
   /** hypervisor type name, as CONNECT_GET_TYPE reports it */

@@ -141,6 +141,10 @@ export interface ImageReader {
   readonly direct: boolean;
   /** read `length` bytes at `position` into a buffer valid until the next read */
   read(length: number, position: number): Promise<Buffer>;
+  /** fresh memory of `size` bytes that `readInto` accepts at any offset that is a multiple of 4096 */
+  allocate(size: number): Promise<Buffer>;
+  /** read `target.length` bytes (a multiple of 4096 when direct) at `position` straight into `target`; bytes read */
+  readInto(target: Buffer, position: number): Promise<number>;
   size(): Promise<number>;
   close(): Promise<void>;
 }
@@ -173,6 +177,23 @@ function fileReader(fh: FileHandle, scratch: Buffer, direct: boolean): ImageRead
       const want = direct ? Math.ceil(length / PROBE) * PROBE : length;
       const { bytesRead } = await fh.read(scratch, 0, Math.min(want, scratch.length), position);
       return scratch.subarray(0, Math.min(bytesRead, length));
+    },
+    async allocate(size) {
+      if (!direct) return Buffer.allocUnsafeSlow(size);
+      const view = await alignedView(size, async (v) => {
+        await fh.read(v, 0, v.length, 0);
+      });
+      if (!view) throw new Error('no memory alignment that O_DIRECT reads accept');
+      return view;
+    },
+    async readInto(target, position) {
+      let done = 0;
+      while (done < target.length) {
+        const { bytesRead } = await fh.read(target, done, target.length - done, position + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      return done;
     },
     async size() {
       return (await fh.stat()).size;

@@ -111,18 +111,31 @@ export async function readImage(
       throw new ImageError(`${file}: truncated or corrupted image (no trailer: the save did not finish)`);
     if (!createHash('sha256').update(header).digest().equals(trailer.subarray(40, 72)))
       throw new ImageError(`${file}: corrupted image: the header checksum does not match`);
-    const memory = Buffer.alloc(facts.memoryBytes);
+    // one pass, streamed: the disk reads the next chunk straight into the guest's memory while this one is hashed
+    const payload = await reader.allocate(facts.payloadBytes);
     const hash = createHash('sha256');
-    for (let pos = 0; pos < facts.payloadBytes; pos += chunk) {
+    const readChunk = async (pos: number): Promise<void> => {
       const n = Math.min(chunk, facts.payloadBytes - pos);
-      const buf = await reader.read(n, BLOCK + pos);
-      if (buf.length !== n) throw new ImageError(`${file}: truncated image (short read at ${BLOCK + pos})`);
-      // the checksum covers the memory bytes only (not the block padding), so it equals query-state's checksum
-      const useful = Math.max(0, Math.min(n, facts.memoryBytes - pos));
-      hash.update(buf.subarray(0, useful));
-      buf.copy(memory, pos, 0, useful);
-      await options.onProgress?.(pos + n, facts.payloadBytes);
+      const got = await reader.readInto(payload.subarray(pos, pos + n), BLOCK + pos);
+      if (got !== n) throw new ImageError(`${file}: truncated image (short read at ${BLOCK + pos + got})`);
+    };
+    let pending = readChunk(0);
+    try {
+      for (let pos = 0; pos < facts.payloadBytes; pos += chunk) {
+        await pending;
+        const next = pos + chunk;
+        if (next < facts.payloadBytes) pending = readChunk(next);
+        const n = Math.min(chunk, facts.payloadBytes - pos);
+        // the checksum covers the memory bytes only (not the block padding), so it equals query-state's checksum
+        const useful = Math.max(0, Math.min(n, facts.memoryBytes - pos));
+        hash.update(payload.subarray(pos, pos + useful));
+        await options.onProgress?.(pos + n, facts.payloadBytes);
+      }
+    } catch (err) {
+      await pending.catch(() => undefined); // no read left running on a closed file
+      throw err;
     }
+    const memory = payload.subarray(0, facts.memoryBytes);
     const sha = hash.digest();
     if (!sha.equals(trailer.subarray(8, 40)))
       throw new ImageError(`${file}: corrupted image: the memory checksum does not match (the bytes were changed)`);

@@ -13,6 +13,8 @@ export interface Greeting {
     pid: number;
     status: GuestStatus;
     restored: boolean;
+    /** paused (suspended): a daemon connecting anew shows it paused */
+    paused: boolean;
     /** the save in progress, so that a daemon connecting mid-save (after a restart) can follow it */
     save: SaveProgress | null;
   };
@@ -38,6 +40,7 @@ export interface StatusReply {
   pid: number;
   counter: number;
   restored: boolean;
+  paused: boolean;
 }
 
 export interface StateReply {
@@ -101,6 +104,10 @@ export interface Commands {
   'query-status': { args: Record<string, never>; reply: StatusReply };
   'query-state': { args: Record<string, never>; reply: StateReply };
   system_powerdown: { args: Record<string, never>; reply: { accepted: boolean; honored: boolean } };
+  /** pause the guest (its memory and clock stand still) */
+  stop: { args: Record<string, never>; reply: Record<string, never> };
+  /** resume a paused guest */
+  cont: { args: Record<string, never>; reply: Record<string, never> };
   quit: { args: Record<string, never>; reply: Record<string, never> };
   save: { args: SaveArgs; reply: SaveReply };
   'save-cancel': { args: Record<string, never>; reply: Record<string, never> };

@@ -59,6 +59,10 @@ export class GuestRuntime {
   private save: SaveJob | null = null;
   private migration: { startedAt: number; sent: number; total: number; aborted: boolean } | null = null;
   private shutdownPending = false;
+  /** paused (virsh suspend): its memory and clock stand still until resumed */
+  private paused = false;
+  /** what came due while the guest was paused (the end of its boot, of its shutdown), done on resume */
+  private deferred: (() => void)[] = [];
   private readonly log: (msg: string) => void;
   private readonly host: HostClock;
 
@@ -97,6 +101,7 @@ export class GuestRuntime {
           pid: process.pid,
           status: this.status,
           restored: this.restoredFrom !== null,
+          paused: this.paused,
           save: this.saveProgress(),
         },
       }),
@@ -106,7 +111,7 @@ export class GuestRuntime {
     await this.monitor.listen();
     this.resumeTicks();
     if (this.restoredFrom || behavior.bootSeconds === 0) this.booted();
-    else setTimeout(() => this.booted(), behavior.bootSeconds * 1000);
+    else setTimeout(() => this.whenRunning(() => this.booted()), behavior.bootSeconds * 1000);
   }
 
   private booted(): void {
@@ -117,7 +122,7 @@ export class GuestRuntime {
   }
 
   private resumeTicks(): void {
-    if (this.ticker) return;
+    if (this.ticker || this.paused) return;
     this.ticker = setInterval(() => this.memory.tick(), this.opts.tickMs ?? 100);
   }
   private pauseTicks(): void {
@@ -135,6 +140,7 @@ export class GuestRuntime {
           pid: process.pid,
           counter: this.memory.counter,
           restored: this.restoredFrom !== null,
+          paused: this.paused,
         } satisfies StatusReply;
       case 'query-state':
         return {
@@ -146,6 +152,10 @@ export class GuestRuntime {
         } satisfies StateReply;
       case 'system_powerdown':
         return this.requestShutdown();
+      case 'stop':
+        return this.pause();
+      case 'cont':
+        return this.resume();
       case 'quit':
         setImmediate(() => void this.powerOff('destroyed'));
         return {};
@@ -193,8 +203,37 @@ export class GuestRuntime {
     return s && { processed: s.processed, total: s.total, elapsedMs: Date.now() - s.startedAt };
   }
 
+  /** stop the guest's work where it is: no more ticks, the clock frozen; a save under way goes on */
+  private pause(): Record<string, never> {
+    if (this.paused) return {};
+    this.paused = true;
+    this.pauseTicks();
+    this.clock.freeze();
+    this.log('paused');
+    return {};
+  }
+
+  private resume(): Record<string, never> {
+    if (!this.paused) return {};
+    this.paused = false;
+    if (this.status !== 'saving') {
+      this.clock.thaw();
+      this.resumeTicks();
+    }
+    this.log('resumed');
+    for (const work of this.deferred.splice(0)) work();
+    return {};
+  }
+
+  /** run `work` now, or once the guest is resumed */
+  private whenRunning(work: () => void): void {
+    if (this.paused) this.deferred.push(work);
+    else work();
+  }
+
   private requireAgent(): void {
     if (!this.opts.behavior.agent) throw new MonitorError('AgentNotConfigured', 'the guest has no agent');
+    if (this.paused) throw new MonitorError('AgentUnavailable', 'the guest agent is not up (paused)');
     if (this.status !== 'running') throw new MonitorError('AgentUnavailable', `the guest agent is not up (${this.status})`);
   }
 
@@ -205,14 +244,16 @@ export class GuestRuntime {
       this.log('shutdown requested: ignored (honor-shutdown="no")');
       return { accepted: true, honored };
     }
-    if (this.status === 'booting') {
-      this.shutdownPending = true; // the power button is seen once the guest is up
+    if (this.status === 'booting' || this.paused) {
+      // the power button is seen once the guest is up and running
+      if (this.paused) this.deferred.push(() => this.requestShutdown());
+      else this.shutdownPending = true;
       return { accepted: true, honored };
     }
     if (this.status === 'running') {
       this.status = 'shutting-down';
       this.log(`shutdown requested: powering off in ${this.opts.behavior.shutdownSeconds}s`);
-      setTimeout(() => void this.powerOff('shutdown'), this.opts.behavior.shutdownSeconds * 1000);
+      setTimeout(() => this.whenRunning(() => void this.powerOff('shutdown')), this.opts.behavior.shutdownSeconds * 1000);
     }
     return { accepted: true, honored };
   }
@@ -311,8 +352,10 @@ export class GuestRuntime {
       await unlink(job.tmp).catch(() => undefined);
       this.save = null;
       this.status = previous === 'saving' ? 'running' : previous;
-      this.clock.thaw();
-      this.resumeTicks();
+      if (!this.paused) {
+        this.clock.thaw();
+        this.resumeTicks();
+      }
       const failure =
         err instanceof MonitorError ? err : new MonitorError('GenericError', `save to ${file} failed: ${(err as Error).message}`);
       this.log(

@@ -24,7 +24,29 @@ export interface HostVersion {
   libraryVersion: number;
 }
 
+/** virsh nodeinfo's facts */
+export interface NodeInfo {
+  model: string;
+  cpus: number;
+  mhz: number;
+  sockets: number;
+  cores: number;
+  threads: number;
+  nodes: number;
+  memoryKiB: number;
+}
+
+/** virsh dommemstat's lines: libvirt's stat names (actual, rss…) with their values, in the order sent */
+export type MemoryStats = { name: string; value: number }[];
+
 export interface GuestAdmin {
+  suspend(guest: GuestRef): Promise<void>;
+  resume(guest: GuestRef): Promise<void>;
+  reboot(guest: GuestRef): Promise<void>;
+  reset(guest: GuestRef): Promise<void>;
+  memoryStats(guest: GuestRef): Promise<MemoryStats>;
+  nodeInfo(): Promise<NodeInfo>;
+  capabilities(): Promise<string>;
   defineXML(xml: string): Promise<GuestRef>;
   /** managedSave: also remove a managed save image (VIR_DOMAIN_UNDEFINE_MANAGED_SAVE) */
   undefine(guest: GuestRef, options?: { managedSave?: boolean }): Promise<void>;

@@ -1,5 +1,7 @@
 // guestctl's Domain Management group: defining, starting, stopping and saving guests, as virsh prints it.
 import type { JobProgress } from '../libvirt/job.js';
+import type { GuestRef } from '../connect/connection.js';
+import type { GuestAdmin } from './admin.js';
 import { confirm, defineCommand, DOMAIN_ARG, JSON_OPTION, lookupDomain, row, type GuestctlCommand } from './command.js';
 
 const FILE_ARG = { name: 'file', help: 'file containing an XML domain description', kind: 'file' } as const;
@@ -22,6 +24,31 @@ function renderJob(job: JobProgress): string {
   if (job.dataRemaining !== undefined) lines.push(row('Data remaining', mib(job.dataRemaining)));
   if (job.dataTotal !== undefined) lines.push(row('Data total', mib(job.dataTotal)));
   return `${lines.join('\n')}\n`;
+}
+
+/** a command that does one thing to a guest and confirms it in virsh's words */
+function lifecycleCommand(
+  name: string,
+  summary: string,
+  description: string,
+  act: (admin: GuestAdmin, guest: GuestRef) => Promise<void>,
+  done: (name: string) => string,
+): GuestctlCommand {
+  return defineCommand({
+    name,
+    group: 'domain',
+    summary,
+    description,
+    args: [DOMAIN_ARG],
+    options: [],
+    async run(context) {
+      const admin = await context.admin();
+      const guest = await lookupDomain(context);
+      await act(admin, guest);
+      return guest;
+    },
+    render: (g, view) => confirm(view, `${done(g.name)}\n`),
+  });
 }
 
 export const DOMAIN_MANAGEMENT: readonly GuestctlCommand[] = [
@@ -153,6 +180,27 @@ export const DOMAIN_MANAGEMENT: readonly GuestctlCommand[] = [
     },
     render: ({ metadata }) => `${metadata ?? ''}\n`,
   }),
+  lifecycleCommand(
+    'reboot',
+    'reboot a guest',
+    'Asks the guest to shut down and starts it again once it has (a process guest: a new process, the same id); returns once asked.',
+    (admin, g) => admin.reboot(g),
+    (n) => `Domain '${n}' is being rebooted`,
+  ),
+  lifecycleCommand(
+    'reset',
+    'reset a guest',
+    'Restarts the guest at once, as the reset button: no shutdown (a process guest: killed and started again, the same id).',
+    (admin, g) => admin.reset(g),
+    (n) => `Domain '${n}' was reset`,
+  ),
+  lifecycleCommand(
+    'resume',
+    'resume a guest',
+    'Lets a suspended (paused) guest go on where it stopped.',
+    (admin, g) => admin.resume(g),
+    (n) => `Domain '${n}' resumed`,
+  ),
   defineCommand({
     name: 'shutdown',
     group: 'domain',
@@ -181,6 +229,13 @@ export const DOMAIN_MANAGEMENT: readonly GuestctlCommand[] = [
     },
     render: (g, view) => confirm(view, `Domain '${g.name}' started\n`),
   }),
+  lifecycleCommand(
+    'suspend',
+    'suspend a guest',
+    'Pauses a running guest: it keeps its memory but stops working (its memory and clock stand still) until resumed.',
+    (admin, g) => admin.suspend(g),
+    (n) => `Domain '${n}' suspended`,
+  ),
   defineCommand({
     name: 'undefine',
     group: 'domain',

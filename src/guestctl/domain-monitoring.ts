@@ -37,6 +37,20 @@ export const DOMAIN_MONITORING: readonly GuestctlCommand[] = [
       ].join('\n'),
   }),
   defineCommand({
+    name: 'dommemstat',
+    group: 'monitor',
+    summary: 'memory statistics of a running guest',
+    description: 'Prints the memory statistics of a running guest, one "name value" line each (KiB): actual, rss…',
+    args: [DOMAIN_ARG],
+    options: [JSON_OPTION],
+    async run(context) {
+      const admin = await context.admin();
+      const guest = await lookupDomain(context);
+      return { ...guest, stats: await admin.memoryStats(guest) };
+    },
+    render: ({ stats }) => stats.map((st) => `${st.name} ${st.value}\n`).join(''),
+  }),
+  defineCommand({
     name: 'domstate',
     group: 'monitor',
     summary: 'guest state',

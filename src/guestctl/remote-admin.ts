@@ -3,13 +3,47 @@
 import type { GuestRef } from '../connect/connection.js';
 import { DOMAIN_STATES } from '../libvirt/domain-state.js';
 import type { RemoteClient } from '../remote/client.js';
-import { PROC, UndefineFlags } from '../remote/protocol.js';
-import type { DomainDetails, GuestAdmin, HostVersion } from './admin.js';
+import { MEMORY_STAT_TAGS, PROC, UndefineFlags } from '../remote/protocol.js';
+import type { DomainDetails, GuestAdmin, HostVersion, MemoryStats, NodeInfo } from './admin.js';
 
 const dom = (g: GuestRef) => ({ name: g.name, uuid: g.uuid, id: g.id });
 
 export function createRemoteAdmin(client: RemoteClient): GuestAdmin {
   return {
+    async suspend(guest) {
+      await client.call(PROC.DOMAIN_SUSPEND, { dom: dom(guest) });
+    },
+    async resume(guest) {
+      await client.call(PROC.DOMAIN_RESUME, { dom: dom(guest) });
+    },
+    async reboot(guest) {
+      await client.call(PROC.DOMAIN_REBOOT, { dom: dom(guest), flags: 0 });
+    },
+    async reset(guest) {
+      await client.call(PROC.DOMAIN_RESET, { dom: dom(guest), flags: 0 });
+    },
+    async memoryStats(guest): Promise<MemoryStats> {
+      const { stats } = await client.call(PROC.DOMAIN_MEMORY_STATS, { dom: dom(guest), maxStats: MEMORY_STAT_TAGS.length, flags: 0 });
+      return stats
+        .filter((st) => MEMORY_STAT_TAGS[st.tag] !== undefined)
+        .map((st) => ({ name: MEMORY_STAT_TAGS[st.tag]!, value: Number(st.val) }));
+    },
+    async nodeInfo(): Promise<NodeInfo> {
+      const n = await client.call(PROC.NODE_GET_INFO);
+      return {
+        model: n.model,
+        cpus: n.cpus,
+        mhz: n.mhz,
+        sockets: n.sockets,
+        cores: n.cores,
+        threads: n.threads,
+        nodes: n.nodes,
+        memoryKiB: Number(n.memory),
+      };
+    },
+    async capabilities() {
+      return (await client.call(PROC.CONNECT_GET_CAPABILITIES)).capabilities;
+    },
     async defineXML(xml) {
       const { dom: d } = await client.call(PROC.DOMAIN_DEFINE_XML, { xml });
       return { name: d.name, uuid: d.uuid, id: d.id };

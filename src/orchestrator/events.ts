@@ -18,6 +18,14 @@ export type OrchestratorEvent =
   | { kind: 'connected'; uri: string; note?: string }
   /** stop: the running guests of a URI (before filtering) */
   | { kind: 'running'; uri: string; names: string[] }
+  /** a guest's policy metadata has unknown attributes or bad values (left out), or cannot be read */
+  | { kind: 'policy-invalid'; uri: string; guest: GuestRef; problems: string[] }
+  /** stop: running guests whose policy says on-shutdown=ignore: neither touched nor listed */
+  | { kind: 'policy-ignored'; uri: string; names: string[] }
+  /** a tier begins (only reported when the guests have tiers); budgetMs: its share of STOP_DEADLINE */
+  | { kind: 'tier-begin'; action: 'stop' | 'start'; order: number | null; guests: number; budgetMs: number | null }
+  /** start: a guest did not reach its readiness (`ready`) within ready-timeout; the next tier goes on */
+  | { kind: 'not-ready'; uri: string; guest: GuestRef; ready: 'running' | 'agent'; seconds: number }
   | { kind: 'transient-skipped'; uri: string; action: 'suspend' | 'shutdown' | 'migrate'; names: string[] }
   /** everything that will be acted on, known before the first action (renderers build their task lists) */
   | { kind: 'plan'; action: UriAction; uris: { uri: string; guests: { uuid: string; name?: string }[] }[] }

@@ -63,10 +63,15 @@ export async function recordAway(services: Services, listFile: string, away: Awa
   }
 }
 
-type Migrated = { result: GuestResult } | { guest: GuestInfo; error: string };
+type Migrated<G extends GuestInfo = GuestInfo> = { result: GuestResult } | { guest: G; error: string };
 
 /** one guest to `peer`, within MIGRATE_TIMEOUT and the stop's deadline; on failure the guest runs on here */
-async function migrateOne(run: Pick<UriRun, 'uri' | 'conn' | 'config' | 'services'>, guest: GuestInfo, peer: string, signal?: AbortSignal): Promise<Migrated> {
+async function migrateOne<G extends GuestInfo>(
+  run: Pick<UriRun, 'uri' | 'conn' | 'config' | 'services'>,
+  guest: G,
+  peer: string,
+  signal?: AbortSignal,
+): Promise<Migrated<G>> {
   const { services, config } = run;
   const rec = new GuestRecord(run, guest, 'migrate');
   services.report({ kind: 'guest-begin', uri: run.uri, guest, action: 'migrate', to: peer });
@@ -101,24 +106,30 @@ async function migrateOne(run: Pick<UriRun, 'uri' | 'conn' | 'config' | 'service
  * could not go get `local` (suspend or shutdown, with their own fallbacks) and their results say so. Returns every
  * result and the guests that went away.
  */
-export async function migrateOrFallBack(
+export async function migrateOrFallBack<G extends GuestInfo>(
   run: UriRun,
-  targets: GuestInfo[],
+  targets: G[],
   local: LocalAction,
-  actLocally: (guests: GuestInfo[]) => Promise<GuestResult[]>,
+  actLocally: (guests: G[]) => Promise<GuestResult[]>,
 ): Promise<{ results: GuestResult[]; away: AwayGuest[] }> {
   const peer = run.config.MIGRATE_URI;
   const limit = pLimit(run.config.PARALLEL_MIGRATE);
-  const tried = await Promise.all(targets.map((g) => limit(() => migrateOne(run, g, peer, run.deadline.signal))));
+  // a per-guest on-shutdown=migrate without MIGRATE_URI: nowhere to go, every guest gets the fallback
+  const tried: Migrated<G>[] =
+    peer === ''
+      ? targets.map((guest) => ({ guest, error: 'MIGRATE_URI is not set: there is no peer to migrate to' }))
+      : await Promise.all(targets.map((g) => limit(() => migrateOne(run, g, peer, run.deadline.signal))));
   const moved = tried.flatMap((t) => ('result' in t ? [t.result] : []));
   const failed = tried.flatMap((t) => ('guest' in t ? [t] : []));
   for (const f of failed) run.services.report({ kind: 'fallback', uri: run.uri, guest: f.guest, from: 'migrate', to: local, reason: f.error });
   const localResults = failed.length > 0 ? await actLocally(failed.map((f) => f.guest)) : [];
-  const fellBack = localResults.map((r, i): GuestResult => ({
+  // by UUID: the local runner may answer in another order (shutdowns are grouped by timeout)
+  const why = new Map(failed.map((f) => [f.guest.uuid, f.error]));
+  const fellBack = localResults.map((r): GuestResult => ({
     ...r,
     action: 'migrate',
     fallback: [local, ...r.fallback],
-    migrateError: failed[i]!.error,
+    migrateError: why.get(r.uuid) ?? '',
   }));
   const at = new Date(run.services.clock.now()).toISOString();
   const away = moved.map((r): AwayGuest => ({ uri: run.uri, peer, uuid: r.uuid, name: r.name, at }));

@@ -38,6 +38,13 @@ export const GuestResult = z.object({
   migrateError: z.string().optional(),
   persistent: z.boolean().optional(),
   error: z.string().optional(),
+  /** the guest's tier (its policy's `order`); null: the default tier */
+  tier: z.number().int().nullable().optional(),
+  /** when its action began and ended (ISO 8601): the order that really happened */
+  began: z.string().optional(),
+  ended: z.string().optional(),
+  /** start: the readiness gate of its policy (`ready`): reached, or not within ready-timeout (reported, not fatal) */
+  ready: z.enum(['running', 'agent', 'timeout']).optional(),
   /** SYNC_TIME after a start */
   timeSync: z.enum(['done', 'failed']).optional(),
   timeSyncError: z.string().optional(),
@@ -56,6 +63,18 @@ export const UriResult = z.object({
   guests: z.array(GuestResult),
 });
 export type UriResult = z.infer<typeof UriResult>;
+
+/** One tier of a stop or start: its guests and, with STOP_DEADLINE over several tiers, its budget and time used. */
+export const TierResult = z.object({
+  /** null: the default tier (guests without `order`) */
+  order: z.number().int().nullable(),
+  guests: z.number().int().nonnegative(),
+  /** ms this tier may take (the STOP_DEADLINE plan); null: no budget of its own */
+  budgetMs: z.number().int().nonnegative().nullable(),
+  /** ms it took (absent in a dry run) */
+  usedMs: z.number().int().nonnegative().optional(),
+});
+export type TierResult = z.infer<typeof TierResult>;
 
 /** one line of the list file: a URI and the UUIDs of its guests */
 export const ListEntry = z.object({ uri: z.string(), uuids: z.array(z.string()) });
@@ -76,6 +95,10 @@ export const StopResult = z.object({
   /** the list file could not be written: the guests were acted on all the same (exit 1) */
   listError: z.string().optional(),
   deadlineExpired: z.boolean(),
+  /** the tiers in the order they were stopped (descending `order`, the default tier first) */
+  tiers: z.array(TierResult),
+  /** STOP_DEADLINE over several tiers: ms kept at the end for the fallback */
+  deadlineReserveMs: z.number().int().nonnegative().optional(),
   durationMs: z.number().int().nonnegative(),
   uris: z.array(UriResult),
 });
@@ -90,6 +113,8 @@ export const StartResult = z.object({
   skippedReason: z.enum(['no-list', 'on-boot-ignore']).optional(),
   /** guests left in the list for a later start (unreachable URI, failed start) */
   remaining: z.number().int().nonnegative(),
+  /** the tiers in the order they were started (ascending `order`, the default tier last) */
+  tiers: z.array(TierResult),
   durationMs: z.number().int().nonnegative(),
   uris: z.array(UriResult),
 });
@@ -135,8 +160,60 @@ export const GuestStatusResult = z.object({
 });
 export type GuestStatusResult = z.infer<typeof GuestStatusResult>;
 
+const PolicyValue = z.union([z.string(), z.number().int(), z.null()]);
+/** the attributes a guest's metadata sets (valid ones only) */
+const PolicyValues = z.record(z.string(), PolicyValue);
+
+export const PolicyShowResult = z.object({
+  command: z.literal('policy show'),
+  exit: ExitStatus,
+  /** the XML namespace of the policy element in each domain's <metadata> */
+  namespace: z.string(),
+  /** names asked for that no URI has */
+  missing: z.array(z.string()),
+  uris: z.array(
+    z.object({
+      uri: z.string(),
+      reachable: z.boolean(),
+      error: z.string().optional(),
+      guests: z.array(
+        z.object({
+          name: z.string(),
+          uuid: z.string(),
+          state: z.string(),
+          /** null: the default tier */
+          tier: z.number().int().nullable(),
+          /** every attribute: its effective value and where it came from (and which variable, from the configuration) */
+          policy: z.record(
+            z.string(),
+            z.object({ value: PolicyValue, source: z.enum(['metadata', 'config', 'default']), variable: z.string().optional() }),
+          ),
+          /** what is wrong in its metadata (those values are ignored) */
+          problems: z.array(z.string()),
+        }),
+      ),
+    }),
+  ),
+});
+export type PolicyShowResult = z.infer<typeof PolicyShowResult>;
+
+export const PolicySetResult = z.object({
+  command: z.enum(['policy set', 'policy unset']),
+  exit: ExitStatus,
+  dryRun: z.boolean(),
+  uri: z.string(),
+  name: z.string(),
+  uuid: z.string(),
+  /** the attributes stored before and after */
+  before: PolicyValues,
+  after: PolicyValues,
+  /** the element stored (null: the policy was removed) */
+  metadata: z.string().nullable(),
+});
+export type PolicySetResult = z.infer<typeof PolicySetResult>;
+
 /** Every result a command can print with --json. */
-const CommandResult = z.union([StopResult, StartResult, RestartResult, GuestStatusResult, MigrateResult]);
+const CommandResult = z.union([StopResult, StartResult, RestartResult, GuestStatusResult, MigrateResult, PolicyShowResult, PolicySetResult]);
 
 export function resultJsonSchema(): unknown {
   return z.toJSONSchema(CommandResult, { target: 'draft-2020-12' });

@@ -9,8 +9,11 @@ import { EXIT } from '../errors.js';
 import { isVirError, VirErr } from '../libvirt/error.js';
 import { connectWithRetry } from './connect-retry.js';
 import { readListFile, writeListFile, type ListEntry } from './list-file.js';
-import type { GuestResult, StartResult, UriResult } from './result.js';
+import type { GuestResult, StartResult, TierResult, UriResult } from './result.js';
 import { migrationRecordPath, returnGuests } from './migrate.js';
+import { guestPolicies, type GuestPolicy } from './guest-policies.js';
+import { startTiers } from './policy/tiers.js';
+import { withTimeline } from './timeline.js';
 import { PowerWatch } from './power-watch.js';
 import { errorText, loadShutdownRecord, takeRunLock, type Services } from './services.js';
 import type { ShutdownRecord } from './shutdown-record.js';
@@ -111,44 +114,127 @@ async function poweredOff(run: UriStart, guest: GuestRef): Promise<GuestRef> {
   return run.conn.lookup(guest.uuid);
 }
 
-async function startOne(run: UriStart, uuid: string): Promise<{ result: GuestResult; keep: boolean }> {
-  const { request, conn, uri, services } = run;
-  let guest: GuestRef;
-  try {
-    guest = await conn.lookup(uuid);
-  } catch (err) {
-    const rec = new GuestRecord({ uri, services }, { uuid, name: '', id: -1 }, 'start');
-    if (isVirError(err, VirErr.NO_DOMAIN)) {
-      // undefined meanwhile (or a transient guest listed by the original): nothing can bring it back
-      return { result: rec.end('missing', `no guest with UUID ${uuid} on ${uri} any more; dropped from the list`), keep: false };
-    }
-    return { result: rec.end('failed', err), keep: true };
-  }
-  const rec = new GuestRecord({ uri, services }, guest, 'start');
-  if (request.dryRun) return { result: rec.end('planned'), keep: true };
-  services.report({ kind: 'guest-begin', uri, guest, action: 'start' });
-  try {
-    if (guest.id !== -1) guest = await settled(conn, guest, services);
-    if (guest.id !== -1) guest = await poweredOff(run, guest);
-    if (guest.id !== -1 || (await conn.state(guest)).state === 'running') {
-      if (request.config.SYNC_TIME) await syncTime(conn, guest, rec, uri, services);
-      return { result: rec.end('already-active'), keep: false };
-    }
-    const started = await run.gate(() => conn.start(guest, { bypassCache: request.config.BYPASS_CACHE }));
-    if (request.config.SYNC_TIME) await syncTime(conn, started, rec, uri, services);
-    return { result: rec.end('done'), keep: false };
-  } catch (err) {
-    return { result: rec.end('failed', err), keep: true };
-  }
+/** One guest of the list file, looked up, with its policy (null when it could not be looked up). */
+interface StartTarget {
+  run: UriStart;
+  uuid: string;
+  guest: GuestRef | null;
+  /** why the lookup failed */
+  lookupError?: unknown;
+  policy: GuestPolicy | null;
 }
 
-async function startUri(
+async function lookupTargets(run: UriStart, uuids: string[]): Promise<StartTarget[]> {
+  const { conn, uri, request, services } = run;
+  const found = await Promise.all(
+    uuids.map(async (uuid): Promise<StartTarget> => {
+      try {
+        return { run, uuid, guest: await conn.lookup(uuid), policy: null };
+      } catch (err) {
+        return { run, uuid, guest: null, lookupError: err, policy: null };
+      }
+    }),
+  );
+  const known = found.filter((t) => t.guest !== null);
+  const policies = await guestPolicies(conn, uri, known.map((t) => t.guest!), request.config, services).catch(() => null);
+  known.forEach((t, i) => (t.policy = policies?.[i] ?? null));
+  return found;
+}
+
+/** Waits until the guest is ready by its policy (`ready`), at most ready-timeout; reported when it is not. */
+async function readiness(run: UriStart, guest: GuestRef, policy: GuestPolicy | null, rec: GuestRecord): Promise<void> {
+  // without `ready` in its metadata, a guest is ready when its start returns (it runs): nothing more to ask
+  if (policy === null || policy.sources.ready !== 'metadata' || policy.values.ready === 'none') return;
+  const ready = policy.values.ready;
+  const { clock, report } = run.services;
+  const seconds = policy.values['ready-timeout'];
+  const until = clock.now() + seconds * 1000;
+  const isReady = async (): Promise<boolean> => {
+    try {
+      if (ready === 'agent') await run.conn.getTime(guest);
+      else if ((await run.conn.state(guest)).state !== 'running') return false;
+      return true;
+    } catch {
+      return false; // agent not up yet (or not there at all): asked again until ready-timeout
+    }
+  };
+  for (;;) {
+    if (await isReady()) {
+      rec.result.ready = ready;
+      return;
+    }
+    if (clock.now() >= until) break;
+    await clock.sleep(Math.min(READY_POLL_MS, Math.max(0, until - clock.now())));
+  }
+  rec.result.ready = 'timeout';
+  report({ kind: 'not-ready', uri: run.uri, guest, ready, seconds });
+}
+
+const READY_POLL_MS = 250;
+
+/**
+ * Starts one guest. `gated` resolves when the next tier may start as far as this guest is concerned (its `ready`:
+ * none, at once; running, once started; agent, once its agent answers), the returned promise when it is all done.
+ */
+function startOne(target: StartTarget, gated: () => void): Promise<{ result: GuestResult; keep: boolean }> {
+  const { run, uuid } = target;
+  const { request, conn, uri, services } = run;
+  const work = async (): Promise<{ result: GuestResult; keep: boolean }> => {
+    if (target.guest === null) {
+      const rec = new GuestRecord({ uri, services }, { uuid, name: '', id: -1 }, 'start');
+      if (isVirError(target.lookupError, VirErr.NO_DOMAIN)) {
+        // undefined meanwhile (or a transient guest listed by the original): nothing can bring it back
+        return { result: rec.end('missing', `no guest with UUID ${uuid} on ${uri} any more; dropped from the list`), keep: false };
+      }
+      return { result: rec.end('failed', target.lookupError), keep: true };
+    }
+    let guest = target.guest;
+    const rec = new GuestRecord({ uri, services }, guest, 'start');
+    rec.result.tier = target.policy?.order ?? null;
+    if (target.policy?.values['on-boot'] === 'ignore') {
+      rec.result.action = rec.result.finalAction = 'none';
+      return { result: rec.end('skipped', 'on-boot=ignore (its policy): not started; dropped from the list'), keep: false };
+    }
+    if (request.dryRun) return { result: rec.end('planned'), keep: true };
+    services.report({ kind: 'guest-begin', uri, guest, action: 'start' });
+    try {
+      if (guest.id !== -1) guest = await settled(conn, guest, services);
+      if (guest.id !== -1) guest = await poweredOff(run, guest);
+      if (guest.id !== -1 || (await conn.state(guest)).state === 'running') {
+        if (request.config.SYNC_TIME) await syncTime(conn, guest, rec, uri, services);
+        return { result: rec.end('already-active'), keep: false };
+      }
+      const started = await run.gate(() => {
+        if (target.policy?.values.ready === 'none') gated();
+        return conn.start(guest, { bypassCache: request.config.BYPASS_CACHE });
+      });
+      await readiness(run, started, target.policy, rec);
+      gated();
+      if (request.config.SYNC_TIME) await syncTime(conn, started, rec, uri, services);
+      return { result: rec.end('done'), keep: false };
+    } catch (err) {
+      return { result: rec.end('failed', err), keep: true };
+    }
+  };
+  return work().finally(gated);
+}
+
+/** One URI of the list file: connected (or not), its guests looked up with their policies. */
+interface UriEntry {
+  entry: ListEntry;
+  /** null: ignored (not in URIS) or not reached */
+  run: UriStart | null;
+  targets: StartTarget[];
+  result?: UriResult;
+}
+
+async function openUri(
   request: StartRequest,
   entry: ListEntry,
   gate: ReturnType<typeof startGate>,
   services: Services,
   shutdowns: ShutdownRecord,
-): Promise<UriOutcome> {
+): Promise<UriEntry> {
   const { config } = request;
   const { uri } = entry;
   if (!config.URIS.includes(uri)) {
@@ -166,36 +252,81 @@ async function startUri(
         error: 'URI not in URIS: kept in the list',
       }),
     );
-    return { result: { uri, reachable: true, ignored: true, guests }, keep: entry.uuids };
+    return { entry, run: null, targets: [], result: { uri, reachable: true, ignored: true, guests } };
   }
   let conn: Connection;
   try {
     conn = await connectWithRetry(uri, { retries: config.CONNECT_RETRIES, sleepMs: config.RETRIES_SLEEP * 1000, readonly: request.dryRun }, services);
   } catch (err) {
     services.report({ kind: 'connect-failed', uri, error: errorText(err), keptInList: true });
-    return { result: { uri, reachable: false, error: errorText(err), guests: [] }, keep: entry.uuids };
+    return { entry, run: null, targets: [], result: { uri, reachable: false, error: errorText(err), guests: [] } };
   }
   const watch = new PowerWatch(conn, services.clock);
+  const run: UriStart = { request, uri, conn, gate, services, shutdowns, watch };
   try {
-    services.report({ kind: 'uri-begin', uri, action: 'start' });
     if (!request.dryRun && shutdowns.has(uri)) await watch.start(); // power-off events end the waits at once
-    const run: UriStart = { request, uri, conn, gate, services, shutdowns, watch };
-    const outcomes = await Promise.all(entry.uuids.map((uuid) => startOne(run, uuid)));
-    return {
-      result: { uri, reachable: true, backend: conn.backend, guests: outcomes.map((o) => o.result) },
-      keep: entry.uuids.filter((_, i) => outcomes[i]!.keep),
-    };
-  } finally {
-    await watch.close();
-    await conn.close().catch(() => undefined);
+    return { entry, run, targets: await lookupTargets(run, entry.uuids) };
+  } catch (err) {
+    await closeUri(run);
+    services.report({ kind: 'connect-failed', uri, error: errorText(err), keptInList: true });
+    return { entry, run: null, targets: [], result: { uri, reachable: false, error: errorText(err), guests: [] } };
   }
 }
 
+async function closeUri(run: UriStart): Promise<void> {
+  await run.watch.close();
+  await run.conn.close().catch(() => undefined);
+}
+
 /**
- * `start`: with MIGRATE_RETURN, the guests recorded as migrated away come back from the peer first (migrate.ts);
- * then the guests of the list file are restored or started here.
+ * Starts the tiers one after the other, ascending (the default tier last): a tier begins once every guest of the
+ * one before is ready by its policy, plus the longest start-delay among them.
  */
-export async function startGuests(request: StartRequest, services: Services): Promise<StartResult> {
+async function startInTiers(
+  uris: UriEntry[],
+  services: Services,
+  dryRun: boolean,
+): Promise<{ outcomes: Map<StartTarget, { result: GuestResult; keep: boolean }>; tiers: TierResult[] }> {
+  const { clock } = services;
+  const all = uris.flatMap((u) => u.targets);
+  const tiers = startTiers(all, (t) => t.policy?.order ?? null);
+  const outcomes = new Map<StartTarget, { result: GuestResult; keep: boolean }>();
+  const out: TierResult[] = [];
+  const begunUris = new Set<UriStart>();
+  // a guest with ready=none may still be starting when the next tier begins: all are awaited at the end
+  const pending: Promise<void>[] = [];
+  for (const tier of tiers) {
+    const began = clock.now();
+    if (tiers.length > 1) services.report({ kind: 'tier-begin', action: 'start', order: tier.order, guests: tier.members.length, budgetMs: null });
+    for (const t of tier.members) {
+      if (begunUris.has(t.run)) continue;
+      begunUris.add(t.run);
+      services.report({ kind: 'uri-begin', uri: t.run.uri, action: 'start' });
+    }
+    const gates: Promise<void>[] = [];
+    const done = tier.members.map((t) => {
+      let open!: () => void;
+      gates.push(new Promise<void>((resolve) => (open = resolve)));
+      return startOne(t, open).then((o) => void outcomes.set(t, o));
+    });
+    await Promise.all(gates);
+    const delay = Math.max(0, ...tier.members.map((t) => (t.guest && outcomes.get(t)?.result.outcome !== 'skipped' ? (t.policy?.values['start-delay'] ?? 0) : 0)));
+    if (!dryRun && delay > 0) await clock.sleep(delay * 1000);
+    out.push({ order: tier.order, guests: tier.members.length, budgetMs: null, ...(dryRun ? {} : { usedMs: Math.max(0, Math.round(clock.now() - began)) }) });
+    pending.push(...done);
+  }
+  await Promise.all(pending);
+  return { outcomes, tiers: out };
+}
+
+/**
+ * `start`: with MIGRATE_RETURN, the guests recorded as migrated away come back from the peer first (migrate.ts), all
+ * of them before the first tier, whatever their policy's order: they run already (on the peer), and a guest that
+ * comes back is running here too, so it is ready for the tiers that follow; then the guests of the list file are
+ * restored or started here, tier by tier.
+ */
+export async function startGuests(request: StartRequest, plainServices: Services): Promise<StartResult> {
+  const services = withTimeline(plainServices);
   const { config, listFile } = request;
   if (!config.MIGRATE_RETURN || !(await services.files.exists(migrationRecordPath(listFile)))) return startListed(request, services);
   const startedAt = services.clock.now();
@@ -240,7 +371,7 @@ async function startListed(request: StartRequest, services: Services): Promise<S
         await shutdowns.keepOnly([]);
         await services.files.touch(request.lockFile);
       }
-      return { ...base, exit: EXIT.OK, skippedReason: 'no-list', remaining: 0, durationMs: elapsed(), uris: [] };
+      return { ...base, exit: EXIT.OK, skippedReason: 'no-list', remaining: 0, tiers: [], durationMs: elapsed(), uris: [] };
     }
     if (config.ON_BOOT !== 'start') {
       services.report({ kind: 'not-starting' });
@@ -249,11 +380,25 @@ async function startListed(request: StartRequest, services: Services): Promise<S
         await shutdowns.keepOnly([]);
         await services.files.touch(request.lockFile);
       }
-      return { ...base, exit: EXIT.OK, skippedReason: 'on-boot-ignore', remaining: 0, durationMs: elapsed(), uris: [] };
+      return { ...base, exit: EXIT.OK, skippedReason: 'on-boot-ignore', remaining: 0, tiers: [], durationMs: elapsed(), uris: [] };
     }
     services.report({ kind: 'plan', action: 'start', uris: entries.map((e) => ({ uri: e.uri, guests: e.uuids.map((uuid) => ({ uuid })) })) });
     const gate = startGate(config, services);
-    const outcomes = await Promise.all(entries.map((e) => startUri(request, e, gate, services, shutdowns)));
+    const opened = await Promise.all(entries.map((e) => openUri(request, e, gate, services, shutdowns)));
+    let started: Awaited<ReturnType<typeof startInTiers>>;
+    try {
+      started = await startInTiers(opened, services, request.dryRun);
+    } finally {
+      await Promise.all(opened.map((u) => (u.run ? closeUri(u.run) : undefined)));
+    }
+    const outcomes = opened.map((u): UriOutcome => {
+      if (u.result) return { result: u.result, keep: u.entry.uuids };
+      const done = u.targets.map((t) => started.outcomes.get(t)!);
+      return {
+        result: { uri: u.entry.uri, reachable: true, backend: u.run!.conn.backend, guests: done.map((o) => o.result) },
+        keep: u.targets.filter((_, i) => done[i]!.keep).map((t) => t.uuid),
+      };
+    });
     const remaining: ListEntry[] = entries.map((e, i) => ({ uri: e.uri, uuids: outcomes[i]!.keep }));
     const left = remaining.reduce((n, e) => n + e.uuids.length, 0);
     if (!request.dryRun) {
@@ -265,7 +410,7 @@ async function startListed(request: StartRequest, services: Services): Promise<S
     const uris = outcomes.map((o) => o.result);
     const failed = uris.some((u) => !u.reachable || u.guests.some((g) => g.outcome === 'failed'));
     services.report({ kind: 'finished' });
-    return { ...base, exit: failed ? EXIT.FAILURE : EXIT.OK, remaining: request.dryRun ? 0 : left, durationMs: elapsed(), uris };
+    return { ...base, exit: failed ? EXIT.FAILURE : EXIT.OK, remaining: request.dryRun ? 0 : left, tiers: started.tiers, durationMs: elapsed(), uris };
   } finally {
     await lock?.release();
   }

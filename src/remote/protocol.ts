@@ -5,7 +5,13 @@ import * as X from '../rpc/xdr-types.js';
 import type { XdrType } from '../rpc/xdr-types.js';
 import { procedureByNumber } from './procedures.js';
 import {
+  NODE_INFO_MODEL_LEN,
   REMOTE_AUTH_TYPE_LIST_MAX,
+  REMOTE_CONNECT_GET_ALL_DOMAIN_STATS_MAX,
+  REMOTE_CPUMAP_MAX,
+  REMOTE_CPUMAPS_MAX,
+  REMOTE_DOMAIN_MEMORY_STATS_MAX,
+  REMOTE_VCPUINFO_MAX,
   REMOTE_DOMAIN_JOB_STATS_MAX,
   REMOTE_DOMAIN_LIST_MAX,
   REMOTE_DOMAIN_MESSAGES_MAX,
@@ -14,6 +20,7 @@ import {
   REMOTE_SECURITY_DOI_MAX,
   REMOTE_SECURITY_LABEL_MAX,
   REMOTE_SECURITY_MODEL_MAX,
+  fixedChars,
   nonnullDomain,
   nonnullString,
   remoteDomain,
@@ -62,6 +69,8 @@ const domRet = s('remote_dom_ret', { dom: nonnullDomain });
 const migrateParams = X.array(typedParam, REMOTE_DOMAIN_MIGRATE_PARAM_LIST_MAX);
 const cookie = X.varOpaque(REMOTE_MIGRATE_COOKIE_MAX);
 
+const rebootMsg = s('remote_domain_event_reboot_msg', { dom: nonnullDomain });
+const capabilitiesRet = (name: string) => s(name, { capabilities: nonnullString });
 const lifecycleMsg = s('remote_domain_event_lifecycle_msg', { dom: nonnullDomain, event: X.int, detail: X.int });
 
 /** Every procedure this project calls or serves. */
@@ -70,6 +79,21 @@ export const PROC = {
   CONNECT_CLOSE: proc(2, none, none),
   CONNECT_GET_TYPE: proc(3, none, s('remote_connect_get_type_ret', { type: nonnullString })),
   CONNECT_GET_VERSION: proc(4, none, s('remote_connect_get_version_ret', { hv_ver: X.uhyper })),
+  NODE_GET_INFO: proc(
+    6,
+    none,
+    s('remote_node_get_info_ret', {
+      model: fixedChars(NODE_INFO_MODEL_LEN),
+      memory: X.uhyper, // KiB
+      cpus: X.int,
+      mhz: X.int,
+      nodes: X.int,
+      sockets: X.int,
+      cores: X.int,
+      threads: X.int,
+    }),
+  ),
+  CONNECT_GET_CAPABILITIES: proc(7, none, capabilitiesRet('remote_connect_get_capabilities_ret')),
   DOMAIN_CREATE: proc(9, domArgs, none),
   DOMAIN_CREATE_XML: proc(10, s('remote_domain_create_xml_args', { xml_desc: nonnullString, flags: X.uint }), domRet),
   DOMAIN_DEFINE_XML: proc(11, s('remote_domain_define_xml_args', { xml: nonnullString }), domRet),
@@ -87,15 +111,40 @@ export const PROC = {
       cpuTime: X.uhyper, // ns
     }),
   ),
+  DOMAIN_GET_MAX_MEMORY: proc(17, domArgs, s('remote_domain_get_max_memory_ret', { memory: X.uhyper })),
+  DOMAIN_GET_MAX_VCPUS: proc(18, domArgs, s('remote_domain_get_max_vcpus_ret', { num: X.int })),
   DOMAIN_GET_OS_TYPE: proc(19, domArgs, s('remote_domain_get_os_type_ret', { type: nonnullString })),
+  DOMAIN_GET_VCPUS: proc(
+    20,
+    s('remote_domain_get_vcpus_args', { dom: nonnullDomain, maxinfo: X.int, maplen: X.int }),
+    s('remote_domain_get_vcpus_ret', {
+      info: X.array(
+        s('remote_vcpu_info', { number: X.uint, state: X.int, cpu_time: X.uhyper, cpu: X.int }),
+        REMOTE_VCPUINFO_MAX,
+      ),
+      cpumaps: X.varOpaque(REMOTE_CPUMAPS_MAX),
+    }),
+  ),
+  CONNECT_LIST_DEFINED_DOMAINS: proc(
+    21,
+    s('remote_connect_list_defined_domains_args', { maxnames: X.int }),
+    s('remote_connect_list_defined_domains_ret', { names: X.array(nonnullString, REMOTE_DOMAIN_LIST_MAX) }),
+  ),
   DOMAIN_LOOKUP_BY_ID: proc(22, s('remote_domain_lookup_by_id_args', { id: X.int }), domRet),
   DOMAIN_LOOKUP_BY_NAME: proc(23, s('remote_domain_lookup_by_name_args', { name: nonnullString }), domRet),
   DOMAIN_LOOKUP_BY_UUID: proc(24, s('remote_domain_lookup_by_uuid_args', { uuid }), domRet),
+  CONNECT_NUM_OF_DEFINED_DOMAINS: proc(25, none, s('remote_connect_num_of_defined_domains_ret', { num: X.int })),
+  DOMAIN_REBOOT: proc(27, domFlagsArgs, none),
   DOMAIN_RESUME: proc(28, domArgs, none),
   DOMAIN_SET_AUTOSTART: proc(29, s('remote_domain_set_autostart_args', { dom: nonnullDomain, autostart: X.int }), none),
   DOMAIN_SHUTDOWN: proc(33, domArgs, none),
   DOMAIN_SUSPEND: proc(34, domArgs, none),
   DOMAIN_UNDEFINE: proc(35, domArgs, none),
+  CONNECT_LIST_DOMAINS: proc(
+    37,
+    s('remote_connect_list_domains_args', { maxids: X.int }),
+    s('remote_connect_list_domains_ret', { ids: X.array(X.int, REMOTE_DOMAIN_LIST_MAX) }),
+  ),
   CONNECT_NUM_OF_DOMAINS: proc(51, none, s('remote_connect_num_of_domains_ret', { num: X.int })),
   CONNECT_GET_HOSTNAME: proc(59, none, s('remote_connect_get_hostname_ret', { hostname: nonnullString })),
   CONNECT_SUPPORTS_FEATURE: proc(
@@ -106,6 +155,7 @@ export const PROC = {
   AUTH_LIST: proc(66, none, s('remote_auth_list_ret', { types: X.array(X.int, REMOTE_AUTH_TYPE_LIST_MAX) })),
   AUTH_SASL_INIT: proc(67, none, s('remote_auth_sasl_init_ret', { mechlist: nonnullString })),
   AUTH_POLKIT: proc(70, none, s('remote_auth_polkit_ret', { complete: X.int })),
+  NODE_GET_FREE_MEMORY: proc(102, none, s('remote_node_get_free_memory_ret', { freeMem: X.uhyper })),
   CONNECT_GET_URI: proc(110, none, s('remote_connect_get_uri_ret', { uri: nonnullString })),
   DOMAIN_GET_SECURITY_LABEL: proc(
     121,
@@ -120,6 +170,7 @@ export const PROC = {
       doi: X.charArray(REMOTE_SECURITY_DOI_MAX),
     }),
   ),
+  CONNECT_IS_SECURE: proc(149, none, s('remote_connect_is_secure_ret', { secure: X.int })),
   DOMAIN_IS_ACTIVE: proc(150, domArgs, s('remote_domain_is_active_ret', { active: X.int })),
   DOMAIN_IS_PERSISTENT: proc(151, domArgs, s('remote_domain_is_persistent_ret', { persistent: X.int })),
   CONNECT_GET_LIB_VERSION: proc(157, none, s('remote_connect_get_lib_version_ret', { lib_ver: X.uhyper })),
@@ -142,14 +193,33 @@ export const PROC = {
     }),
   ),
   DOMAIN_ABORT_JOB: proc(164, domArgs, none),
+  DOMAIN_MEMORY_STATS: proc(
+    159,
+    s('remote_domain_memory_stats_args', { dom: nonnullDomain, maxStats: X.uint, flags: X.uint }),
+    s('remote_domain_memory_stats_ret', {
+      stats: X.array(s('remote_domain_memory_stat', { tag: X.int, val: X.uhyper }), REMOTE_DOMAIN_MEMORY_STATS_MAX),
+    }),
+  ),
   DOMAIN_MANAGED_SAVE: proc(182, domFlagsArgs, none),
   DOMAIN_HAS_MANAGED_SAVE_IMAGE: proc(183, domFlagsArgs, s('remote_domain_has_managed_save_image_ret', { result: X.int })),
   DOMAIN_MANAGED_SAVE_REMOVE: proc(184, domFlagsArgs, none),
   DOMAIN_SNAPSHOT_NUM: proc(187, domFlagsArgs, s('remote_domain_snapshot_num_ret', { num: X.int })),
   DOMAIN_CREATE_WITH_FLAGS: proc(196, domFlagsArgs, domRet),
+  DOMAIN_GET_VCPUS_FLAGS: proc(200, domFlagsArgs, s('remote_domain_get_vcpus_flags_ret', { num: X.int })),
+  CONNECT_GET_SYSINFO: proc(
+    203,
+    s('remote_connect_get_sysinfo_args', { flags: X.uint }),
+    s('remote_connect_get_sysinfo_ret', { sysinfo: nonnullString }),
+  ),
   DOMAIN_GET_STATE: proc(212, domFlagsArgs, s('remote_domain_get_state_ret', { state: X.int, reason: X.int })),
+  DOMAIN_GET_CONTROL_INFO: proc(
+    229,
+    domFlagsArgs,
+    s('remote_domain_get_control_info_ret', { state: X.uint, details: X.uint, stateTime: X.uhyper }),
+  ),
   DOMAIN_UNDEFINE_FLAGS: proc(231, domFlagsArgs, none),
   DOMAIN_DESTROY_FLAGS: proc(234, domFlagsArgs, none),
+  DOMAIN_RESET: proc(245, domFlagsArgs, none),
   DOMAIN_SHUTDOWN_FLAGS: proc(258, domFlagsArgs, none),
   DOMAIN_SET_METADATA: proc(
     264,
@@ -172,6 +242,28 @@ export const PROC = {
     273,
     s('remote_connect_list_all_domains_args', { need_results: X.int, flags: X.uint }),
     s('remote_connect_list_all_domains_ret', { domains: X.array(nonnullDomain, REMOTE_DOMAIN_LIST_MAX), ret: X.uint }),
+  ),
+  NODE_GET_CPU_MAP: proc(
+    293,
+    s('remote_node_get_cpu_map_args', { need_map: X.int, need_online: X.int, flags: X.uint }),
+    s('remote_node_get_cpu_map_ret', { cpumap: X.varOpaque(REMOTE_CPUMAP_MAX), online: X.uint, ret: X.int }),
+  ),
+  CONNECT_GET_ALL_DOMAIN_STATS: proc(
+    344,
+    s('remote_connect_get_all_domain_stats_args', {
+      doms: X.array(nonnullDomain, REMOTE_DOMAIN_LIST_MAX),
+      stats: X.uint,
+      flags: X.uint,
+    }),
+    s('remote_connect_get_all_domain_stats_ret', {
+      retStats: X.array(
+        s('remote_domain_stats_record', {
+          dom: nonnullDomain,
+          params: X.array(typedParam, REMOTE_CONNECT_GET_ALL_DOMAIN_STATS_MAX),
+        }),
+        REMOTE_DOMAIN_LIST_MAX,
+      ),
+    }),
   ),
   DOMAIN_GET_JOB_STATS: proc(
     298,
@@ -231,6 +323,17 @@ export const PROC = {
     s('remote_domain_set_time_args', { dom: nonnullDomain, seconds: X.hyper, nseconds: X.uint, flags: X.uint }),
     none,
   ),
+  CONNECT_GET_DOMAIN_CAPABILITIES: proc(
+    342,
+    s('remote_connect_get_domain_capabilities_args', {
+      emulatorbin: remoteString,
+      arch: remoteString,
+      machine: remoteString,
+      virttype: remoteString,
+      flags: X.uint,
+    }),
+    capabilitiesRet('remote_connect_get_domain_capabilities_ret'),
+  ),
   DOMAIN_DEFINE_XML_FLAGS: proc(350, s('remote_domain_define_xml_flags_args', { xml: nonnullString, flags: X.uint }), domRet),
   CONNECT_REGISTER_CLOSE_CALLBACK: proc(360, none, none),
   CONNECT_UNREGISTER_CLOSE_CALLBACK: proc(361, none, none),
@@ -252,6 +355,7 @@ export const EVENT = {
     318,
     s('remote_domain_event_callback_lifecycle_msg', { callbackID: X.int, msg: lifecycleMsg }),
   ),
+  DOMAIN_EVENT_CALLBACK_REBOOT: event(319, s('remote_domain_event_callback_reboot_msg', { callbackID: X.int, msg: rebootMsg })),
 } as const;
 
 export type EventName = keyof typeof EVENT;
@@ -313,6 +417,16 @@ export const ListAllDomainsFlags = {
   HAS_CHECKPOINT: 16384,
   NO_CHECKPOINT: 32768,
 } as const;
+/** virDomainStatsTypes: the groups of CONNECT_GET_ALL_DOMAIN_STATS */
+export const DomainStats = { STATE: 1, CPU_TOTAL: 2, BALLOON: 4 } as const;
+/** virConnectGetAllDomainStatsFlags: the list filters (the same bits as ListAllDomainsFlags' first eight) and these */
+const { ACTIVE, INACTIVE, PERSISTENT, TRANSIENT, RUNNING, PAUSED, SHUTOFF, OTHER } = ListAllDomainsFlags;
+export const GetAllDomainStatsFlags = {
+  ...{ ACTIVE, INACTIVE, PERSISTENT, TRANSIENT, RUNNING, PAUSED, SHUTOFF, OTHER },
+  NOWAIT: 1 << 29,
+  BACKING: 1 << 30,
+  ENFORCE_STATS: 2 ** 31,
+} as const;
 export const SaveFlags = { BYPASS_CACHE: 1, RUNNING: 2, PAUSED: 4 } as const;
 export const StartFlags = { PAUSED: 1, AUTODESTROY: 2, BYPASS_CACHE: 4, FORCE_BOOT: 8, VALIDATE: 16, RESET_NVRAM: 32 } as const;
 export const SetTimeFlags = { SYNC: 1 } as const;
@@ -348,7 +462,32 @@ export const SnapshotListFlags = {
 } as const;
 export const MetadataType = { DESCRIPTION: 0, TITLE: 1, ELEMENT: 2 } as const;
 export const ModificationImpact = { CURRENT: 0, LIVE: 1, CONFIG: 2 } as const;
-export const DomainEventId = { LIFECYCLE: 0 } as const;
+/** virDomainEventID: COUNT is VIR_DOMAIN_EVENT_ID_LAST of libvirt 9 (MEMORY_DEVICE_SIZE_CHANGE is 26) */
+export const DomainEventId = { LIFECYCLE: 0, REBOOT: 1, COUNT: 27 } as const;
+/** virDomainRebootFlagValues */
+export const RebootFlags = { DEFAULT: 0, ACPI_POWER_BTN: 1, GUEST_AGENT: 2, INITCTL: 4, SIGNAL: 8, PARAVIRT: 16 } as const;
+/** virDomainVcpuFlags (with virDomainModificationImpact's LIVE and CONFIG) */
+export const VcpuFlags = { LIVE: 1, CONFIG: 2, MAXIMUM: 4, GUEST: 8, HOTPLUGGABLE: 16 } as const;
+/** virDomainMemoryStatTags, by libvirt's numbers; index = tag */
+export const MEMORY_STAT_TAGS = [
+  'swap_in',
+  'swap_out',
+  'major_fault',
+  'minor_fault',
+  'unused',
+  'available',
+  'actual',
+  'rss',
+  'usable',
+  'last_update',
+  'disk_caches',
+  'hugetlb_pgalloc',
+  'hugetlb_pgfail',
+] as const;
+/** virDomainControlState */
+export const ControlState = { OK: 0, JOB: 1, OCCUPIED: 2, ERROR: 3 } as const;
+/** virVcpuState */
+export const VcpuState = { OFFLINE: 0, RUNNING: 1, BLOCKED: 2 } as const;
 /** virDomainJobType */
 export const JobType = { NONE: 0, BOUNDED: 1, UNBOUNDED: 2, COMPLETED: 3, FAILED: 4, CANCELLED: 5 } as const;
 /** virDomainJobOperation */

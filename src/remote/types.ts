@@ -7,6 +7,7 @@ const REMOTE_STRING_MAX = 4194304;
 export const REMOTE_DOMAIN_LIST_MAX = 16384;
 export const REMOTE_AUTH_TYPE_LIST_MAX = 20;
 export const REMOTE_DOMAIN_JOB_STATS_MAX = 64;
+export const REMOTE_CONNECT_GET_ALL_DOMAIN_STATS_MAX = 262144;
 /** VIR_SECURITY_MODEL_BUFLEN / VIR_SECURITY_DOI_BUFLEN / VIR_SECURITY_LABEL_BUFLEN: the buffer incl. its NUL */
 export const REMOTE_SECURITY_MODEL_MAX = 257;
 export const REMOTE_SECURITY_DOI_MAX = 257;
@@ -14,6 +15,12 @@ export const REMOTE_SECURITY_LABEL_MAX = 4097;
 export const REMOTE_DOMAIN_MESSAGES_MAX = 2048;
 export const REMOTE_DOMAIN_MIGRATE_PARAM_LIST_MAX = 64;
 export const REMOTE_MIGRATE_COOKIE_MAX = 4194304;
+export const REMOTE_CPUMAP_MAX = 2048;
+export const REMOTE_VCPUINFO_MAX = 16384;
+export const REMOTE_CPUMAPS_MAX = 8388608;
+export const REMOTE_DOMAIN_MEMORY_STATS_MAX = 1024;
+/** remote_node_get_info_ret's `char model[32]`: a fixed array, each char an XDR int */
+export const NODE_INFO_MODEL_LEN = 32;
 
 export const nonnullString = X.string(REMOTE_STRING_MAX);
 /** remote_string: a pointer, NULL allowed */
@@ -35,6 +42,25 @@ export const uuid = X.mapped(
 export const nonnullDomain = X.struct('remote_nonnull_domain', { name: nonnullString, uuid, id: X.int });
 export type RemoteDomain = X.Infer<typeof nonnullDomain>;
 export const remoteDomain = X.optional(nonnullDomain);
+
+/** `char name[N]`: N chars, each an XDR int, NUL-padded; shown as the string before the first NUL */
+export const fixedChars = (length: number): X.XdrType<string> =>
+  X.mapped(
+    X.fixedArray(X.int, length),
+    `char[${length}]`,
+    (text: string): number[] => {
+      const bytes = Buffer.from(text, 'utf8').subarray(0, length - 1);
+      return Array.from({ length }, (_, i) => {
+        const b = bytes[i] ?? 0;
+        return b > 127 ? b - 256 : b;
+      });
+    },
+    (chars: number[]): string => {
+      const bytes = Buffer.from(chars.map((c) => c & 0xff));
+      const nul = bytes.indexOf(0);
+      return bytes.subarray(0, nul === -1 ? bytes.length : nul).toString('utf8');
+    },
+  );
 
 const TypedParamType = { INT: 1, UINT: 2, LLONG: 3, ULLONG: 4, DOUBLE: 5, BOOLEAN: 6, STRING: 7 } as const;
 

@@ -53,7 +53,7 @@ export const string = (max: number): XdrType<string> =>
 export const opaque = (length: number): XdrType<Buffer> =>
   make<Buffer>(`opaque[${length}]`, length, (w, v) => w.opaqueFixed(v, length), (r) => r.opaqueFixed(length));
 
-/** `opaque x<MAX>`: a length, then the bytes */
+/** `opaque x<MAX>`: a counted run of bytes */
 export const varOpaque = (max: number): XdrType<Buffer> =>
   make<Buffer>(`opaque<${max}>`, 4, (w, v) => w.opaqueVar(v, max), (r) => r.opaqueVar(max));
 

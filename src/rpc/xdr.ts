@@ -87,10 +87,16 @@ export class XdrWriter {
 
   /** UTF-8 string: u32 byte count (no NUL), bytes, padding */
   string(s: string, max: number): this {
-    const data = Buffer.from(s, 'utf8');
-    if (data.length > max) throw new XdrError(`string of ${data.length} bytes exceeds maximum ${max}`);
-    this.uint(data.length);
-    return this.raw(data, true);
+    const length = Buffer.byteLength(s, 'utf8');
+    if (length > max) throw new XdrError(`string of ${length} bytes exceeds maximum ${max}`);
+    this.uint(length);
+    // written in place, no intermediate buffer (lists carry thousands of names)
+    const p = pad(length);
+    this.reserve(length + p);
+    this.pos += this.buf.write(s, this.pos, length, 'utf8');
+    this.buf.fill(0, this.pos, this.pos + p);
+    this.pos += p;
+    return this;
   }
 
   private raw(data: Uint8Array, padded: boolean): this {
@@ -189,7 +195,10 @@ export class XdrReader {
   string(max: number): string {
     const length = this.uint();
     if (length > max) throw new XdrError(`string length ${length} exceeds maximum ${max}`);
-    return this.opaqueFixed(length).toString('utf8');
+    this.need(length + pad(length), `string of ${length} bytes`);
+    const out = this.buf.toString('utf8', this.pos, this.pos + length); // decoded in place, no copy first
+    this.pos += length + pad(length);
+    return out;
   }
 
   /** an array count, checked against the maximum and against what is left (each item takes at least 4 bytes) */

@@ -49,6 +49,8 @@ export function isTrouble(event: OrchestratorEvent): boolean {
     case 'timeout-expired':
     case 'time-sync-failed':
     case 'deadline-expired':
+    case 'policy-invalid':
+    case 'not-ready':
       return true;
     case 'guest-end':
       return event.result.outcome === 'failed' || event.result.outcome === 'timeout' || event.result.outcome === 'aborted';
@@ -90,6 +92,18 @@ export function plainRenderer(write: (line: string) => void): (event: Orchestrat
         );
       case 'running':
         return write(`Running guests on ${event.uri} URI: ${event.names.length ? event.names.join(', ') : 'no running guests.'}`);
+      case 'policy-invalid':
+        return write(`Policy of guest ${event.guest.name} on ${event.uri}: ${event.problems.join('; ')}`);
+      case 'policy-ignored':
+        if (event.names.length === 0) return;
+        return write(`Leaving guests alone on ${event.uri} URI (on-shutdown=ignore): ${event.names.join(', ')}`);
+      case 'tier-begin': {
+        const tier = event.order === null ? 'default tier' : `tier ${event.order}`;
+        const budget = event.budgetMs === null ? '' : `, ${Math.round(event.budgetMs / 1000)} seconds of STOP_DEADLINE`;
+        return write(`${event.action === 'stop' ? 'Stopping' : 'Starting'} ${tier}: ${event.guests} guest${event.guests === 1 ? '' : 's'}${budget}`);
+      }
+      case 'not-ready':
+        return write(`Guest ${event.guest.name} is not ${event.ready === 'agent' ? 'answering through its agent' : 'running'} after ${event.seconds} seconds (ready-timeout): going on with the next tier`);
       case 'transient-skipped':
         if (event.names.length === 0) return;
         return write(

@@ -20,12 +20,14 @@ function allGuests(uris: UriResult[]): GuestResult[] {
   return uris.flatMap((u) => u.guests);
 }
 
+const VERBS: Partial<Record<GuestResult['action'], string>> = { suspend: 'suspend', shutdown: 'shut down', destroy: 'power off (destroy)', start: 'resume', migrate: 'migrate' };
+
 function plan(uris: UriResult[], verb: string): string {
   const lines = uris.flatMap((u) => {
     if (!u.reachable) return [`${u.uri}: not reached`];
     if (u.guests.length === 0) return [`${u.uri}: nothing to do`];
     return u.guests.map((g) =>
-      g.outcome === 'planned' ? `${u.uri}: would ${verb} ${g.name || g.uuid} (${g.uuid})` : `${u.uri}: would leave ${g.name || g.uuid} (${g.error ?? g.outcome})`,
+      g.outcome === 'planned' ? `${u.uri}: would ${VERBS[g.action] ?? verb} ${g.name || g.uuid} (${g.uuid})${g.tier != null ? ` [tier ${g.tier}]` : ''}` : `${u.uri}: would leave ${g.name || g.uuid} (${g.error ?? g.outcome})`,
     );
   });
   return ['Dry run: nothing was changed.', ...lines].join('\n');
@@ -53,13 +55,27 @@ const STOP_WORDS = {
   migrate: ['migrate', 'migrated'],
 } as const;
 
+/** The tiers when there are several, with their share of STOP_DEADLINE (and the time used) when planned. */
+function tierLines(r: StopResult | StartResult): string[] {
+  if (r.tiers.length < 2 && !('deadlineReserveMs' in r && r.deadlineReserveMs !== undefined)) return [];
+  const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+  const lines = r.tiers.map((t) => {
+    const name = t.order === null ? 'default tier' : `tier ${t.order}`;
+    const budget = t.budgetMs === null ? '' : `, budget ${s(t.budgetMs)}`;
+    const used = t.usedMs === undefined ? '' : `, took ${s(t.usedMs)}`;
+    return `  ${name}: ${t.guests} guest${t.guests === 1 ? '' : 's'}${budget}${used}`;
+  });
+  const reserve = 'deadlineReserveMs' in r && r.deadlineReserveMs !== undefined ? [`  kept for the fallback: ${s(r.deadlineReserveMs)}`] : [];
+  return ['Tiers, in order:', ...lines, ...reserve];
+}
+
 export function renderStop(r: StopResult): string {
-  if (r.dryRun) return plan(r.uris, STOP_WORDS[r.action][0]);
+  if (r.dryRun) return [plan(r.uris, STOP_WORDS[r.action][0]), ...tierLines(r)].join('\n');
   const guests = allGuests(r.uris);
   const head = `${r.command}: ${tally(guests, STOP_WORDS[r.action][1])}${unreached(r.uris)}${r.deadlineExpired ? ' (stop deadline expired)' : ''}`;
   const carried = r.carriedOver > 0 ? [`${r.carriedOver} guests from an earlier stop were kept in ${r.listFile}`] : [];
   const unlisted = r.listError !== undefined ? ['the guests could not be recorded for start: start will not bring them back'] : [];
-  return [head, ...carried, ...unlisted].join('\n');
+  return [head, ...carried, ...unlisted, ...tierLines(r)].join('\n');
 }
 
 export function renderStart(r: StartResult): string {
@@ -68,7 +84,7 @@ export function renderStart(r: StartResult): string {
   if (r.dryRun) return plan(r.uris, 'resume');
   const head = `start: ${tally(allGuests(r.uris), 'resumed')}${unreached(r.uris)}`;
   const left = r.remaining > 0 ? [`${r.remaining} guests stay in ${r.listFile} for the next start`] : [];
-  return [head, ...left].join('\n');
+  return [head, ...left, ...tierLines(r)].join('\n');
 }
 
 export function renderMigrate(r: MigrateResult): string {

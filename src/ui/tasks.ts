@@ -61,6 +61,14 @@ export class TaskRenderer {
         return this.update(event.uri, event.guest.uuid, (t) => {
           t.output = `connection lost (${event.error}); asked again: ${event.found}`;
         });
+      case 'not-ready':
+        return this.update(event.uri, event.guest.uuid, (t) => {
+          t.output = `not ${event.ready === 'agent' ? 'answering through its agent' : 'running'} after ${event.seconds} s (ready-timeout): going on`;
+        });
+      case 'policy-invalid':
+        return this.update(event.uri, event.guest.uuid, (t) => {
+          t.output = `policy: ${event.problems.join('; ')}`;
+        });
       case 'uri-waiting':
         return this.uriNotes.get(event.uri)?.(`waiting for ${event.count} guests${event.secondsLeft === null ? '' : `, ${event.secondsLeft} s left`}`);
       case 'timeout-expired':

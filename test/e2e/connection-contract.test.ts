@@ -86,6 +86,20 @@ describe('connection contract over real libvirtd', { skip }, () => {
         assert.equal(acpi.uuid, (await virsh('domuuid', ACPI)).trim());
       });
 
+      it("lists running guests in virsh's order (by id), as the original's messages and list file need", async () => {
+        const names = (await conn.listGuests()).map((g) => g.name);
+        assert.deepEqual(names, (await virsh('list', '--name')).split('\n').map((l) => l.trim()).filter(Boolean));
+      });
+
+      it('sets, reads and removes a metadata element (live and config of a running guest)', async () => {
+        const ns = 'https://libvirt-guests-ts.invalid/contract/1';
+        await conn.setMetadata(stuck, ns, 'ct', '<mark n="1"/>');
+        assert.match((await conn.getMetadata(stuck, ns))!, /<(ct:)?mark .*n="1"/);
+        assert.match(await virsh('metadata', STUCK[0]!, '--uri', ns, '--config'), /n="1"/, 'in the persistent config too');
+        await conn.setMetadata(stuck, ns, 'ct', null);
+        assert.equal(await conn.getMetadata(stuck, ns), null);
+      });
+
       it('reports a missing guest as NO_DOMAIN', async () => {
         await assert.rejects(conn.lookup('lgt-does-not-exist'), (e: unknown) => isVirError(e, VirErr.NO_DOMAIN));
       });

@@ -43,6 +43,10 @@ export interface FakeGuestSpec {
   migrateError?: string;
   /** ms a migration takes; default 0 */
   migrateMs?: number;
+  /** custom metadata elements by namespace URI (the per-guest policy) */
+  metadata?: Record<string, string>;
+  /** ms after a start until the guest agent answers (getTime); default 0 */
+  agentMs?: number;
 }
 
 export interface FakeGuest {
@@ -56,6 +60,9 @@ export interface FakeGuest {
   job: JobProgress;
   /** a power-off scheduled by a shutdown request */
   goingOff: boolean;
+  /** fake time when it was last started */
+  startedAt: number;
+  metadata: Map<string, string>;
 }
 
 const SAVE_BYTES = 64 * 1024 * 1024;
@@ -101,6 +108,8 @@ export class FakeHost {
       hasManagedSave: spec.saved ?? false,
       job: { type: 'none' },
       goingOff: false,
+      startedAt: this.clock.now(),
+      metadata: new Map(Object.entries(spec.metadata ?? {})),
     };
     this.guests.set(g.uuid, g);
     return g;
@@ -246,7 +255,7 @@ export class FakeHost {
         if (g.id !== -1) throw invalid('domain is already running');
         this.note(g.hasManagedSave && !options.forceBoot ? 'restore' : 'boot', g.name);
         if (g.spec.startMs) await this.clock.sleep(g.spec.startMs);
-        Object.assign(g, { id: this.nextId++, state: 'running', hasManagedSave: false });
+        Object.assign(g, { id: this.nextId++, state: 'running', hasManagedSave: false, startedAt: this.clock.now() });
         this.emit(g, 'started');
         return refOf(g);
       },
@@ -270,11 +279,17 @@ export class FakeHost {
         this.note('settime', g.name);
       },
       getTime: async (ref) => {
-        this.running(ref);
+        const g = this.running(ref);
+        if (!(g.spec.agent ?? true) || this.clock.now() < g.startedAt + (g.spec.agentMs ?? 0)) {
+          throw new LibvirtError(VirErr.AGENT_UNRESPONSIVE, VirFrom.QEMU, 'Guest agent is not responding: QEMU guest agent is not connected');
+        }
         return { seconds: Math.floor(this.clock.now() / 1000), nseconds: 0 };
       },
-      getMetadata: async () => {
-        return null;
+      getMetadata: async (ref, uri) => this.find(ref).metadata.get(uri) ?? null,
+      setMetadata: async (ref, uri, _key, xml) => {
+        const g = this.find(ref);
+        if (xml === null) g.metadata.delete(uri);
+        else g.metadata.set(uri, xml);
       },
       onLifecycle: async (listener) => {
         if (!this.events) throw new LibvirtError(VirErr.NO_SUPPORT, VirFrom.NONE, 'this backend has no lifecycle events');

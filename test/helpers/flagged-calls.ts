@@ -10,6 +10,7 @@ import { guestXml } from './virsh.js';
 export const FLAGGED_CALLS: { [K in FlaggedProc]: (dom: RemoteDomain, flags: number) => ArgsOf<K> } = {
   CONNECT_OPEN: (_dom, flags) => ({ name: null, flags }),
   CONNECT_LIST_ALL_DOMAINS: (_dom, flags) => ({ need_results: 1, flags }),
+  CONNECT_GET_ALL_DOMAIN_STATS: (_dom, flags) => ({ doms: [], stats: 1, flags }),
   DOMAIN_GET_XML_DESC: (dom, flags) => ({ dom, flags }),
   DOMAIN_GET_STATE: (dom, flags) => ({ dom, flags }),
   DOMAIN_DEFINE_XML_FLAGS: (_dom, flags) => ({ xml: guestXml('flags-defined', {}, 1), flags }),
@@ -33,6 +34,14 @@ export const FLAGGED_CALLS: { [K in FlaggedProc]: (dom: RemoteDomain, flags: num
   DOMAIN_MIGRATE_PERFORM3_PARAMS: (dom, flags) => ({ dom, dconnuri: null, params: [], cookie_in: Buffer.alloc(0), flags }),
   DOMAIN_MIGRATE_FINISH3_PARAMS: (_dom, flags) => ({ params: [], cookie_in: Buffer.alloc(0), flags, cancelled: 1 }),
   DOMAIN_MIGRATE_CONFIRM3_PARAMS: (dom, flags) => ({ dom, params: [], cookie_in: Buffer.alloc(0), flags, cancelled: 1 }),
+  DOMAIN_REBOOT: (dom, flags) => ({ dom, flags }),
+  DOMAIN_RESET: (dom, flags) => ({ dom, flags }),
+  DOMAIN_MEMORY_STATS: (dom, flags) => ({ dom, maxStats: 13, flags }),
+  DOMAIN_GET_VCPUS_FLAGS: (dom, flags) => ({ dom, flags }),
+  DOMAIN_GET_CONTROL_INFO: (dom, flags) => ({ dom, flags }),
+  CONNECT_GET_SYSINFO: (_dom, flags) => ({ flags }),
+  NODE_GET_CPU_MAP: (_dom, flags) => ({ need_map: 1, need_online: 1, flags }),
+  CONNECT_GET_DOMAIN_CAPABILITIES: (_dom, flags) => ({ emulatorbin: null, arch: null, machine: null, virttype: null, flags }),
 };
 
 export const FLAGGED_PROCS = Object.keys(FLAGGED_CALLS) as FlaggedProc[];

@@ -10,7 +10,7 @@ import { sandbox } from './cli.js';
 import { startGuestd, type GuestdInstance } from './guestd.js';
 import { guestXml, virsh } from './virsh.js';
 
-export type GuestKind = 'stuck' | 'slow' | 'agent' | 'plain' | 'transient' | 'slowsave' | 'slowoff' | 'sluggish';
+export type GuestKind = 'stuck' | 'slow' | 'agent' | 'plain' | 'transient' | 'slowsave' | 'slowoff' | 'sluggish' | 'booting' | 'crawlsave';
 
 export interface FleetGuest {
   name: string;
@@ -30,6 +30,10 @@ const BEHAVIOR: Record<GuestKind, Record<string, string | number>> = {
   slowoff: { 'shutdown-seconds': 5, agent: 'no' },
   /** slow at everything (boots in 1 s, powers off in 2 s, saves at 32 MiB/s): every moment of a stop is wide */
   sluggish: { 'boot-seconds': 1, 'shutdown-seconds': 2, agent: 'no', 'save-mib-per-second': 32 },
+  /** its agent answers 1.5 s after a boot (readiness-gated start) */
+  booting: { 'boot-seconds': 1.5, 'shutdown-seconds': 0.2, agent: 'yes' },
+  /** saves at 2 MiB/s: a save that outlasts any short deadline */
+  crawlsave: { 'shutdown-seconds': 0.2, agent: 'no', 'save-mib-per-second': 2 },
 };
 
 export interface Fleet {
@@ -54,8 +58,8 @@ async function ok(p: Promise<{ code: number; stdout: string; stderr: string }>, 
 }
 
 /** Starts a guestd and the given guests (running). Transient guests are created, the others defined + started. */
-export async function startFleet(kinds: Partial<Record<GuestKind, number>>, memoryMiB = 4): Promise<Fleet> {
-  const guestd = await startGuestd();
+export async function startFleet(kinds: Partial<Record<GuestKind, number>>, memoryMiB = 4, guestdConfig?: string): Promise<Fleet> {
+  const guestd = await startGuestd(guestdConfig !== undefined ? { config: guestdConfig } : {});
   const sb = sandbox();
   const guests: FleetGuest[] = [];
   for (const [kind, n] of Object.entries(kinds) as [GuestKind, number][]) {

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { openConnection, type Connection } from '../../src/connect/index.js';
-import type { GuestRef } from '../../src/connect/connection.js';
+import { openConnection } from '../../src/connect/index.js';
 import { cleanupAllGuestd, startGuestd } from '../helpers/guestd.js';
 import { MiB, processMemory } from '../helpers/memory.js';
+import { LOAD_OPS, weighted } from '../helpers/load-ops.js';
 import { log, random, report, seconds, type Random } from '../helpers/reliability.js';
 import { guestctl, guestXml } from '../helpers/virsh.js';
 
@@ -31,16 +31,8 @@ function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-type Op = (c: Connection, guest: GuestRef) => Promise<unknown>;
-const OPS: [string, Op, number][] = [
-  ['list', (c) => c.listGuests({ which: 'all' }), 4],
-  ['state', (c, g) => c.state(g), 3],
-  ['persistent', (c, g) => c.isPersistent(g), 1],
-  ['managed save image', (c, g) => c.hasManagedSave(g), 1],
-  ['job info', (c, g) => c.jobInfo(g), 1],
-  ['lookup', (c, g) => c.lookup(g.uuid), 1],
-];
-const WEIGHTED = OPS.flatMap(([name, op, weight]) => Array.from({ length: weight }, () => [name, op] as const));
+// what the scale bench calls, and job info (which libvirtd refuses for an inactive domain, guestd answers)
+const WEIGHTED = weighted([...LOAD_OPS, ['job info', (c, g) => c.jobInfo(g), 1]]);
 
 test(`load: ${CLIENTS} concurrent clients, no error`, { timeout: 600_000 }, async () => {
   const r: Random = random(SUITE);

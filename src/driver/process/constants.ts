@@ -13,9 +13,13 @@ export const STOPPED = { SHUTDOWN: 0, DESTROYED: 1, CRASHED: 2, MIGRATED: 3, SAV
 /** virDomainEventShutdownDetailType FINISHED */
 export const SHUTDOWN_FINISHED = 0;
 
+/** virDomainEventSuspendedDetailType PAUSED, virDomainEventResumedDetailType UNPAUSED */
+export const SUSPENDED_PAUSED = 0;
+export const RESUMED_UNPAUSED = 0;
+
 /** virDomainRunningReason */
-export const RUNNING = { UNKNOWN: 0, BOOTED: 1, MIGRATED: 2, RESTORED: 3, MIGRATION_CANCELED: 6 } as const;
+export const RUNNING = { UNKNOWN: 0, BOOTED: 1, MIGRATED: 2, RESTORED: 3, UNPAUSED: 5, MIGRATION_CANCELED: 6 } as const;
 /** virDomainPausedReason */
-export const PAUSED = { MIGRATION: 2 } as const;
+export const PAUSED = { UNKNOWN: 0, USER: 1, MIGRATION: 2 } as const;
 /** virDomainShutoffReason */
 export const SHUTOFF = { UNKNOWN: 0, SHUTDOWN: 1, DESTROYED: 2, CRASHED: 3, MIGRATED: 4, SAVED: 5, FAILED: 6 } as const;

@@ -15,8 +15,8 @@ import { OS_TYPE, type DomainDef } from './xml/domain.js';
 /** runs one piece of work at a time, in the order given, whether the one before succeeded or failed */
 export type SerialQueue = <T>(work: () => Promise<T>) => Promise<T>;
 const serialQueue = (): SerialQueue => {
-  const limit = pLimit(1);
-  return (work) => limit(work);
+  let limit: ReturnType<typeof pLimit> | undefined; // made on first use: a restart loads thousands of domains
+  return (work) => (limit ??= pLimit(1))(work);
 };
 
 /** a guest process the driver manages */
@@ -82,14 +82,19 @@ export function monitorOf(dom: Dom): MonitorClient {
 
 export class DomainTable {
   private readonly doms = new Map<string, Dom>();
+  /** the same domains by name (names are unique in the table: checkConflicts) */
+  private readonly names = new Map<string, Dom>();
   private nextId = 1;
   readonly queue = serialQueue();
 
   constructor(private readonly store: Store) {}
 
-  /** a domain record, not yet in the table, shut off (with its managed save image, if the config has one) */
-  create(config: DomainDef | null, def: DomainDef): Dom {
-    const saved = config !== null && this.store.hasManagedSave(def.name);
+  /**
+   * a domain record, not yet in the table, shut off (with its managed save image, if the config has one); `known`:
+   * the names with an image and with autostart, read once for many domains
+   */
+  create(config: DomainDef | null, def: DomainDef, known?: { saved: Set<string>; autostart: Set<string> }): Dom {
+    const saved = config !== null && (known ? known.saved.has(def.name) : this.store.hasManagedSave(def.name));
     return {
       uuid: def.uuid,
       name: def.name,
@@ -98,7 +103,7 @@ export class DomainTable {
       id: -1,
       state: 'shutoff',
       reason: saved ? SHUTOFF.SAVED : SHUTOFF.UNKNOWN,
-      autostart: config !== null && this.store.isAutostart(def.name),
+      autostart: config !== null && (known ? known.autostart.has(def.name) : this.store.isAutostart(def.name)),
       run: null,
       job: null,
       stopping: null,
@@ -108,9 +113,11 @@ export class DomainTable {
 
   add(dom: Dom): void {
     this.doms.set(dom.uuid, dom);
+    this.names.set(dom.name, dom);
   }
   remove(dom: Dom): void {
     if (this.doms.get(dom.uuid) === dom) this.doms.delete(dom.uuid);
+    if (this.names.get(dom.name) === dom) this.names.delete(dom.name);
   }
   all(): Dom[] {
     return [...this.doms.values()];
@@ -125,7 +132,7 @@ export class DomainTable {
     return dom;
   }
   findByName(name: string): Dom | undefined {
-    return this.all().find((d) => d.name === name);
+    return this.names.get(name);
   }
   byName(name: string): Dom {
     const dom = this.findByName(name);
@@ -157,7 +164,13 @@ export class DomainTable {
       throw operationFailed(`domain '${byUuid.name}' is already defined with uuid ${def.uuid}`);
   }
 
-  record(dom: Dom): DomainRecord {
+  /** every domain's record; one read of the save directory for all */
+  records(): DomainRecord[] {
+    const saved = this.store.savedNames();
+    return this.all().map((d) => this.record(d, saved));
+  }
+
+  record(dom: Dom, saved?: Set<string>): DomainRecord {
     const def = definitionOf(dom);
     let cpuTimeNs = 0n;
     if (dom.run) {
@@ -172,7 +185,7 @@ export class DomainTable {
       state: dom.state,
       reason: dom.reason,
       autostart: dom.autostart,
-      hasManagedSave: dom.config !== null && this.store.hasManagedSave(dom.name),
+      hasManagedSave: dom.config !== null && (saved ? saved.has(dom.name) : this.store.hasManagedSave(dom.name)),
       maxMemKiB: def.memoryKiB,
       memoryKiB: def.currentMemoryKiB,
       vcpus: def.vcpus,

@@ -5,6 +5,12 @@ import { randomUUID } from 'node:crypto';
 import type { JobProgress } from '../../libvirt/job.js';
 import { systemClock } from '../../effects/clock.js';
 import type {
+  CpuMap,
+  DomainCapabilitiesQuery,
+  DomainControlInfo,
+  DomainMemoryStats,
+  NodeInfo,
+  VcpuInfo,
   DomainEvent,
   DomainRecord,
   Driver,
@@ -20,10 +26,12 @@ import type {
 import { GuestAgent } from './agent.js';
 import { DEFINED, EVENT, SHUTOFF, STARTED, UNDEFINED } from './constants.js';
 import type { DriverContext } from './context.js';
-import { DomainTable } from './domain-table.js';
+import { DomainTable, type Dom } from './domain-table.js';
 import { argumentUnsupported, noDomainByUuid, operationFailed, operationInvalid } from './errors.js';
 import { DomainEvents, eventRef } from './events.js';
 import { GuestProcesses } from './guest-process.js';
+import { GuestStats } from './guest-stats.js';
+import { Host } from './host.js';
 import { launchGuest } from './launcher.js';
 import { Metadata } from './metadata.js';
 import { Migrations } from './migration.js';
@@ -41,6 +49,8 @@ export class ProcessDriver implements Driver {
   private readonly agent: GuestAgent;
   private readonly metadata: Metadata;
   readonly migration: Migrations;
+  private readonly host = new Host();
+  private readonly stats: GuestStats;
 
   constructor(options: ProcessDriverOptions) {
     const store = new Store(options.stateDir, options.runDir);
@@ -57,6 +67,7 @@ export class ProcessDriver implements Driver {
     this.agent = new GuestAgent(this.ctx);
     this.metadata = new Metadata(this.ctx, this.processes);
     this.migration = new Migrations(this.ctx, this.processes, (uuid) => this.undefine(uuid, {}));
+    this.stats = new GuestStats(this.ctx);
   }
 
   async init(): Promise<void> {
@@ -82,12 +93,13 @@ export class ProcessDriver implements Driver {
   async close(): Promise<void> {
     await this.migration.close();
     this.processes.close();
+    this.ctx.store.configs.flushIndex();
   }
 
   // ---- lookups
 
   list(): DomainRecord[] {
-    return this.ctx.table.all().map((d) => this.ctx.table.record(d));
+    return this.ctx.table.records();
   }
   lookupByUuid(uuid: string): DomainRecord {
     return this.ctx.table.record(this.ctx.table.byUuid(uuid));
@@ -104,29 +116,67 @@ export class ProcessDriver implements Driver {
   onEvent(listener: (event: DomainEvent) => void): () => void {
     return this.ctx.events.on(listener);
   }
+  onReboot(listener: (domain: DomainEvent['domain']) => void): () => void {
+    return this.ctx.events.onReboot(listener);
+  }
+
+  // ---- the host
+
+  nodeInfo(): NodeInfo {
+    return this.host.nodeInfo();
+  }
+  cpuMap(): CpuMap {
+    return this.host.cpuMap();
+  }
+  freeMemoryBytes(): number {
+    return this.host.freeMemoryBytes();
+  }
+  capabilities(): string {
+    return this.host.capabilities();
+  }
+  domainCapabilities(query: DomainCapabilitiesQuery): string {
+    return this.host.domainCapabilities(query);
+  }
+  sysinfo(): string {
+    return this.host.sysinfo();
+  }
 
   // ---- definitions
 
-  defineXML(xml: string): Promise<DomainRecord> {
+  async defineXML(xml: string): Promise<DomainRecord> {
     const { table, store, events } = this.ctx;
-    return table.queue(async () => {
+    // the table changes at once, in order; the config is committed with the others of its batch (group commit) and
+    // the define is answered once it is durable. A new domain whose config cannot be written is taken back.
+    const { dom, record, created, written } = await table.queue(async () => {
       const def = this.parse(xml);
       table.checkConflicts(def);
       const existing = table.get(def.uuid);
-      await store.writeConfig(def.name, formatDomainXML(def));
+      const written = store.writeConfig(def.name, formatDomainXML(def), def);
       if (existing) {
+        await written;
         const wasPersistent = existing.config !== null;
         existing.config = def;
         if (!existing.run && store.hasManagedSave(def.name)) existing.reason = SHUTOFF.SAVED;
         if (existing.run) await this.processes.writeStatus(existing);
         events.emit(eventRef(existing), EVENT.DEFINED, wasPersistent ? DEFINED.UPDATED : DEFINED.ADDED);
-        return table.record(existing);
+        return { dom: existing, record: table.record(existing), created: false, written };
       }
       const dom = table.create(def, def);
       table.add(dom);
-      events.emit(eventRef(dom), EVENT.DEFINED, DEFINED.ADDED);
-      return table.record(dom);
+      return { dom, record: table.record(dom), created: true, written };
     });
+    if (created) {
+      try {
+        await written;
+      } catch (err) {
+        await table.queue(async () => {
+          if (table.get(dom.uuid) === dom && !dom.run) table.remove(dom);
+        });
+        throw operationFailed(`cannot write the config of domain '${dom.name}': ${(err as Error).message}`, err);
+      }
+      events.emit(eventRef(dom), EVENT.DEFINED, DEFINED.ADDED);
+    }
+    return record;
   }
 
   undefine(uuid: string, flags: DriverUndefineFlags): Promise<void> {
@@ -141,7 +191,7 @@ export class ProcessDriver implements Driver {
           );
         store.removeManagedSave(dom.name);
       }
-      store.removeConfig(dom.name);
+      await store.removeConfig(dom.name);
       await store.setAutostart(dom.name, dom.uuid, false);
       dom.config = null;
       dom.autostart = false;
@@ -162,7 +212,6 @@ export class ProcessDriver implements Driver {
   createXML(xml: string, flags: Pick<DriverStartFlags, 'paused'>): Promise<DomainRecord> {
     const { table, events } = this.ctx;
     return table.queue(async () => {
-      checkStartFlags(flags);
       const def = this.parse(xml);
       table.checkConflicts(def);
       const existing = table.get(def.uuid);
@@ -177,6 +226,7 @@ export class ProcessDriver implements Driver {
           throw err;
         }
         events.emit(eventRef(dom), EVENT.STARTED, STARTED.BOOTED);
+        if (flags.paused) await this.processes.suspend(dom);
         return table.record(dom);
       });
     });
@@ -186,7 +236,6 @@ export class ProcessDriver implements Driver {
     const { table, store, events, log } = this.ctx;
     const dom = table.byUuid(uuid);
     return dom.queue(async () => {
-      checkStartFlags(flags);
       if (dom.run) throw operationInvalid('domain is already running');
       const def = dom.config;
       if (!def) throw noDomainByUuid(uuid); // an inactive transient guest does not exist
@@ -212,6 +261,8 @@ export class ProcessDriver implements Driver {
         await this.processes.spawn(dom, def);
         events.emit(eventRef(dom), EVENT.STARTED, STARTED.BOOTED);
       }
+      // libvirt's start --paused: started, then paused (STARTED, then SUSPENDED events)
+      if (flags.paused) await this.processes.suspend(dom);
       return table.record(dom);
     });
   }
@@ -223,6 +274,32 @@ export class ProcessDriver implements Driver {
   }
   destroy(uuid: string, flags: DriverDestroyFlags): Promise<void> {
     return this.processes.destroy(this.ctx.table.byUuid(uuid), flags);
+  }
+  // on the domain's queue, after a start or a restart under way
+  suspend(uuid: string): Promise<void> {
+    return this.queued(uuid, (dom) => this.processes.suspend(dom));
+  }
+  resume(uuid: string): Promise<void> {
+    return this.queued(uuid, (dom) => this.processes.resume(dom));
+  }
+  reboot(uuid: string): Promise<void> {
+    return this.queued(uuid, (dom) => this.processes.reboot(dom));
+  }
+  reset(uuid: string): Promise<void> {
+    return this.queued(uuid, (dom) => this.processes.reset(dom));
+  }
+  private queued(uuid: string, work: (dom: Dom) => Promise<void>): Promise<void> {
+    const dom = this.ctx.table.byUuid(uuid);
+    return dom.queue(() => work(dom));
+  }
+  memoryStats(uuid: string): DomainMemoryStats {
+    return this.stats.memoryStats(this.ctx.table.byUuid(uuid));
+  }
+  controlInfo(uuid: string): DomainControlInfo {
+    return this.stats.controlInfo(this.ctx.table.byUuid(uuid));
+  }
+  vcpus(uuid: string): VcpuInfo[] {
+    return this.stats.vcpus(this.ctx.table.byUuid(uuid), this.host.cpuMap().online);
   }
   managedSave(uuid: string, flags: DriverSaveFlags): Promise<void> {
     if (flags.paused) throw argumentUnsupported('process guests cannot be restored paused');
@@ -268,6 +345,3 @@ export class ProcessDriver implements Driver {
   }
 }
 
-function checkStartFlags(flags: DriverStartFlags): void {
-  if (flags.paused) throw argumentUnsupported('process guests cannot be started paused');
-}

@@ -10,12 +10,29 @@ export const eventRef = (dom: Dom): DomainEvent['domain'] => ({ uuid: dom.uuid, 
 
 export class DomainEvents {
   private readonly listeners = new Set<(event: DomainEvent) => void>();
+  private readonly rebootListeners = new Set<(domain: DomainEvent['domain']) => void>();
 
   constructor(private readonly log: DriverLogger) {}
 
   on(listener: (event: DomainEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** libvirt's REBOOT event (VIR_DOMAIN_EVENT_ID_REBOOT): the guest was rebooted or reset */
+  onReboot(listener: (domain: DomainEvent['domain']) => void): () => void {
+    this.rebootListeners.add(listener);
+    return () => this.rebootListeners.delete(listener);
+  }
+
+  emitReboot(domain: DomainEvent['domain']): void {
+    for (const l of this.rebootListeners) {
+      try {
+        l({ ...domain });
+      } catch (err) {
+        this.log.error(`event listener failed: ${(err as Error).message}`);
+      }
+    }
   }
 
   emit(domain: DomainEvent['domain'], event: number, detail: number): void {

@@ -7,7 +7,7 @@ import type { Clock } from '../../effects/clock.js';
 import { isSameProcess, processStartTime, signalProcess } from '../../effects/processes.js';
 import type { PowerOffReason, SaveProgress } from '../../guest/protocol.js';
 import type { DriverDestroyFlags } from '../driver.js';
-import { EVENT, RUNNING, SHUTDOWN_FINISHED, SHUTOFF, STOPPED } from './constants.js';
+import { EVENT, PAUSED, RESUMED_UNPAUSED, RUNNING, SHUTDOWN_FINISHED, SHUTOFF, STOPPED, SUSPENDED_PAUSED } from './constants.js';
 import type { DriverContext } from './context.js';
 import { definitionOf, monitorOf, newRunning, runningOf, type Dom, type Running } from './domain-table.js';
 import { operationFailed, operationInvalid } from './errors.js';
@@ -23,7 +23,12 @@ export interface SpawnHow {
   bypassCache?: boolean;
   /** the image is still being written (an incoming migration): the runtime starts now and restores once it is there */
   awaitRestore?: boolean;
+  /** the domain id to keep (a guest restarted by reboot or reset keeps its id) */
+  id?: number;
 }
+
+/** how a running guest is restarted: reboot (it shut down when asked) or reset (it was killed) */
+export type RestartKind = 'reboot' | 'reset';
 
 /** whether `work` settles within `ms`; its signal is aborted once the answer is known */
 async function settlesWithin(clock: Clock, ms: number, work: (signal: AbortSignal) => Promise<unknown>): Promise<boolean> {
@@ -57,6 +62,8 @@ export class GuestProcesses {
   private readonly watching = new AbortController();
   /** guests whose end is being settled (once each) */
   private readonly settling = new WeakSet<Running>();
+  /** guests to start again when they end, rather than shut off (reboot, reset) */
+  private readonly restarts = new WeakMap<Running, RestartKind>();
 
   constructor(
     private readonly ctx: DriverContext,
@@ -79,7 +86,7 @@ export class GuestProcesses {
   async spawn(dom: Dom, def: DomainDef, how: SpawnHow = {}): Promise<void> {
     const { store, clock, timing, table } = this.ctx;
     const monitorPath = store.monitorPath(dom.uuid);
-    const id = table.takeId();
+    const id = how.id ?? table.takeId();
     const reason = how.restoreFile ? RUNNING.RESTORED : RUNNING.BOOTED;
     const startedAt = new Date(clock.now()).toISOString();
     // recorded as soon as the process exists: a daemon killed while the guest boots or restores must find it, or the
@@ -186,6 +193,10 @@ export class GuestProcesses {
    */
   follow(dom: Dom, monitor: MonitorClient): boolean {
     this.attach(dom, monitor); // before any wait: the guest may end meanwhile
+    if (monitor.greeting.paused) {
+      dom.state = 'paused';
+      dom.reason = PAUSED.USER;
+    }
     const save = monitor.greeting.status === 'saving' ? monitor.greeting.save : null;
     if (!save) return false;
     dom.job = { startedAt: this.ctx.clock.now() - save.elapsedMs, processed: save.processed, total: save.total };
@@ -196,6 +207,7 @@ export class GuestProcesses {
   /** ask the guest to power down (the ACPI power button); it ends when it has */
   async shutdown(dom: Dom): Promise<void> {
     runningOf(dom);
+    if (dom.state === 'paused') throw operationInvalid('domain is not running'); // libvirt's: a paused guest sees no button
     if (dom.job) throw operationInvalid(`domain '${dom.name}' has an active save job; wait for it or abort it`);
     await monitorOf(dom)
       .call('system_powerdown')
@@ -263,7 +275,105 @@ export class GuestProcesses {
     // a save ends with POWEROFF 'saved'; a daemon that connected after that event, before the exit, sees only the
     // image (which appears, renamed into place, once complete)
     if (dom.stopping === null && dom.job && store.hasManagedSave(dom.name)) dom.stopping = 'saved';
+    const restart = this.restarts.get(run);
+    if (restart === 'reset') return; // reset() starts it again itself
+    if (restart === 'reboot' && dom.stopping === 'shutdown') {
+      // on the domain's queue, as a start is: calls queued meanwhile (a reset, a suspend) find the new guest
+      void dom.queue(() => this.restart(dom, run, restart));
+      return;
+    }
     this.settle(dom, dom.stopping ?? 'failed', true);
+  }
+
+  /**
+   * Reboot: the guest is asked to power down (the power button) and, once it has, started again with the same id.
+   * Returns once asked, as libvirt's reboot does. A guest that ignores the button is not rebooted.
+   */
+  async reboot(dom: Dom): Promise<void> {
+    const run = runningOf(dom);
+    if (this.restarts.has(run)) return; // being rebooted or reset already
+    if (dom.job) throw operationInvalid(`domain '${dom.name}' has an active save job; wait for it or abort it`);
+    this.restarts.set(run, 'reboot');
+    const reply = await monitorOf(dom)
+      .call('system_powerdown')
+      .catch((err: unknown) => {
+        this.restarts.delete(run);
+        throw operationFailed(`cannot reboot domain '${dom.name}': ${(err as Error).message}`, err);
+      });
+    if (!reply.honored) this.restarts.delete(run);
+  }
+
+  /**
+   * Reset: the guest process is killed at once (no shutdown) and started again with the same id; returns when it runs.
+   * Called on the domain's queue. A reboot under way becomes this reset.
+   */
+  async reset(dom: Dom): Promise<void> {
+    const run = runningOf(dom);
+    if (dom.job) throw operationInvalid(`domain '${dom.name}' has an active save job; wait for it or abort it`);
+    this.restarts.set(run, 'reset');
+    signalProcess(run.pid, run.startTime, 'SIGKILL');
+    if (!(await this.ends(run, this.ctx.timing.killTimeoutMs)))
+      throw operationFailed(`domain '${dom.name}': process ${run.pid} did not die`);
+    if (dom.run !== run) return; // settled meanwhile
+    await this.restart(dom, run, 'reset');
+    if (!dom.run) throw operationFailed(`domain '${dom.name}' did not start again after its reset`);
+  }
+
+  /** the guest process of a reboot or reset has ended: a new one takes its place, with the same id and definition */
+  private async restart(dom: Dom, run: Running, kind: RestartKind): Promise<void> {
+    const { store, events, log } = this.ctx;
+    if (dom.run !== run || this.closing) return; // a reset came first, or the daemon is going
+    if (dom.stopping === 'destroyed') {
+      this.settle(dom, 'destroyed', true); // a destroy came in meanwhile: it wins
+      return;
+    }
+    const wasPaused = dom.state === 'paused';
+    run.monitor?.close();
+    store.removeFile(run.monitorPath);
+    store.removeFile(store.partialImagePath(dom.name, run.pid));
+    try {
+      await this.spawn(dom, definitionOf(dom), { id: dom.id });
+      events.emitReboot(eventRef(dom));
+      log.info(`domain '${dom.name}' restarted (${kind}): process ${dom.run?.pid}`);
+      if (wasPaused) {
+        // a reset keeps a paused guest paused, as QEMU's system_reset does
+        await monitorOf(dom).call('stop');
+        dom.state = 'paused';
+        dom.reason = PAUSED.USER;
+      }
+    } catch (err) {
+      log.error(`domain '${dom.name}': cannot start it again after its ${kind}: ${(err as Error).message}`);
+      if (dom.run === run) this.settle(dom, 'failed', true);
+    } finally {
+      run.markExited();
+    }
+  }
+
+  /** pause a running guest (libvirt's suspend): its memory and clock stand still */
+  async suspend(dom: Dom): Promise<void> {
+    runningOf(dom);
+    if (dom.state === 'paused') return; // libvirt: suspending a paused guest does nothing
+    await this.setPaused(dom, true);
+  }
+
+  /** resume a paused guest where it was */
+  async resume(dom: Dom): Promise<void> {
+    runningOf(dom);
+    if (dom.state !== 'paused') throw operationInvalid('domain is already running');
+    await this.setPaused(dom, false);
+  }
+
+  private async setPaused(dom: Dom, paused: boolean): Promise<void> {
+    await monitorOf(dom)
+      .call(paused ? 'stop' : 'cont')
+      .catch((err: unknown) => {
+        throw operationFailed(`cannot ${paused ? 'suspend' : 'resume'} domain '${dom.name}': ${(err as Error).message}`, err);
+      });
+    dom.state = paused ? 'paused' : 'running';
+    dom.reason = paused ? PAUSED.USER : RUNNING.UNPAUSED;
+    await this.writeStatus(dom);
+    if (paused) this.ctx.events.emit(eventRef(dom), EVENT.SUSPENDED, SUSPENDED_PAUSED);
+    else this.ctx.events.emit(eventRef(dom), EVENT.RESUMED, RESUMED_UNPAUSED);
   }
 
   /** the guest has ended: its files go, the domain is shut off with the reason (a transient one leaves the table) */

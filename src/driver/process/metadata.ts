@@ -67,7 +67,7 @@ export class Metadata {
       // both computed before either is stored: a change that one definition refuses changes neither
       const config = which.config && dom.config ? apply(dom.config) : dom.config;
       const live = which.live && dom.live ? apply(dom.live) : dom.live;
-      if (config && config !== dom.config) await this.ctx.store.writeConfig(config.name, formatDomainXML(config));
+      if (config && config !== dom.config) await this.ctx.store.writeConfig(config.name, formatDomainXML(config), config);
       dom.config = config;
       dom.live = live;
       if (dom.run) await this.processes.writeStatus(dom);

@@ -221,7 +221,7 @@ export class Migrations implements DriverMigration {
       dom.reason = RUNNING.MIGRATED;
       if (flags.persistDest) {
         const wasPersistent = dom.config !== null;
-        await store.writeConfig(def.name, formatDomainXML(def));
+        await store.writeConfig(def.name, formatDomainXML(def), def);
         dom.config = def;
         events.emit(eventRef(dom), EVENT.DEFINED, wasPersistent ? DEFINED.UPDATED : DEFINED.ADDED);
       }

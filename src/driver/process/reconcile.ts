@@ -7,18 +7,34 @@ import type { DriverContext } from './context.js';
 import { newRunning } from './domain-table.js';
 import type { GuestProcesses } from './guest-process.js';
 import type { MonitorClient } from './monitor-client.js';
+import { indexEntry, type IndexEntry } from './config-files.js';
 import type { RuntimeStatus } from './store.js';
 import { parseDomainXML, type DomainDef } from './xml/domain.js';
 
-/** 1. every persistent config, before anything looks at runtime state; a config that cannot be loaded is kept */
+/**
+ * 1. every persistent config, before anything looks at runtime state; a config that cannot be loaded is kept. A file
+ * the index still describes is neither read nor parsed (the index is a cache of parsed definitions: config-files.ts).
+ */
 export function loadConfigs({ store, table, log }: DriverContext): void {
-  for (const { file, name, xml } of store.listConfigs()) {
+  const known = { saved: store.savedNames(), autostart: store.autostartNames() };
+  const loaded = new Map<string, IndexEntry>();
+  let parsed = 0;
+  for (const config of store.listConfigs()) {
+    const { file, name } = config;
     let def: DomainDef;
-    try {
-      def = parseDomainXML(xml);
-    } catch (err) {
-      log.error(`${file}: cannot load domain config, skipped (the file is kept): ${(err as Error).message}`);
-      continue;
+    let entry: IndexEntry;
+    if (config.def) {
+      def = config.def;
+      entry = config.entry;
+    } else {
+      parsed++;
+      try {
+        def = parseDomainXML(config.xml);
+      } catch (err) {
+        log.error(`${file}: cannot load domain config, skipped (the file is kept): ${(err as Error).message}`);
+        continue;
+      }
+      entry = indexEntry(config.stats, config.xml, def);
     }
     if (def.name !== name) {
       log.error(`${file}: the file name does not match the domain name '${def.name}'; skipped (the file is kept)`);
@@ -29,8 +45,10 @@ export function loadConfigs({ store, table, log }: DriverContext): void {
       log.error(`${file}: uuid ${def.uuid} is already used by '${taken.name}'; skipped`);
       continue;
     }
-    table.add(table.create(def, def));
+    table.add(table.create(def, def, known));
+    loaded.set(name, entry);
   }
+  store.configs.loaded(loaded, parsed);
 }
 
 /** 2. runtime status: reconnect to live guests, settle dead ones, drop what dead writers left */

@@ -1,5 +1,6 @@
 // The driver's files (DESIGN §4):
-//   <state>/domains/<name>.xml     persistent configs (0600, atomic)
+//   <state>/domains/<name>.xml     persistent configs (0600, atomic, group commit: config-files.ts)
+//   <state>/domains.index.json     the configs with their parsed definitions: a cache for restarts
 //   <state>/autostart/<name>       autostart markers (content: uuid)
 //   <state>/save/<name>.save       managed save images
 //   <state>/log/<name>.log         guest runtime logs
@@ -10,6 +11,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync } 
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { partialImage } from '../../guest/image.js';
+import { ConfigFiles, type ConfigFile } from './config-files.js';
+import type { DomainDef } from './xml/domain.js';
 
 export interface RuntimeStatus {
   uuid: string;
@@ -28,10 +31,14 @@ export interface RuntimeStatus {
 }
 
 export class Store {
+  readonly configs: ConfigFiles;
+
   constructor(
     readonly stateDir: string,
     readonly runDir: string,
-  ) {}
+  ) {
+    this.configs = new ConfigFiles(this.configDir, join(stateDir, 'domains.index.json'), this.configPath);
+  }
 
   private dir(...parts: string[]): string {
     return join(...parts);
@@ -66,18 +73,26 @@ export class Store {
   monitorPath = (uuid: string): string => join(this.statusDir, `${uuid}.sock`);
   autostartPath = (name: string): string => join(this.autostartDir, name);
 
-  /** every config file: [name from the file name, xml] */
-  listConfigs(): Array<{ file: string; name: string; xml: string }> {
-    return readdirSync(this.configDir)
-      .filter((f) => f.endsWith('.xml'))
-      .map((f) => ({ file: join(this.configDir, f), name: f.slice(0, -4), xml: readFileSync(join(this.configDir, f), 'utf8') }));
+  /** every config file (name from the file name): its definition from the index, or its content to parse */
+  listConfigs(): ConfigFile[] {
+    return this.configs.scan();
   }
 
-  async writeConfig(name: string, xml: string): Promise<void> {
-    await writeFileAtomic(this.configPath(name), xml, { mode: 0o600, fsync: true });
+  /** durable once resolved (`xml` is `def` formatted) */
+  writeConfig(name: string, xml: string, def: DomainDef): Promise<void> {
+    return this.configs.write(name, xml, def);
   }
-  removeConfig(name: string): void {
-    rmSync(this.configPath(name), { force: true });
+  /** durable once resolved, and after every write of that name asked for before */
+  removeConfig(name: string): Promise<void> {
+    return this.configs.remove(name);
+  }
+
+  /** names with a managed save image, in one directory read (the table's listings) */
+  savedNames(): Set<string> {
+    return new Set(readdirSync(this.saveDir).flatMap((f) => (f.endsWith('.save') ? [f.slice(0, -5)] : [])));
+  }
+  autostartNames(): Set<string> {
+    return new Set(readdirSync(this.autostartDir));
   }
 
   hasManagedSave(name: string): boolean {

@@ -41,6 +41,17 @@ test('a mistyped command: exit 2, the nearest command and the usage line; the sa
   oneError(await runGuests(['frobnicate'], sb.env), 2, /^error: unknown command "frobnicate"\n {2}Usage: /);
 });
 
+test('topics separated by a space: `policy` shows its commands, `policy frob` is an unknown command (exit 2)', async () => {
+  const sb = sandbox();
+  const topic = await runGuests(['policy'], sb.env);
+  assert.equal(topic.exitCode, 0, topic.stderr);
+  assert.match(topic.stdout, /policy set\s.*\n(.*\n)*\s+policy show\s/);
+  assert.deepEqual(await runGuests(['help', 'policy'], sb.env), topic);
+  oneError(await runGuests(['policy', 'frob'], sb.env), 2, /^error: unknown command "policy frob"\n/, /Did you mean "policy show"\?.*\|policy set\|policy show\|policy unset\|/);
+  assert.match((await runGuests(['policy', 'show', '--help'], sb.env)).stdout, /^USAGE\n {2}\$ libvirt-guests policy show \[NAME\.\.\.\]/m);
+  oneError(await runGuests(['policy', 'show', '--frob'], sb.env), 2, /^error: policy show: unknown flag --frob\n/, /See 'libvirt-guests policy show --help'/);
+});
+
 test('oclif\'s parse errors in the project\'s style: which command, what is wrong, what to do; exit 2', async () => {
   const sb = sandbox();
   oneError(await runGuests(['stop', '--jsno'], sb.env), 2, /^error: stop: unknown flag --jsno\n/, /Did you mean --json\? See 'libvirt-guests stop --help'/);

@@ -34,6 +34,9 @@ test('libvirt-guests: commands, each command\'s flags, flag values, file names',
   assert.deepEqual(complete('libvirt-guests', ['st']), ['start', 'status', 'stop']);
   assert.deepEqual(complete('libvirt-guests', ['stop', '--b']), ['--backend']);
   assert.deepEqual(complete('libvirt-guests', ['stop', '--backend', '']), ['auto', 'native', 'virsh']);
+  assert.deepEqual(complete('libvirt-guests', ['po']), ['policy'], 'a topic, as typed');
+  assert.deepEqual(complete('libvirt-guests', ['policy', '']), ['set', 'show', 'unset']);
+  assert.ok(complete('libvirt-guests', ['policy', 'set', 'db1', '--o']).includes('--on-shutdown'));
   assert.ok(complete('libvirt-guests', ['reload', '--']).includes('--config'));
   assert.ok(!complete('libvirt-guests', ['reload', '--']).includes('--dry-run'), 'reload has no --dry-run');
   assert.deepEqual(complete('libvirt-guests', ['reload', '--config', repoPath('sysconfig', 'libvirt-')]), [repoPath('sysconfig', 'libvirt-guests')]);

@@ -16,7 +16,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 function server(path: string): MonitorServer {
   return new MonitorServer(
     path,
-    () => ({ greeting: { name: 'g', uuid: 'u', pid: process.pid, status: 'running', restored: false, save: null } }),
+    () => ({ greeting: { name: 'g', uuid: 'u', pid: process.pid, status: 'running', restored: false, paused: false, save: null } }),
     async (cmd) => ({ cmd }),
     () => undefined,
   );

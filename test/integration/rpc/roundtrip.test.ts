@@ -176,10 +176,11 @@ describe('openNative ↔ RpcServer', () => {
     const all = await c.listGuests({ which: 'all' });
     assert.deepEqual(
       all.map((g) => [g.name, g.state, g.persistent]),
+      // virsh's order: running guests by id, then the others by name
       [
         ['alpha', 'running', true],
-        ['beta', 'shutoff', true],
         ['gamma', 'running', false],
+        ['beta', 'shutoff', true],
       ],
     );
     assert.deepEqual((await c.listGuests({ persistence: 'transient' })).map((g) => g.name), ['gamma']);

@@ -21,6 +21,7 @@ test('the schema accepts a real-shaped result and rejects a broken one', () => {
     carriedOver: 0,
     list: [{ uri: 'qemu:///system', uuids: ['u'] }],
     deadlineExpired: false,
+    tiers: [{ order: null, guests: 1, budgetMs: null, usedMs: 12 }],
     durationMs: 12,
     uris: [
       {

@@ -80,4 +80,27 @@ describe('REMOTE layouts', () => {
     const ours = encode(wireErrorType, wireErrorFrom(new LibvirtError(42, 10, 'x')));
     assert.deepEqual(ours, h(`0000002a 0000000a 00000001 00000001 78000000 00000002 00000000 00000000 00000000 00000000 00000000 00000000 00000000`));
   });
+
+  it('NODE_GET_INFO ret: char model[32] is 32 XDR ints, then memory and six ints', () => {
+    const info = { model: 'x86_64', memory: 4096n, cpus: 2, mhz: 2600, nodes: 1, sockets: 1, cores: 2, threads: 1 };
+    const body = encode(PROC.NODE_GET_INFO.ret, info);
+    assert.equal(body.length, 32 * 4 + 8 + 6 * 4);
+    assert.deepEqual(body.subarray(0, 8), h('00000078 00000038')); // 'x', '8'
+    assert.deepEqual(body.subarray(6 * 4, 32 * 4), Buffer.alloc(26 * 4)); // NUL-padded
+    assert.deepEqual(decode(PROC.NODE_GET_INFO.ret, body), info);
+  });
+
+  it('NODE_GET_CPU_MAP ret: a counted bitmap, the online count, the CPU count', () => {
+    const ret = { cpumap: Buffer.from([0b101]), online: 2, ret: 3 };
+    assert.deepEqual(encode(PROC.NODE_GET_CPU_MAP.ret, ret), h('00000001 05000000 00000002 00000003'));
+  });
+
+  it('DOMAIN_MEMORY_STATS ret: (tag, value) pairs', () => {
+    const ret = { stats: [{ tag: 6, val: 4096n }] };
+    assert.deepEqual(encode(PROC.DOMAIN_MEMORY_STATS.ret, ret), h('00000001 00000006 0000000000001000'));
+  });
+
+  it('DOMAIN_EVENT_CALLBACK_REBOOT: the callback id and the domain', () => {
+    assert.deepEqual(encode(EVENT.DOMAIN_EVENT_CALLBACK_REBOOT.body, { callbackID: 2, msg: { dom } }), h(`00000002 ${domHex}`));
+  });
 });

@@ -47,8 +47,17 @@ function parseBehavior(attrs: Record<string, string>): GuestBehavior {
 export function behaviorFrom(metadata: MetadataElement[]): GuestBehavior {
   const el = metadata.find((m) => m.uri === BEHAVIOR_NS);
   if (!el) return { ...DEFAULT_BEHAVIOR };
+  const known = parsed.get(el.xml);
+  if (known) return { ...known };
   const node = readXml(el.xml, 'behavior metadata XML').find((n) => tagOf(n) !== '#text');
   if (!node || tagOf(node).split(':').pop() !== 'behavior')
     throw xmlError(`the element in namespace ${BEHAVIOR_NS} must be <gd:behavior …/>`);
-  return parseBehavior(attrsOf(node));
+  const behavior = parseBehavior(attrsOf(node));
+  if (parsed.size >= PARSED_MAX) parsed.clear();
+  parsed.set(el.xml, behavior);
+  return { ...behavior };
 }
+
+/** behaviour elements already parsed (a fleet's guests mostly share a few): a pure function's results, bounded */
+const parsed = new Map<string, GuestBehavior>();
+const PARSED_MAX = 256;

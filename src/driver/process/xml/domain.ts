@@ -13,7 +13,7 @@ import { parseUuid } from '../../../libvirt/uuid.js';
 export const DOMAIN_TYPE = 'process';
 export const OS_TYPE = 'exe';
 export const MAX_NAME_BYTES = 200;
-const MAX_VCPUS = 4096;
+export const MAX_VCPUS = 4096;
 
 export interface DomainDef {
   name: string;
