@@ -179,7 +179,8 @@ function tiersOf(plans: UriPlan[]): StopTier[] {
   const all = plans.flatMap((plan) => plan.targets.map((guest) => ({ plan, guest })));
   return stopTiers(all, (x) => x.guest.policy.order).map((t) => {
     const needs = t.members.map(({ guest }) =>
-      guest.action === 'destroy' ? 1 : guest.action === 'suspend' ? null : guest.policy.values['shutdown-timeout'] || null,
+      // a save's or a migration's time is not known beforehand: a fair share
+      guest.action === 'destroy' ? 1 : guest.action === 'suspend' || guest.action === 'migrate' ? null : guest.policy.values['shutdown-timeout'] || null,
     );
     return {
       order: t.order,
@@ -448,7 +449,7 @@ export async function stopGuests(request: StopRequest, services: Services): Prom
       uriResults = plans.map((p) => uriResult(p, [...(acted.results.get(p) ?? []), ...skippedResults(p)]));
       const at = new Date(services.clock.now()).toISOString();
       const away = uriResults.flatMap((u) =>
-        u.guests.flatMap((g): AwayGuest[] => (g.outcome === 'done' && g.migratedTo !== undefined ? [{ uri: u.uri, peer: g.migratedTo, uuid: g.uuid, name: g.name, at }] : [])),
+        u.guests.flatMap((g): AwayGuest[] => (g.outcome === 'done' && g.migratedTo !== undefined ? [{ uri: u.uri, peer: g.migratedTo, uuid: g.uuid, name: g.name, at: g.ended ?? at }] : [])),
       );
       if (away.length > 0) {
         // the guests on the peer leave the list (the original script must never start them here) for the record

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { openConnection } from '../../../src/connect/index.js';
 import type { Connection } from '../../../src/connect/connection.js';
 import { migrationRecordPath } from '../../../src/orchestrator/migrate.js';
-import { MigrateResult, StartResult, StopResult } from '../../../src/orchestrator/result.js';
+import { MigrateResult, PolicyShowResult, StartResult, StopResult } from '../../../src/orchestrator/result.js';
 import { runGuests } from '../../helpers/cli.js';
 import { cleanupAllGuestd, startGuestd, type GuestdInstance } from '../../helpers/guestd.js';
 import { askGuest } from '../../helpers/guests.js';
@@ -130,5 +130,62 @@ test('evacuate NAME --to URI and return, on demand; --dry-run changes nothing', 
     assert.deepEqual(await names(peerConn), []);
     assert.deepEqual(await fleet.state('plain1'), { state: 'running', reason: RUNNING_MIGRATED });
     assert.equal(returned.away, 0);
+  });
+});
+
+test('per-guest on-shutdown=migrate (policy): those guests go to the peer tier by tier, the others are saved here; start brings them back first', async () => {
+  await withPeer({ plain: 3 }, async (fleet, peer, peerConn) => {
+    // ON_SHUTDOWN stays suspend: only the policy asks for migration
+    fleet.configure({ MIGRATE_URI: `'${peer.uri}'`, CONNECT_RETRIES: 0 });
+    for (const [name, ...flags] of [
+      ['plain1', '--on-shutdown', 'migrate', '--order', '1'],
+      ['plain2', '--on-shutdown', 'migrate'],
+    ]) {
+      const set = await runGuests(['policy', 'set', name!, ...flags], fleet.sb.env);
+      assert.equal(set.exitCode, 0, set.stderr);
+    }
+    const dry = json(StopResult, await runGuests(['stop', '--dry-run', '--json'], fleet.sb.env));
+    assert.deepEqual(
+      dry.uris[0]!.guests.map((g) => [g.name, g.action, g.outcome]).sort(),
+      [
+        ['plain1', 'migrate', 'planned'],
+        ['plain2', 'migrate', 'planned'],
+        ['plain3', 'suspend', 'planned'],
+      ],
+    );
+
+    const stop = await runGuests(['stop', '--json'], fleet.sb.env);
+    const stopped = json(StopResult, stop);
+    assert.equal(stop.exitCode, 0, stop.stderr);
+    assert.equal(stopped.action, 'suspend');
+    const by = Object.fromEntries(stopped.uris[0]!.guests.map((g) => [g.name, g]));
+    assert.deepEqual([by.plain1!.action, by.plain1!.outcome, by.plain1!.migratedTo, by.plain1!.tier], ['migrate', 'done', peer.uri, 1]);
+    assert.deepEqual([by.plain2!.action, by.plain2!.outcome, by.plain2!.migratedTo, by.plain2!.tier], ['migrate', 'done', peer.uri, null]);
+    assert.deepEqual([by.plain3!.action, by.plain3!.outcome, by.plain3!.migratedTo], ['suspend', 'done', undefined]);
+    assert.ok(Date.parse(by.plain2!.ended!) <= Date.parse(by.plain1!.began!), 'the default tier stops first, then tier 1');
+    assert.deepEqual(await names(peerConn), ['plain1', 'plain2']);
+    assert.deepEqual(await fleet.state('plain3'), { state: 'shutoff', reason: SHUTOFF_SAVED });
+    const plain3 = fleet.guests.find((g) => g.name === 'plain3')!;
+    const list = fleet.listFile() ?? '';
+    assert.ok(list.includes(plain3.uuid), list);
+    for (const g of fleet.guests.filter((x) => x !== plain3)) assert.ok(!list.includes(g.uuid), `the list holds only the guest saved here: ${list}`);
+    const record = JSON.parse(readFileSync(migrationRecordPath(fleet.sb.listFile), 'utf8')) as { guests: { name: string }[] };
+    assert.deepEqual(record.guests.map((g) => g.name).sort(), ['plain1', 'plain2']);
+
+    const start = await runGuests(['start', '--json'], fleet.sb.env);
+    const started = json(StartResult, start);
+    assert.equal(start.exitCode, 0, start.stderr);
+    const back = Object.fromEntries(started.uris.flatMap((u) => u.guests).map((g) => [g.name, g]));
+    assert.deepEqual(Object.keys(back).sort(), ['plain1', 'plain2', 'plain3']);
+    for (const n of ['plain1', 'plain2']) {
+      assert.deepEqual([back[n]!.action, back[n]!.outcome], ['migrate', 'done'], n);
+      assert.ok(Date.parse(back[n]!.ended!) <= Date.parse(back.plain3!.began!), `${n} came back before the tiers started`);
+      assert.deepEqual(await fleet.state(n), { state: 'running', reason: RUNNING_MIGRATED }, n);
+    }
+    assert.deepEqual([back.plain3!.action, back.plain3!.outcome], ['start', 'done']);
+    assert.deepEqual(await names(peerConn), []);
+    // the policy travelled with the guest's definition, there and back
+    const shown = json(PolicyShowResult, await runGuests(['policy', 'show', 'plain1', '--json'], fleet.sb.env));
+    assert.deepEqual(shown.uris[0]!.guests[0]!.policy['on-shutdown'], { value: 'migrate', source: 'metadata' });
   });
 });
