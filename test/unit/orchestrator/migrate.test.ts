@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { GuestsConfig } from '../../../src/config/variables.js';
 import { migrationRecordPath } from '../../../src/orchestrator/migrate.js';
+import { POLICY_NAMESPACE } from '../../../src/orchestrator/policy/metadata.js';
 import { stopGuests } from '../../../src/orchestrator/stop.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { FakeHost, fakeServices, guestsConfig, type FakeGuestSpec } from '../../helpers/fake-host.js';
@@ -11,13 +12,13 @@ import { FakeHost, fakeServices, guestsConfig, type FakeGuestSpec } from '../../
 const LIST = '/var/lib/libvirt/libvirt-guests';
 const PEER = 'qemu+tls://peer.example/system';
 
-async function stop(guests: FakeGuestSpec[], config: Partial<GuestsConfig>) {
+async function stop(guests: FakeGuestSpec[], config: Partial<GuestsConfig>, command: 'stop' | 'shutdown' = 'stop') {
   const clock = new FakeClock();
   const host = new FakeHost(clock);
   const added = guests.map((g) => host.add(g));
   const services = fakeServices(clock, [host]);
   const cfg = guestsConfig([host], { ON_SHUTDOWN: 'migrate', MIGRATE_URI: PEER, ...config });
-  const request = { command: 'stop' as const, action: cfg.ON_SHUTDOWN, config: cfg, dryRun: false, listFile: LIST, lockFile: '/lock' };
+  const request = { command, action: command === 'shutdown' ? ('shutdown' as const) : cfg.ON_SHUTDOWN, config: cfg, dryRun: false, listFile: LIST, lockFile: '/lock' };
   const result = await clock.run(stopGuests(request, services));
   const guestResults = Object.fromEntries(result.uris.flatMap((u) => u.guests).map((g) => [g.name, g]));
   return { host, added, services, result, guestResults };
@@ -79,4 +80,32 @@ test('a failed migration gets MIGRATE_FALLBACK=shutdown (with FALLBACK=1 its own
       ['stuck', 'shutoff'],
     ],
   );
+});
+
+const policy = (attrs: string): Record<string, string> => ({ [POLICY_NAMESPACE]: `<lgt:policy xmlns:lgt="${POLICY_NAMESPACE}" ${attrs}/>` });
+
+test('per-guest on-shutdown=migrate beside ON_SHUTDOWN=suspend; the shutdown command shuts such a guest down', async () => {
+  const guests = [
+    { name: 'mover', metadata: policy('on-shutdown="migrate"') },
+    { name: 'stayer', saveMs: 1000 },
+  ];
+  const { host, guestResults } = await stop(guests, { ON_SHUTDOWN: 'suspend' });
+  assert.deepEqual(host.logOf('migrate'), ['0 migrate mover']);
+  assert.deepEqual([guestResults.mover!.action, guestResults.mover!.migratedTo], ['migrate', PEER]);
+  assert.deepEqual([guestResults.stayer!.action, guestResults.stayer!.migratedTo], ['suspend', undefined]);
+
+  const down = await stop(guests, { ON_SHUTDOWN: 'suspend' }, 'shutdown');
+  assert.deepEqual(down.host.logOf('migrate'), []);
+  assert.deepEqual(Object.values(down.guestResults).map((g) => [g.name, g.action]), [
+    ['mover', 'shutdown'],
+    ['stayer', 'shutdown'],
+  ]);
+});
+
+test('on-shutdown=migrate without MIGRATE_URI: the guest gets MIGRATE_FALLBACK, saying why', async () => {
+  const { host, guestResults } = await stop([{ name: 'mover', metadata: policy('on-shutdown="migrate"') }], { ON_SHUTDOWN: 'suspend', MIGRATE_URI: '' });
+  assert.deepEqual(host.logOf('migrate'), []);
+  const g = guestResults.mover!;
+  assert.deepEqual([g.action, g.finalAction, g.outcome, g.fallback], ['migrate', 'suspend', 'done', ['suspend']]);
+  assert.match(g.migrateError ?? '', /MIGRATE_URI is not set/);
 });
