@@ -23,7 +23,8 @@ const ROOMS = {
   'src/cli': ['src/orchestrator', 'src/ui', 'src/connect', 'src/config', 'src/effects', 'src/libvirt'],
   commands: ['src/cli', 'src/orchestrator', 'src/ui'],
   'src/driver': ['src/guest', 'src/effects', 'src/libvirt'],
-  'src/daemon': ['src/driver', 'src/remote', 'src/rpc', 'src/config', 'src/effects', 'src/libvirt'],
+  // connect: a peer-to-peer migration opens the destination daemon as a client would
+  'src/daemon': ['src/driver', 'src/connect', 'src/remote', 'src/rpc', 'src/config', 'src/effects', 'src/libvirt'],
   'src/guestctl': ['src/connect', 'src/remote', 'src/ui', 'src/libvirt'],
 };
 const OUTSIDE_SRC = ['scripts', 'test', 'bench', 'demo', 'bin'];

@@ -5,6 +5,7 @@ import GuestsHelp from '../src/cli/help.js';
 import initHook from '../src/cli/hooks/init.js';
 import notFoundHook from '../src/cli/hooks/not-found.js';
 import Condrestart from './condrestart.js';
+import Evacuate from './evacuate.js';
 import ForceReload from './force-reload.js';
 import Gueststatus from './gueststatus.js';
 import PolicySet from './policy/set.js';
@@ -12,6 +13,7 @@ import PolicyShow from './policy/show.js';
 import PolicyUnset from './policy/unset.js';
 import Reload from './reload.js';
 import Restart from './restart.js';
+import Return from './return.js';
 import Shutdown from './shutdown.js';
 import Start from './start.js';
 import Status from './status.js';
@@ -20,6 +22,7 @@ import TryRestart from './try-restart.js';
 
 export const COMMANDS = {
   condrestart: Condrestart,
+  evacuate: Evacuate,
   'force-reload': ForceReload,
   gueststatus: Gueststatus,
   'policy:set': PolicySet,
@@ -27,6 +30,7 @@ export const COMMANDS = {
   'policy:unset': PolicyUnset,
   reload: Reload,
   restart: Restart,
+  return: Return,
   shutdown: Shutdown,
   start: Start,
   status: Status,

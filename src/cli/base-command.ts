@@ -34,7 +34,7 @@ export abstract class GuestsCommand<T extends typeof Command = typeof Command> e
   private wantsJson = false;
   /** this command's flags, parsed once */
   protected flags!: CommandFlags<T>;
-  /** its arguments (the commands that take any: policy) */
+  /** its arguments (the commands that take any: policy, evacuate's guest names) */
   protected words: string[] = [];
 
   protected abstract execute(context: CommandContext): Promise<Outcome>;
@@ -42,7 +42,7 @@ export abstract class GuestsCommand<T extends typeof Command = typeof Command> e
   async run(): Promise<void> {
     const { flags, argv } = await this.parse(this.constructor as typeof GuestsCommand);
     this.flags = flags as CommandFlags<T>;
-    this.words = argv as string[];
+    this.words = argv.map(String);
     this.wantsJson = flags.json;
     const context = await commandContext(flags, process.env);
     process.stderr.write(warningLines(context));

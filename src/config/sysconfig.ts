@@ -74,6 +74,12 @@ export function parseConfig(text: string, file: string): Omit<LoadedConfig, 'sou
     setAt[name] = line;
   }
   const result = config as unknown as GuestsConfig;
+  if (result.ON_SHUTDOWN === 'migrate' && result.MIGRATE_URI === '')
+    throw new ConfigError(
+      'ON_SHUTDOWN="migrate" needs MIGRATE_URI, the URI of the peer host that takes the guests',
+      { file, line: setAt.ON_SHUTDOWN, variable: 'ON_SHUTDOWN' },
+      { hint: 'Set MIGRATE_URI (e.g. MIGRATE_URI=qemu+tls://peer.example/system), or choose ON_SHUTDOWN=suspend or shutdown.' },
+    );
   if (result.URIS.length === 0) warnings.push(`${file}:${setAt.URIS}: URIS is empty: no guests will be handled`);
   return { config: result, warnings, setAt };
 }

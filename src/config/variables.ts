@@ -4,7 +4,9 @@ import { nearestWord } from '../spelling.js';
 import { excerpt } from './excerpt.js';
 
 type OnBoot = 'start' | 'ignore';
-export type OnShutdown = 'suspend' | 'shutdown';
+export type OnShutdown = 'suspend' | 'shutdown' | 'migrate';
+/** what is done to a guest on this host (and to one that cannot be migrated) */
+export type LocalAction = Exclude<OnShutdown, 'migrate'>;
 type PersistentOnly = 'default' | 'true' | 'false';
 
 export interface GuestsConfig {
@@ -25,6 +27,13 @@ export interface GuestsConfig {
   CONNECT_RETRIES: number;
   RETRIES_SLEEP: number;
   LOCK_TIMEOUT: number;
+  MIGRATE_URI: string;
+  PARALLEL_MIGRATE: number;
+  MIGRATE_TIMEOUT: number;
+  MIGRATE_LIVE: boolean;
+  MIGRATE_FALLBACK: LocalAction;
+  MIGRATE_RETURN: boolean;
+  MIGRATE_RETURN_URI: string;
 }
 
 /** Result of checking one raw value: the typed value, or what is allowed. */
@@ -72,6 +81,12 @@ function uriList(raw: string): Check<string[]> {
   return { ok: true, value: uris };
 }
 
+/** one libvirt URI, or nothing */
+function optionalUri(raw: string): Check<string> {
+  if (raw === '' || /^[A-Za-z][A-Za-z0-9+.-]*:\/\/\S*$/.test(raw)) return { ok: true, value: raw };
+  return { ok: false, allowed: `one libvirt URI such as "qemu+tls://peer/system", or nothing ("${excerpt(raw)}" is not one)` };
+}
+
 function spec<K extends keyof GuestsConfig>(name: K, defaultText: string, check: (raw: string) => Check<GuestsConfig[K]>): VariableSpec<K> {
   return { name, defaultText, check };
 }
@@ -80,7 +95,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   spec('URIS', 'default', uriList),
   spec('ON_BOOT', 'start', oneOf<OnBoot>('start', 'ignore')),
   spec('START_DELAY', '0', nonNegativeInteger),
-  spec('ON_SHUTDOWN', 'suspend', oneOf<OnShutdown>('suspend', 'shutdown')),
+  spec('ON_SHUTDOWN', 'suspend', oneOf<OnShutdown>('suspend', 'shutdown', 'migrate')),
   spec('PARALLEL_SHUTDOWN', '0', nonNegativeInteger),
   spec('SHUTDOWN_TIMEOUT', '300', nonNegativeInteger),
   spec('BYPASS_CACHE', '0', integerSwitch),
@@ -93,6 +108,13 @@ export const VARIABLES: readonly VariableSpec[] = [
   spec('CONNECT_RETRIES', '10', nonNegativeInteger),
   spec('RETRIES_SLEEP', '1', nonNegativeInteger),
   spec('LOCK_TIMEOUT', '300', nonNegativeInteger),
+  spec('MIGRATE_URI', '', optionalUri),
+  spec('PARALLEL_MIGRATE', '2', positiveInteger),
+  spec('MIGRATE_TIMEOUT', '300', nonNegativeInteger),
+  spec('MIGRATE_LIVE', '1', integerSwitch),
+  spec('MIGRATE_FALLBACK', 'suspend', oneOf<LocalAction>('suspend', 'shutdown')),
+  spec('MIGRATE_RETURN', '1', integerSwitch),
+  spec('MIGRATE_RETURN_URI', '', optionalUri),
 ] as VariableSpec[];
 
 export function defaultConfig(): GuestsConfig {

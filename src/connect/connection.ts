@@ -39,6 +39,17 @@ export interface StartOptions {
   forceBoot?: boolean;
 }
 
+export interface MigrateOptions {
+  /** copy the memory while the guest runs (VIR_MIGRATE_LIVE) */
+  live?: boolean;
+  /** define the guest persistently on the destination (VIR_MIGRATE_PERSIST_DEST) */
+  persistent?: boolean;
+  /** remove the guest's definition here once it runs there (VIR_MIGRATE_UNDEFINE_SOURCE) */
+  undefineSource?: boolean;
+  /** aborting the signal aborts the migration job (DOMAIN_ABORT_JOB): the guest runs on here */
+  signal?: AbortSignal;
+}
+
 export interface LifecycleEvent {
   guest: GuestRef;
   kind: LifecycleKind;
@@ -72,6 +83,12 @@ export interface Connection {
   /** ask for an ACPI shutdown; returns when the request was accepted, not when the guest is off */
   shutdown(guest: GuestRef): Promise<void>;
   destroy(guest: GuestRef): Promise<void>;
+
+  /**
+   * Move a running guest to the host at `destUri`, peer to peer: this host's daemon connects to the destination and
+   * drives the migration (so `destUri` is as this host's daemon reaches the peer). Fails with the guest still here.
+   */
+  migrate(guest: GuestRef, destUri: string, options?: MigrateOptions): Promise<void>;
 
   /** `sync: true` asks the guest agent to take the host's time (domtime --sync) */
   setTime(guest: GuestRef, time: { sync: true } | { seconds: number; nseconds: number }): Promise<void>;

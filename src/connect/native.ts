@@ -16,6 +16,7 @@ import {
   JobField,
   ListAllDomainsFlags,
   MetadataType,
+  MigrateFlags,
   ModificationImpact,
   PROC,
   SaveFlags,
@@ -35,6 +36,7 @@ import type {
   LifecycleEvent,
   ListFilter,
   ManagedSaveOptions,
+  MigrateOptions,
   StartOptions,
 } from './connection.js';
 import type { ResolvedUri, Target } from './target.js';
@@ -258,6 +260,34 @@ export class NativeConnection implements Connection {
     // an abort that came too late leaves the guest saved: that is success, not an error
   }
 
+  async migrate(guest: GuestRef, destUri: string, options: MigrateOptions = {}): Promise<void> {
+    const { signal } = options;
+    if (signal?.aborted) throw abortedError(guest, undefined, 'migration');
+    const flags =
+      MigrateFlags.PEER2PEER |
+      (options.live ? MigrateFlags.LIVE : 0) |
+      (options.persistent ? MigrateFlags.PERSIST_DEST : 0) |
+      (options.undefineSource ? MigrateFlags.UNDEFINE_SOURCE : 0);
+    let aborted = false;
+    const onAbort = (): void => {
+      aborted = true;
+      this.abortJob(guest).catch(() => undefined); // the migration's own outcome reports what happened
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await this.remote.call(
+        PROC.DOMAIN_MIGRATE_PERFORM3_PARAMS,
+        { dom: toDom(guest), dconnuri: destUri, params: [], cookie_in: Buffer.alloc(0), flags },
+        { timeoutMs: 0 },
+      );
+    } catch (err) {
+      if (aborted && !(err instanceof RpcError)) throw abortedError(guest, err, 'migration');
+      throw err;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
   async jobInfo(guest: GuestRef): Promise<JobProgress> {
     try {
       const r = await this.remote.call(PROC.DOMAIN_GET_JOB_STATS, { dom: toDom(guest), flags: 0 });
@@ -402,11 +432,11 @@ function progress(type: number, values: Omit<JobProgress, 'type'>): JobProgress 
   return out;
 }
 
-function abortedError(guest: GuestRef, cause?: unknown): LibvirtError {
+function abortedError(guest: GuestRef, cause?: unknown, what = 'managed save'): LibvirtError {
   return new LibvirtError(
     VirErr.OPERATION_ABORTED,
     VirFrom.DOMAIN,
-    `operation aborted: managed save of '${guest.name}' was cancelled`,
+    `operation aborted: ${what} of '${guest.name}' was cancelled`,
     cause === undefined ? {} : { cause },
   );
 }

@@ -10,6 +10,7 @@ import type {
   LifecycleEvent,
   ListFilter,
   ManagedSaveOptions,
+  MigrateOptions,
   StartOptions,
 } from './connection.js';
 import { isVirError, LibvirtError, VirErr, VirFrom } from '../libvirt/error.js';
@@ -111,10 +112,27 @@ export class VirshConnection implements Connection {
   }
 
   async managedSave(guest: GuestRef, options: ManagedSaveOptions = {}): Promise<void> {
-    const { signal, onProgress, progressIntervalMs = 1000 } = options;
-    if (signal?.aborted) throw aborted(guest);
+    const { onProgress, progressIntervalMs = 1000 } = options;
     const args = ['managedsave', ...(options.bypassCache ? ['--bypass-cache'] : []), '--domain', guest.uuid];
-    const save = this.runner.run([...this.base, ...args]);
+    // a save that won the race against an abort leaves the guest saved: success
+    await this.abortableJob(guest, args, 'managed save', options.signal, (stop) =>
+      onProgress ? this.pollProgress(guest, progressIntervalMs, stop, onProgress) : Promise.resolve(),
+    );
+  }
+
+  /**
+   * A virsh command that runs a job on the guest: aborting `signal` aborts the job (domjobabort until it lands), and
+   * its failure then says so; `beside` runs alongside until the command ends (progress polls).
+   */
+  private async abortableJob(
+    guest: GuestRef,
+    args: string[],
+    what: string,
+    signal: AbortSignal | undefined,
+    beside: (stop: Stopper) => Promise<void> = () => Promise.resolve(),
+  ): Promise<void> {
+    if (signal?.aborted) throw aborted(guest, undefined, what);
+    const job = this.runner.run([...this.base, ...args]);
     const stop = stopper();
     let abortRequested = false;
     let aborter: Promise<void> = Promise.resolve();
@@ -123,18 +141,18 @@ export class VirshConnection implements Connection {
       aborter = this.abortUntilDone(guest, stop);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
-    const poller = onProgress ? this.pollProgress(guest, progressIntervalMs, stop, onProgress) : Promise.resolve();
+    const alongside = beside(stop);
     let result: VirshResult;
     try {
-      result = await save;
+      result = await job;
     } finally {
       stop.fire();
       signal?.removeEventListener('abort', onAbort);
-      await Promise.all([poller, aborter]);
+      await Promise.all([alongside, aborter]);
     }
-    if (result.exitCode === 0) return; // the save won the race against an abort: the guest is saved
-    const err = virshError(result.stderr, 'managedsave', result.exitCode);
-    if (abortRequested) throw aborted(guest, err);
+    if (result.exitCode === 0) return;
+    const err = virshError(result.stderr, args[0]!, result.exitCode);
+    if (abortRequested) throw aborted(guest, err, what);
     throw err;
   }
 
@@ -178,6 +196,16 @@ export class VirshConnection implements Connection {
 
   async jobInfo(guest: GuestRef): Promise<JobProgress> {
     return parseJobInfo(await this.virsh('domjobinfo', '--domain', guest.uuid));
+  }
+
+  async migrate(guest: GuestRef, destUri: string, options: MigrateOptions = {}): Promise<void> {
+    const flags = [
+      '--p2p',
+      ...(options.live ? ['--live'] : []),
+      ...(options.persistent ? ['--persistent'] : []),
+      ...(options.undefineSource ? ['--undefinesource'] : []),
+    ];
+    await this.abortableJob(guest, ['migrate', ...flags, '--domain', guest.uuid, '--desturi', destUri], 'migration', options.signal);
   }
 
   async abortJob(guest: GuestRef): Promise<void> {
@@ -313,8 +341,8 @@ export class VirshConnection implements Connection {
   }
 }
 
-function aborted(guest: GuestRef, cause?: unknown): LibvirtError {
-  return new LibvirtError(VirErr.OPERATION_ABORTED, VirFrom.NONE, `managed save of '${guest.name}' was aborted`, { cause });
+function aborted(guest: GuestRef, cause?: unknown, what = 'managed save'): LibvirtError {
+  return new LibvirtError(VirErr.OPERATION_ABORTED, VirFrom.NONE, `${what} of '${guest.name}' was aborted`, { cause });
 }
 
 interface Stopper {

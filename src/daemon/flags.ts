@@ -13,6 +13,7 @@ import {
   ListAllDomainsFlags as LF,
   MessageFlags,
   MetadataType,
+  MigrateFlags,
   ModificationImpact,
   RebootFlags,
   SaveFlags,
@@ -28,6 +29,20 @@ import {
 } from '../remote/protocol.js';
 
 const all = (flags: Record<string, number>): number => Object.values(flags).reduce((a, b) => a | b, 0);
+
+/**
+ * Migration: live or not, peer-to-peer or driven by the client, persistence on both ends. A process guest has no
+ * disks (NON_SHARED_*, UNSAFE are moot but refused as libvirt refuses what a driver lacks), no config to protect from
+ * change during the job beyond the job itself (CHANGE_PROTECTION is so), and a failed stream always aborts
+ * (ABORT_ON_ERROR is so). Tunnelled, offline, paused, compressed, post-copy and the rest are not done.
+ */
+const MIGRATE_FLAGS =
+  MigrateFlags.LIVE |
+  MigrateFlags.PEER2PEER |
+  MigrateFlags.PERSIST_DEST |
+  MigrateFlags.UNDEFINE_SOURCE |
+  MigrateFlags.CHANGE_PROTECTION |
+  MigrateFlags.ABORT_ON_ERROR;
 
 /** the procedures whose arguments carry flags */
 export type FlaggedProc = { [K in ProcName]: ArgsOf<K> extends { flags: number } ? K : never }[ProcName];
@@ -57,6 +72,11 @@ export const SUPPORTED_FLAGS: Record<FlaggedProc, number> = {
   DOMAIN_SET_METADATA: ModificationImpact.LIVE | ModificationImpact.CONFIG,
   DOMAIN_SNAPSHOT_NUM: all(SnapshotListFlags), // a filter of snapshots; there are none
   DOMAIN_GET_MESSAGES: all(MessageFlags),
+  DOMAIN_MIGRATE_BEGIN3_PARAMS: MIGRATE_FLAGS,
+  DOMAIN_MIGRATE_PREPARE3_PARAMS: MIGRATE_FLAGS,
+  DOMAIN_MIGRATE_PERFORM3_PARAMS: MIGRATE_FLAGS,
+  DOMAIN_MIGRATE_FINISH3_PARAMS: MIGRATE_FLAGS,
+  DOMAIN_MIGRATE_CONFIRM3_PARAMS: MIGRATE_FLAGS,
   DOMAIN_REBOOT: RebootFlags.ACPI_POWER_BTN, // as for shutdown: the power button is the only way
   DOMAIN_RESET: 0,
   DOMAIN_MEMORY_STATS: 0,

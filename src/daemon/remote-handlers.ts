@@ -42,6 +42,7 @@ import {
 } from '../remote/types.js';
 import type { ClientState } from './client-state.js';
 import { affectOf, checkFlags, has, matchesListFlags, metadataKind, SUPPORTED_FLAGS, type FlaggedProc } from './flags.js';
+import { migrationHandlers } from './migration-handlers.js';
 import { GUESTD_VERSION_NUMBER, LIBVIRT_COMPAT_VERSION_NUMBER } from './version.js';
 
 export type Handler<K extends ProcName> = (args: ArgsOf<K>, client: ClientState) => Promise<RetOf<K>> | RetOf<K>;
@@ -56,6 +57,9 @@ export const BEFORE_OPEN: ReadonlySet<string> = new Set<ProcName>([
 ]);
 
 const SUPPORTED_FEATURES = new Set<number>([
+  Feature.MIGRATION_P2P,
+  Feature.MIGRATION_V3,
+  Feature.MIGRATION_PARAMS,
   Feature.PROGRAM_KEEPALIVE,
   Feature.REMOTE_EVENT_CALLBACK,
   Feature.REMOTE_CLOSE_CALLBACK,
@@ -112,6 +116,8 @@ export interface HandlerContext {
   driver: Driver;
   /** URI reported by CONNECT_GET_URI when the client sent none */
   defaultUri: string;
+  /** what the handlers have to say (a migration's figures) */
+  log?: (line: string) => void;
 }
 
 /** a bitmap of CPU ids, one bit each, `bytes` long (libvirt's cpumap) */
@@ -124,7 +130,7 @@ function cpuBitmap(ids: readonly number[], bytes: number): Buffer {
 const CONTROL_STATES = { ok: ControlState.OK, job: ControlState.JOB, occupied: ControlState.OCCUPIED, error: ControlState.ERROR };
 const VCPU_STATES = { offline: VcpuState.OFFLINE, running: VcpuState.RUNNING, blocked: VcpuState.BLOCKED };
 
-export function createHandlers({ driver, defaultUri }: HandlerContext): Handlers {
+export function createHandlers({ driver, defaultUri, log }: HandlerContext): Handlers {
   const dom = (d: RemoteDomain): DomainRecord => driver.lookupByUuid(d.uuid);
   /** a driver operation libvirt's driver tables may lack: NO_SUPPORT when this driver does */
   const op = <K extends keyof DriverExtras>(proc: ProcName, name: K): NonNullable<DriverExtras[K]> => {
@@ -139,6 +145,7 @@ export function createHandlers({ driver, defaultUri }: HandlerContext): Handlers
     return r;
   };
   const handlers: Handlers = {
+    ...migrationHandlers(driver, log ?? (() => undefined)),
     AUTH_LIST: () => ({ types: [AuthType.NONE] }),
     CONNECT_SUPPORTS_FEATURE: ({ feature }) => ({ supported: SUPPORTED_FEATURES.has(feature) ? 1 : 0 }),
     CONNECT_OPEN: ({ name, flags }, client) => {

@@ -56,7 +56,11 @@ export function createRemoteService(driver: Driver, log: Logger, options: Remote
       refusalLogged = Date.now();
     },
   });
-  const handlers = createHandlers({ driver, defaultUri: options.defaultUri ?? 'guest:///system' });
+  const handlers = createHandlers({
+    driver,
+    defaultUri: options.defaultUri ?? 'guest:///system',
+    log: (line) => log.info(line),
+  });
   server.addProgram(buildRemoteDispatch(adapt(handlers)));
 
   const unsubscribeReboot = driver.onReboot?.((domain) => {

@@ -163,7 +163,33 @@ export interface DriverExtras {
   onReboot?(listener: (domain: DomainEvent['domain']) => void): () => void;
 }
 
+/** what a migration is asked to do (the VIR_MIGRATE_* flags a driver honours) */
+export interface DriverMigrateFlags {
+  /** copy the memory while the guest runs; pause it only for the last part */
+  live: boolean;
+  /** the guest is defined persistently on the destination */
+  persistDest: boolean;
+  /** the source's definition is removed once the guest runs on the destination */
+  undefineSource: boolean;
+}
+
+/**
+ * libvirt's migration protocol, version 3: begin and perform and confirm on the source, prepare and finish on the
+ * destination. Cookies are opaque to everyone but the two drivers.
+ */
+export interface DriverMigration {
+  begin(uuid: string, flags: DriverMigrateFlags): Promise<{ xml: string; cookie: Buffer }>;
+  /** `address`: where the destination listens for the stream (`tcp:host:port`); a local socket when absent */
+  prepare(xml: string, cookie: Buffer, flags: DriverMigrateFlags, address: string | null): Promise<{ cookie: Buffer; uri: string }>;
+  /** the guest is left paused: since `pausedAt` (ms since the epoch) */
+  perform(uuid: string, uri: string, cookie: Buffer, flags: DriverMigrateFlags): Promise<{ cookie: Buffer; pausedAt: number }>;
+  finish(cookie: Buffer, flags: DriverMigrateFlags, cancelled: boolean): Promise<{ domain: DomainRecord; cookie: Buffer }>;
+  confirm(uuid: string, cookie: Buffer, flags: DriverMigrateFlags, cancelled: boolean): Promise<void>;
+}
+
 export interface Driver extends DriverExtras {
+  /** absent: the driver cannot migrate */
+  readonly migration?: DriverMigration;
   /** hypervisor type name, as CONNECT_GET_TYPE reports it */
   readonly type: string;
   /** load every persistent config, then reconcile runtime status (restart rule: DESIGN §4) */

@@ -2,11 +2,12 @@
 //   --monitor SOCKET --behavior JSON [--restore IMAGE] [--bypass-cache] [--ready-fd 3]`.
 // The process driver starts it detached (own session, stdio to a log file) so it outlives the daemon. Once the
 // monitor listens (or the restore failed), one JSON line goes to the ready fd and the fd is closed.
-import { closeSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { GuestBehavior, ReadyLine } from './protocol.js';
 import { GuestRuntime, writeLog } from './runtime.js';
 import { ImageError } from './image.js';
+import { cancelMarker } from './migration-stream.js';
 
 const { values } = parseArgs({
   options: {
@@ -19,6 +20,8 @@ const { values } = parseArgs({
     'bypass-cache': { type: 'boolean', default: false },
     'ready-fd': { type: 'string' },
     'tick-ms': { type: 'string' },
+    /** an incoming migration: start now, restore once the image appears (or give up at IMAGE.cancel) */
+    'await-restore': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -50,6 +53,20 @@ try {
   behavior = JSON.parse(values.behavior) as GuestBehavior;
 } catch {
   fail('InvalidArgument', '--behavior is not JSON');
+}
+
+if (values['await-restore'] && values.restore) {
+  // the process and its modules are up while the memory is still on its way: the guest's pause is only the restore
+  const image = values.restore;
+  const outcome = await new Promise<'ready' | 'cancelled'>((resolve) => {
+    const look = (): void => {
+      if (existsSync(image)) resolve('ready');
+      else if (existsSync(cancelMarker(image))) resolve('cancelled');
+      else setTimeout(look, 5);
+    };
+    look();
+  });
+  if (outcome === 'cancelled') fail('Cancelled', 'the incoming migration was cancelled');
 }
 
 const runtime = new GuestRuntime({

@@ -3,7 +3,8 @@
 // `{"id":N,"execute":CMD,"arguments":{…}}` gets exactly one reply `{"id":N,"return":…}` or
 // `{"id":N,"error":{"class":…,"desc":…}}`; events `{"event":NAME,"data":{…}}` may come at any time.
 
-export type GuestStatus = 'booting' | 'running' | 'saving' | 'shutting-down';
+/** `migrating`: its memory is being sent while it runs; `paused`: sent, waiting to be told whether it lives on */
+export type GuestStatus = 'booting' | 'running' | 'saving' | 'shutting-down' | 'migrating' | 'paused';
 
 export interface Greeting {
   greeting: {
@@ -20,7 +21,7 @@ export interface Greeting {
 }
 
 /** Why the guest process is about to exit; sent as the POWEROFF event just before it does. */
-export type PowerOffReason = 'shutdown' | 'destroyed' | 'saved' | 'failed';
+export type PowerOffReason = 'shutdown' | 'destroyed' | 'saved' | 'failed' | 'migrated';
 
 export type ErrorClass =
   | 'GenericError'
@@ -79,6 +80,21 @@ export interface QuerySaveReply {
   elapsedMs: number;
 }
 
+interface MigrateArgs {
+  /** where the destination listens (migration-stream.ts) */
+  uri: string;
+  token: string;
+  live: boolean;
+}
+export interface MigrateReply {
+  bytes: number;
+  passes: number;
+  /** how long the guest has been paused when the destination had it all, ms */
+  pausedMs: number;
+  counter: number;
+  checksum: string;
+}
+
 export interface TimeReply {
   /** guest clock, nanoseconds since the epoch, as a decimal string (exceeds 2^53) */
   timeNs: string;
@@ -96,6 +112,11 @@ export interface Commands {
   save: { args: SaveArgs; reply: SaveReply };
   'save-cancel': { args: Record<string, never>; reply: Record<string, never> };
   'query-save': { args: Record<string, never>; reply: QuerySaveReply };
+  /** send the guest to a destination; it stays paused until migrate-finish */
+  migrate: { args: MigrateArgs; reply: MigrateReply };
+  'migrate-cancel': { args: Record<string, never>; reply: Record<string, never> };
+  /** commit: the guest runs on at the destination, so this one ends (POWEROFF 'migrated'); else it resumes */
+  'migrate-finish': { args: { commit: boolean }; reply: Record<string, never> };
   'guest-get-time': { args: Record<string, never>; reply: TimeReply };
   /** without timeNs: take the host's time (domtime --sync) */
   'guest-set-time': { args: { timeNs?: string }; reply: TimeReply };
@@ -109,6 +130,7 @@ export interface Events {
   SAVE_FAILED: { desc: string };
   BOOTED: Record<string, never>;
   SHUTDOWN_REQUESTED: { honored: boolean };
+  MIGRATE_PROGRESS: SaveProgress;
 }
 
 /** the readiness line the runtime writes to fd 3 once its monitor listens (or why it could not start) */

@@ -9,10 +9,13 @@ import { GuestClock, hostNowNs, type HostClock } from './clock.js';
 import { openImageWriter, type ImageWriter } from './direct-io.js';
 import { BLOCK, encodeHeader, encodeTrailer, imageSize, paddedSize, partialImage, readImage } from './image.js';
 import { GuestMemory } from './memory.js';
+import { MigrationAborted, sendMigration } from './migration-sender.js';
+import { parseMigrationUri, type MigrationAddress } from './migration-stream.js';
 import { MonitorError, MonitorServer } from './monitor-server.js';
 import type {
   GuestBehavior,
   GuestStatus,
+  MigrateReply,
   PowerOffReason,
   QuerySaveReply,
   SaveProgress,
@@ -54,6 +57,7 @@ export class GuestRuntime {
   private monitor!: MonitorServer;
   private ticker: NodeJS.Timeout | null = null;
   private save: SaveJob | null = null;
+  private migration: { startedAt: number; sent: number; total: number; aborted: boolean } | null = null;
   private shutdownPending = false;
   /** paused (virsh suspend): its memory and clock stand still until resumed */
   private paused = false;
@@ -165,6 +169,14 @@ export class GuestRuntime {
         const progress = this.saveProgress();
         return { active: progress !== null, ...(progress ?? { processed: 0, total: 0, elapsedMs: 0 }) } satisfies QuerySaveReply;
       }
+      case 'migrate':
+        return this.migrateTo(String(args.uri ?? ''), String(args.token ?? ''), args.live === true);
+      case 'migrate-cancel':
+        if (!this.migration) throw new MonitorError('NoJob', 'no migration in progress');
+        this.migration.aborted = true;
+        return {};
+      case 'migrate-finish':
+        return this.finishMigration(args.commit === true);
       case 'guest-get-time':
         this.requireAgent();
         return { timeNs: this.clock.now().toString() } satisfies TimeReply;
@@ -250,6 +262,7 @@ export class GuestRuntime {
     if (!file) throw new MonitorError('InvalidArgument', 'save needs a file');
     if (this.save) throw new MonitorError('Busy', 'a save is already in progress');
     if (this.status === 'shutting-down') throw new MonitorError('Busy', 'the guest is shutting down');
+    if (this.status === 'migrating' || this.status === 'paused') throw new MonitorError('Busy', 'the guest is migrating');
     const previous = this.status;
     this.status = 'saving';
     this.pauseTicks();
@@ -354,6 +367,81 @@ export class GuestRuntime {
       void this.monitor.broadcast('SAVE_FAILED', { desc: failure.message });
       throw failure;
     }
+  }
+
+  private async migrateTo(uri: string, token: string, live: boolean): Promise<MigrateReply> {
+    let address: MigrationAddress;
+    try {
+      address = parseMigrationUri(uri);
+    } catch (err) {
+      throw new MonitorError('InvalidArgument', (err as Error).message);
+    }
+    if (this.status !== 'running') throw new MonitorError('Busy', `the guest is ${this.status}, not running`);
+    const memoryBytes = this.memory.bytes.length;
+    const job = { startedAt: Date.now(), sent: 0, total: memoryBytes, aborted: false };
+    this.migration = job;
+    this.status = 'migrating';
+    let paused = false;
+    let lastReport = 0;
+    try {
+      const result = await sendMigration({
+        address,
+        hello: { token, uuid: this.opts.uuid, name: this.opts.name, memoryBytes },
+        memory: this.memory,
+        live,
+        mibPerSecond: this.opts.behavior.saveMiBps,
+        pause: () => {
+          paused = true;
+          this.status = 'paused';
+          this.pauseTicks();
+          return { guestTimeNs: this.clock.freeze().toString() };
+        },
+        aborted: () => job.aborted,
+        onProgress: (sent, remaining) => {
+          job.sent = sent;
+          job.total = Math.max(job.total, sent + remaining);
+          const now = Date.now();
+          if (now - lastReport < 50) return;
+          lastReport = now;
+          void this.monitor.broadcast('MIGRATE_PROGRESS', { processed: sent, total: job.total, elapsedMs: now - job.startedAt });
+        },
+      });
+      this.log(
+        `migrated to ${uri}: ${result.bytes} bytes in ${result.passes} live passes, ${Date.now() - job.startedAt} ms; ` +
+          `paused ${Date.now() - result.pausedAt} ms so far`,
+      );
+      return {
+        bytes: result.bytes,
+        passes: result.passes,
+        pausedMs: Date.now() - result.pausedAt,
+        counter: result.facts.counter,
+        checksum: result.facts.checksum,
+      };
+    } catch (err) {
+      if (paused) {
+        this.clock.thaw();
+        this.resumeTicks();
+      }
+      this.status = 'running';
+      this.log(`migration to ${uri} failed: ${(err as Error).message}; guest continues`);
+      if (err instanceof MigrationAborted) throw new MonitorError('Aborted', 'migration cancelled');
+      throw new MonitorError('GenericError', `migration to ${uri} failed: ${(err as Error).message}`);
+    } finally {
+      this.migration = null;
+    }
+  }
+
+  private finishMigration(commit: boolean): Record<string, never> {
+    if (this.status !== 'paused') throw new MonitorError('NoJob', `no migration to finish (the guest is ${this.status})`);
+    if (commit) {
+      setImmediate(() => void this.powerOff('migrated'));
+      return {};
+    }
+    this.status = 'running';
+    this.clock.thaw();
+    this.resumeTicks();
+    this.log('migration cancelled by the destination; guest continues');
+    return {};
   }
 
   /** tell the monitors why, then exit */

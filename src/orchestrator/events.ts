@@ -3,7 +3,7 @@
 import type { GuestRef } from '../connect/connection.js';
 import type { GuestResult } from './result.js';
 
-type UriAction = 'suspend' | 'shutdown' | 'start';
+type UriAction = 'suspend' | 'shutdown' | 'start' | 'migrate';
 
 export type OrchestratorEvent =
   | { kind: 'lock-wait'; pid: number }
@@ -26,17 +26,19 @@ export type OrchestratorEvent =
   | { kind: 'tier-begin'; action: 'stop' | 'start'; order: number | null; guests: number; budgetMs: number | null }
   /** start: a guest did not reach its readiness (`ready`) within ready-timeout; the next tier goes on */
   | { kind: 'not-ready'; uri: string; guest: GuestRef; ready: 'running' | 'agent'; seconds: number }
-  | { kind: 'transient-skipped'; uri: string; action: 'suspend' | 'shutdown'; names: string[] }
+  | { kind: 'transient-skipped'; uri: string; action: 'suspend' | 'shutdown' | 'migrate'; names: string[] }
   /** everything that will be acted on, known before the first action (renderers build their task lists) */
   | { kind: 'plan'; action: UriAction; uris: { uri: string; guests: { uuid: string; name?: string }[] }[] }
   | { kind: 'uri-begin'; uri: string; action: UriAction }
-  | { kind: 'guest-begin'; uri: string; guest: GuestRef; action: 'suspend' | 'shutdown' | 'destroy' | 'start' }
+  | { kind: 'guest-begin'; uri: string; guest: GuestRef; action: 'suspend' | 'shutdown' | 'destroy' | 'start' | 'migrate'; to?: string }
   | { kind: 'save-progress'; uri: string; guest: GuestRef; processed: number; total: number | undefined }
   /** sequential shutdown, or start waiting for a guest still powering off: one guest (secondsLeft null: no limit) */
   | { kind: 'guest-waiting'; uri: string; guest: GuestRef; secondsLeft: number | null }
   /** parallel shutdown: how many guests of a URI are still being waited for */
   | { kind: 'uri-waiting'; uri: string; count: number; secondsLeft: number | null }
-  | { kind: 'fallback'; uri: string; guest: GuestRef; from: 'suspend' | 'shutdown'; to: 'shutdown' | 'destroy'; reason: string }
+  | { kind: 'fallback'; uri: string; guest: GuestRef; from: 'suspend' | 'shutdown' | 'migrate'; to: 'suspend' | 'shutdown' | 'destroy'; reason: string }
+  /** where the guests that were migrated away are recorded could not be read or written */
+  | { kind: 'migrations-unrecorded'; file: string; error: string }
   /** the daemon went away during an action on the guest; `found` is what asking again afterwards found out */
   | { kind: 'connection-lost'; uri: string; guest: GuestRef; error: string; found: string }
   | { kind: 'timeout-expired'; uri: string }

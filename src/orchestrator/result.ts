@@ -3,7 +3,7 @@
 // from the same source, and tests validate real output against it.
 import { z } from 'zod';
 
-export const GuestAction = z.enum(['suspend', 'shutdown', 'destroy', 'start', 'none']);
+export const GuestAction = z.enum(['suspend', 'shutdown', 'destroy', 'start', 'migrate', 'none']);
 export type GuestAction = z.infer<typeof GuestAction>;
 
 const GuestOutcome = z.enum([
@@ -31,7 +31,11 @@ export const GuestResult = z.object({
   /** bytes written by a managed save */
   bytes: z.number().int().nonnegative().optional(),
   /** fallbacks that ran, in order */
-  fallback: z.array(z.enum(['shutdown', 'destroy'])),
+  fallback: z.array(z.enum(['suspend', 'shutdown', 'destroy'])),
+  /** migrate: the URI of the host the guest runs on now */
+  migratedTo: z.string().optional(),
+  /** migrate: why the guest could not be migrated (it got the local action instead) */
+  migrateError: z.string().optional(),
   persistent: z.boolean().optional(),
   error: z.string().optional(),
   /** the guest's tier (its policy's `order`); null: the default tier */
@@ -80,7 +84,7 @@ const ExitStatus = z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(
 
 export const StopResult = z.object({
   command: z.enum(['stop', 'shutdown']),
-  action: z.enum(['suspend', 'shutdown']),
+  action: z.enum(['suspend', 'shutdown', 'migrate']),
   exit: ExitStatus,
   dryRun: z.boolean(),
   listFile: z.string(),
@@ -115,6 +119,22 @@ export const StartResult = z.object({
   uris: z.array(UriResult),
 });
 export type StartResult = z.infer<typeof StartResult>;
+
+/** `evacuate` and `return`, and the guests `start` brings back from the peer */
+export const MigrateResult = z.object({
+  command: z.enum(['evacuate', 'return']),
+  exit: ExitStatus,
+  dryRun: z.boolean(),
+  /** evacuate: the peer the guests go to */
+  to: z.string().optional(),
+  /** where the guests that went away are recorded (beside the list file) */
+  recordFile: z.string(),
+  /** guests still recorded as away after this run */
+  away: z.number().int().nonnegative(),
+  durationMs: z.number().int().nonnegative(),
+  uris: z.array(UriResult),
+});
+export type MigrateResult = z.infer<typeof MigrateResult>;
 
 export const RestartResult = z.object({
   command: z.enum(['restart', 'condrestart', 'try-restart']),
@@ -193,7 +213,7 @@ export const PolicySetResult = z.object({
 export type PolicySetResult = z.infer<typeof PolicySetResult>;
 
 /** Every result a command can print with --json. */
-const CommandResult = z.union([StopResult, StartResult, RestartResult, GuestStatusResult, PolicyShowResult, PolicySetResult]);
+const CommandResult = z.union([StopResult, StartResult, RestartResult, GuestStatusResult, MigrateResult, PolicyShowResult, PolicySetResult]);
 
 export function resultJsonSchema(): unknown {
   return z.toJSONSchema(CommandResult, { target: 'draft-2020-12' });

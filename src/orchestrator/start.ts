@@ -10,6 +10,7 @@ import { isVirError, VirErr } from '../libvirt/error.js';
 import { connectWithRetry } from './connect-retry.js';
 import { readListFile, writeListFile, type ListEntry } from './list-file.js';
 import type { GuestResult, StartResult, TierResult, UriResult } from './result.js';
+import { migrationRecordPath, returnGuests } from './migrate.js';
 import { guestPolicies, type GuestPolicy } from './guest-policies.js';
 import { startTiers } from './policy/tiers.js';
 import { withTimeline } from './timeline.js';
@@ -317,8 +318,46 @@ async function startInTiers(
   await Promise.all(pending);
   return { outcomes, tiers: out };
 }
+
+/**
+ * `start`: with MIGRATE_RETURN, the guests recorded as migrated away come back from the peer first (migrate.ts), all
+ * of them before the first tier, whatever their policy's order: they run already (on the peer), and a guest that
+ * comes back is running here too, so it is ready for the tiers that follow; then the guests of the list file are
+ * restored or started here, tier by tier.
+ */
 export async function startGuests(request: StartRequest, plainServices: Services): Promise<StartResult> {
   const services = withTimeline(plainServices);
+  const { config, listFile } = request;
+  if (!config.MIGRATE_RETURN || !(await services.files.exists(migrationRecordPath(listFile)))) return startListed(request, services);
+  const startedAt = services.clock.now();
+  const lock = await takeRunLock(services, listFile, config.LOCK_TIMEOUT, request.dryRun || request.lockHeld === true);
+  try {
+    const quiet: Services = { ...services, report: (e) => (e.kind === 'finished' ? undefined : services.report(e)) };
+    let back: UriResult[];
+    let backExit: StartResult['exit'] = EXIT.OK;
+    try {
+      const returned = await returnGuests({ config, dryRun: request.dryRun, listFile, lockHeld: true }, quiet);
+      back = returned.uris;
+      backExit = returned.exit;
+    } catch (err) {
+      // a record that cannot be read must not keep the guests of this host from starting
+      services.report({ kind: 'migrations-unrecorded', file: migrationRecordPath(listFile), error: errorText(err) });
+      back = [];
+      backExit = EXIT.FAILURE;
+    }
+    const listed = await startListed({ ...request, lockHeld: true }, services);
+    return {
+      ...listed,
+      exit: backExit !== EXIT.OK ? backExit : listed.exit,
+      durationMs: Math.round(services.clock.now() - startedAt),
+      uris: [...back, ...listed.uris],
+    };
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function startListed(request: StartRequest, services: Services): Promise<StartResult> {
   const { config, listFile } = request;
   const startedAt = services.clock.now();
   const lock = await takeRunLock(services, listFile, config.LOCK_TIMEOUT, request.dryRun || request.lockHeld === true);

@@ -4,10 +4,11 @@
 // file atomically, merged with any list a previous stop left behind (the original's stop silently did nothing when
 // a list existed), (3) only then touch guests. A kill at any moment leaves a list that `start` can act on.
 import type { Connection, GuestInfo } from '../connect/connection.js';
-import type { GuestsConfig, OnShutdown } from '../config/variables.js';
+import type { GuestsConfig, LocalAction, OnShutdown } from '../config/variables.js';
 import { EXIT, StateFileError } from '../errors.js';
 import { connectWithRetry } from './connect-retry.js';
 import { mergeLists, readListFile, writeListFile, type ListEntry } from './list-file.js';
+import { migrateOrFallBack, recordAway, type AwayGuest } from './migrate.js';
 import { PowerWatch } from './power-watch.js';
 import type { GuestResult, StopResult, TierResult, UriResult } from './result.js';
 import { errorText, loadShutdownRecord, takeRunLock, type Services } from './services.js';
@@ -36,8 +37,12 @@ export interface StopRequest {
 
 const XEN_DOM0 = '00000000-0000-0000-0000-000000000000';
 
+/** what is done here: the action, or for migrate what a guest that cannot go gets (MIGRATE_FALLBACK) */
+const localAction = (action: OnShutdown | StopAction, config: GuestsConfig): LocalAction | 'destroy' =>
+  action === 'migrate' ? config.MIGRATE_FALLBACK : action;
+
 /** PERSISTENT_ONLY as the original reads it: `default` means persistent-only when suspending, all when shutting down. */
-function persistentOnly(action: OnShutdown, setting: GuestsConfig['PERSISTENT_ONLY']): boolean {
+function persistentOnly(action: LocalAction | 'destroy', setting: GuestsConfig['PERSISTENT_ONLY']): boolean {
   if (setting === 'true') return true;
   if (setting === 'false') return false;
   return action === 'suspend';
@@ -60,10 +65,14 @@ interface UriPlan {
   ignored: StopTarget[];
 }
 
-/** The guest's action by its policy; the `shutdown` command shuts down the guests that would be suspended. */
+/**
+ * The guest's action by its policy; the `shutdown` command shuts down the guests that would be suspended or
+ * migrated (a `stop` with ON_SHUTDOWN=shutdown migrates the guests whose policy says on-shutdown=migrate).
+ */
 function actionOf(request: StopRequest, policy: GuestPolicy): ShutdownAction {
   const wanted = policy.values['on-shutdown'];
-  return wanted === 'suspend' && request.action === 'shutdown' ? 'shutdown' : wanted;
+  if (wanted === 'suspend' && request.action === 'shutdown') return 'shutdown';
+  return wanted === 'migrate' && request.command === 'shutdown' ? 'shutdown' : wanted;
 }
 
 async function planUri(request: StopRequest, uri: string, services: Services, deadline: Deadline): Promise<UriPlan> {
@@ -93,8 +102,9 @@ async function planUri(request: StopRequest, uri: string, services: Services, de
     const acted = all.filter((g) => acts(g.wanted));
     services.report({ kind: 'running', uri, names: acted.map((g) => g.name) });
     if (ignored.length > 0) services.report({ kind: 'policy-ignored', uri, names: ignored.map((g) => g.name) });
-    const skipped = acted.filter((g) => !g.persistent && persistentOnly(g.action === 'suspend' ? 'suspend' : 'shutdown', config.PERSISTENT_ONLY));
-    if (skipped.length > 0 || persistentOnly(request.action, config.PERSISTENT_ONLY)) {
+    // a guest to migrate counts as its fallback: one that cannot go gets MIGRATE_FALLBACK
+    const skipped = acted.filter((g) => !g.persistent && persistentOnly(localAction(g.action, config), config.PERSISTENT_ONLY));
+    if (skipped.length > 0 || persistentOnly(localAction(request.action, config), config.PERSISTENT_ONLY)) {
       services.report({ kind: 'transient-skipped', uri, action: request.action, names: skipped.map((g) => g.name) });
     }
     return { uri, conn, targets: acted.filter((g) => !skipped.includes(g)), skipped, ignored };
@@ -123,10 +133,17 @@ async function destroyGuests(run: UriRun, guests: GuestInfo[]): Promise<GuestRes
   );
 }
 
-/** How each action is carried out on a group of guests of one URI (shutdowns: one group per shutdown-timeout). */
+/**
+ * How each action is carried out on a group of guests of one URI (shutdowns: one group per shutdown-timeout;
+ * migrations: PARALLEL_MIGRATE at a time, each guest that cannot go gets MIGRATE_FALLBACK's runner).
+ */
 const RUNNERS: Record<StopAction, (run: UriRun, guests: StopTarget[]) => Promise<GuestResult[]>> = {
   suspend: (run, guests) => suspendGuests(run, guests),
   destroy: (run, guests) => destroyGuests(run, guests),
+  migrate: async (run, guests) => {
+    const local = run.config.MIGRATE_FALLBACK;
+    return (await migrateOrFallBack(run, guests, local, (failed) => RUNNERS[local](run, failed))).results;
+  },
   shutdown: async (run, guests) => {
     const { config } = run;
     const timeouts = [...new Set(guests.map((g) => g.policy.values['shutdown-timeout']))];
@@ -162,7 +179,8 @@ function tiersOf(plans: UriPlan[]): StopTier[] {
   const all = plans.flatMap((plan) => plan.targets.map((guest) => ({ plan, guest })));
   return stopTiers(all, (x) => x.guest.policy.order).map((t) => {
     const needs = t.members.map(({ guest }) =>
-      guest.action === 'destroy' ? 1 : guest.action === 'suspend' ? null : guest.policy.values['shutdown-timeout'] || null,
+      // a save's or a migration's time is not known beforehand: a fair share
+      guest.action === 'destroy' ? 1 : guest.action === 'suspend' || guest.action === 'migrate' ? null : guest.policy.values['shutdown-timeout'] || null,
     );
     return {
       order: t.order,
@@ -208,7 +226,7 @@ async function stopTiersInTurn(
             if (!watch) {
               watch = new PowerWatch(conn, clock);
               watches.set(plan, watch);
-              if (plan.targets.some((g) => g.action !== 'suspend')) await watch.start();
+              if (plan.targets.some((g) => localAction(g.action, config) !== 'suspend')) await watch.start();
             }
             if (!begun.has(plan)) {
               begun.add(plan);
@@ -262,6 +280,13 @@ function plannedResults(plan: UriPlan): GuestResult[] {
   }));
 }
 
+const SKIPPED_WORDS: Record<StopAction, string> = {
+  suspend: 'suspended (a transient guest cannot be saved)',
+  shutdown: 'shut down',
+  destroy: 'shut down',
+  migrate: 'migrated (a transient guest that cannot go would be saved, and cannot be)',
+};
+
 function skippedResults(plan: UriPlan): GuestResult[] {
   const skip = (g: StopTarget, error: string): GuestResult => ({
     uri: plan.uri,
@@ -278,7 +303,7 @@ function skippedResults(plan: UriPlan): GuestResult[] {
   });
   return [
     ...plan.skipped.map((g) =>
-      skip(g, `transient guest: not ${g.action === 'suspend' ? 'suspended (a transient guest cannot be saved)' : 'shut down'} because of PERSISTENT_ONLY`),
+      skip(g, `transient guest: not ${SKIPPED_WORDS[g.action]} because of PERSISTENT_ONLY`),
     ),
     ...plan.ignored.map((g) => skip(g, 'on-shutdown=ignore (its policy): left running, not recorded in the list')),
   ];
@@ -376,7 +401,7 @@ export async function stopGuests(request: StopRequest, services: Services): Prom
   const startedAt = services.clock.now();
   let handled = 0;
   let total = 0;
-  const verb = request.action === 'suspend' ? 'Suspending' : 'Shutting down';
+  const verb = { suspend: 'Suspending', shutdown: 'Shutting down', migrate: 'Migrating' }[request.action];
   // before the lock: systemd's stop timeout must not fire while another run (a cron job) finishes
   const timing = watchTime(config, services, () => `${verb} guests: ${handled} of ${total} done`);
   const lock = await takeRunLock(services, listFile, config.LOCK_TIMEOUT, request.dryRun || request.lockHeld === true).catch((err: unknown) => {
@@ -406,7 +431,7 @@ export async function stopGuests(request: StopRequest, services: Services): Prom
 
     // Transient guests cannot come back (they are gone once stopped), so only persistent ones are listed.
     const fresh: ListEntry[] = plans.map((p) => ({ uri: p.uri, uuids: p.targets.filter((g) => g.persistent).map((g) => g.uuid) }));
-    const list = mergeLists(leftover, fresh).filter((e) => e.uuids.length > 0);
+    let list = mergeLists(leftover, fresh).filter((e) => e.uuids.length > 0);
     let uriResults: UriResult[];
     const tiers = tiersOf(plans);
     let tierResults: { tiers: TierResult[]; reserveMs?: number };
@@ -422,6 +447,19 @@ export async function stopGuests(request: StopRequest, services: Services): Prom
       const acted = await stopTiersInTurn(request, tiers, counting, timing.deadline, shutdowns);
       tierResults = acted;
       uriResults = plans.map((p) => uriResult(p, [...(acted.results.get(p) ?? []), ...skippedResults(p)]));
+      const at = new Date(services.clock.now()).toISOString();
+      const away = uriResults.flatMap((u) =>
+        u.guests.flatMap((g): AwayGuest[] => (g.outcome === 'done' && g.migratedTo !== undefined ? [{ uri: u.uri, peer: g.migratedTo, uuid: g.uuid, name: g.name, at: g.ended ?? at }] : [])),
+      );
+      if (away.length > 0) {
+        // the guests on the peer leave the list (the original script must never start them here) for the record
+        const gone = new Set(away.map((g) => g.uuid));
+        list = list.map((e) => ({ uri: e.uri, uuids: e.uuids.filter((u) => !gone.has(u)) })).filter((e) => e.uuids.length > 0);
+        listError ??= await recordAway(services, listFile, away);
+        listError ??= await listStep(services, () =>
+          list.length > 0 ? writeListFile(services.files, listFile, list) : services.files.remove(listFile),
+        );
+      }
       await services.files.remove(request.lockFile);
     }
     const failed =

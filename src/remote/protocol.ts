@@ -15,6 +15,8 @@ import {
   REMOTE_DOMAIN_JOB_STATS_MAX,
   REMOTE_DOMAIN_LIST_MAX,
   REMOTE_DOMAIN_MESSAGES_MAX,
+  REMOTE_DOMAIN_MIGRATE_PARAM_LIST_MAX,
+  REMOTE_MIGRATE_COOKIE_MAX,
   REMOTE_SECURITY_DOI_MAX,
   REMOTE_SECURITY_LABEL_MAX,
   REMOTE_SECURITY_MODEL_MAX,
@@ -63,6 +65,9 @@ const s = <F extends Record<string, XdrType<any>>>(name: string, fields: F) => X
 const domArgs = s('remote_dom_args', { dom: nonnullDomain });
 const domFlagsArgs = s('remote_dom_flags_args', { dom: nonnullDomain, flags: X.uint });
 const domRet = s('remote_dom_ret', { dom: nonnullDomain });
+
+const migrateParams = X.array(typedParam, REMOTE_DOMAIN_MIGRATE_PARAM_LIST_MAX);
+const cookie = X.varOpaque(REMOTE_MIGRATE_COOKIE_MAX);
 
 const rebootMsg = s('remote_domain_event_reboot_msg', { dom: nonnullDomain });
 const capabilitiesRet = (name: string) => s(name, { capabilities: nonnullString });
@@ -265,6 +270,43 @@ export const PROC = {
     domFlagsArgs,
     s('remote_domain_get_job_stats_ret', { type: X.int, params: X.array(typedParam, REMOTE_DOMAIN_JOB_STATS_MAX) }),
   ),
+  DOMAIN_MIGRATE_BEGIN3_PARAMS: proc(
+    302,
+    s('remote_domain_migrate_begin3_params_args', { dom: nonnullDomain, params: migrateParams, flags: X.uint }),
+    s('remote_domain_migrate_begin3_params_ret', { cookie_out: cookie, xml: nonnullString }),
+  ),
+  DOMAIN_MIGRATE_PREPARE3_PARAMS: proc(
+    303,
+    s('remote_domain_migrate_prepare3_params_args', { params: migrateParams, cookie_in: cookie, flags: X.uint }),
+    s('remote_domain_migrate_prepare3_params_ret', { cookie_out: cookie, uri_out: remoteString }),
+  ),
+  DOMAIN_MIGRATE_PERFORM3_PARAMS: proc(
+    305,
+    s('remote_domain_migrate_perform3_params_args', {
+      dom: nonnullDomain,
+      dconnuri: remoteString,
+      params: migrateParams,
+      cookie_in: cookie,
+      flags: X.uint,
+    }),
+    s('remote_domain_migrate_perform3_params_ret', { cookie_out: cookie }),
+  ),
+  DOMAIN_MIGRATE_FINISH3_PARAMS: proc(
+    306,
+    s('remote_domain_migrate_finish3_params_args', { params: migrateParams, cookie_in: cookie, flags: X.uint, cancelled: X.int }),
+    s('remote_domain_migrate_finish3_params_ret', { dom: nonnullDomain, cookie_out: cookie }),
+  ),
+  DOMAIN_MIGRATE_CONFIRM3_PARAMS: proc(
+    307,
+    s('remote_domain_migrate_confirm3_params_args', {
+      dom: nonnullDomain,
+      params: migrateParams,
+      cookie_in: cookie,
+      flags: X.uint,
+      cancelled: X.int,
+    }),
+    none,
+  ),
   CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY: proc(
     316,
     s('remote_connect_domain_event_callback_register_any_args', { eventID: X.int, dom: remoteDomain }),
@@ -323,7 +365,40 @@ export type EventOf<K extends EventName> = X.Infer<(typeof EVENT)[K]['body']>;
 export const ConnectFlags = { RO: 1, NO_ALIASES: 2 } as const;
 export const AuthType = { NONE: 0, SASL: 1, POLKIT: 2 } as const;
 /** virDrvFeature numbers virsh asks about */
-export const Feature = { PROGRAM_KEEPALIVE: 10, REMOTE_EVENT_CALLBACK: 14, REMOTE_CLOSE_CALLBACK: 15 } as const;
+export const Feature = {
+  MIGRATION_P2P: 4,
+  MIGRATION_V3: 6,
+  PROGRAM_KEEPALIVE: 10,
+  MIGRATION_PARAMS: 13,
+  REMOTE_EVENT_CALLBACK: 14,
+  REMOTE_CLOSE_CALLBACK: 15,
+} as const;
+/** virDomainMigrateFlags */
+export const MigrateFlags = {
+  LIVE: 1,
+  PEER2PEER: 2,
+  TUNNELLED: 4,
+  PERSIST_DEST: 8,
+  UNDEFINE_SOURCE: 16,
+  PAUSED: 32,
+  NON_SHARED_DISK: 64,
+  NON_SHARED_INC: 128,
+  CHANGE_PROTECTION: 256,
+  UNSAFE: 512,
+  OFFLINE: 1024,
+  COMPRESSED: 2048,
+  ABORT_ON_ERROR: 4096,
+  AUTO_CONVERGE: 8192,
+} as const;
+/** typed-param names of the migration procedures (VIR_MIGRATE_PARAM_*) */
+export const MigrateParam = {
+  URI: 'migrate_uri',
+  DEST_NAME: 'destination_name',
+  DEST_XML: 'destination_xml',
+  PERSIST_XML: 'persistent_xml',
+  BANDWIDTH: 'bandwidth',
+  LISTEN_ADDRESS: 'listen_address',
+} as const;
 export const ListAllDomainsFlags = {
   ACTIVE: 1,
   INACTIVE: 2,

@@ -21,6 +21,10 @@ function endLine(r: GuestResult): string | null {
     case 'destroy':
       if (r.outcome === 'done') return `Guest ${name} powered off (destroyed).`;
       return `Destroying guest ${name} ${r.outcome}${why}`;
+    case 'migrate':
+      if (r.outcome === 'done') return `Migrating ${name}: done, it runs on ${r.migratedTo ?? 'the peer'}`;
+      if (r.outcome === 'planned') return null;
+      return `Migrating ${name}: ${r.outcome}${why}`;
     case 'start':
       if (r.outcome === 'done') return `Resuming guest ${name}: done`;
       if (r.outcome === 'already-active') return `Resuming guest ${name}: already active`;
@@ -39,6 +43,7 @@ export function isTrouble(event: OrchestratorEvent): boolean {
     case 'list-set-aside':
     case 'list-unwritable':
     case 'shutdowns-unrecorded':
+    case 'migrations-unrecorded':
     case 'fallback':
     case 'connection-lost':
     case 'timeout-expired':
@@ -73,6 +78,10 @@ export function plainRenderer(write: (line: string) => void): (event: Orchestrat
         return write(
           `Cannot keep the record of asked shutdowns in ${event.file} (${event.error}): a start run before those guests are off may take them for running`,
         );
+      case 'migrations-unrecorded':
+        return write(
+          `Cannot keep the record of guests migrated away in ${event.file} (${event.error}): start and return will not know where they went`,
+        );
       case 'lock-wait':
         return write(`Waiting for another libvirt-guests run (pid ${event.pid}) to finish`);
       case 'connect-retry':
@@ -98,7 +107,7 @@ export function plainRenderer(write: (line: string) => void): (event: Orchestrat
       case 'transient-skipped':
         if (event.names.length === 0) return;
         return write(
-          `Not ${event.action === 'suspend' ? 'suspending' : 'shutting down'} transient guests on URI: ${event.uri}: ${event.names.join(', ')}`,
+          `Not ${event.action === 'suspend' ? 'suspending' : event.action === 'migrate' ? 'migrating' : 'shutting down'} transient guests on URI: ${event.uri}: ${event.names.join(', ')}`,
         );
       case 'uri-begin':
         return write(
@@ -106,12 +115,15 @@ export function plainRenderer(write: (line: string) => void): (event: Orchestrat
             ? `Suspending guests on ${event.uri} URI...`
             : event.action === 'shutdown'
               ? `Shutting down guests on ${event.uri} URI...`
-              : `Resuming guests on ${event.uri} URI...`,
+              : event.action === 'migrate'
+                ? `Migrating guests on ${event.uri} URI...`
+                : `Resuming guests on ${event.uri} URI...`,
         );
       case 'guest-begin':
         if (event.action === 'suspend') return write(`Suspending ${event.guest.name}: ...`);
         if (event.action === 'shutdown') return write(`Starting shutdown on guest: ${event.guest.name}`);
         if (event.action === 'destroy') return write(`Powering off guest: ${event.guest.name}`);
+        if (event.action === 'migrate') return write(`Migrating ${event.guest.name} to ${event.to ?? 'the peer'}: ...`);
         return;
       case 'save-progress': {
         const now = Date.now();

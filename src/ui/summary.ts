@@ -2,7 +2,15 @@
 // error once: here they are counted, not repeated.
 import type { DomainState } from '../libvirt/domain-state.js';
 import { stateWord } from '../libvirt/state-words.js';
-import type { GuestResult, GuestStatusResult, RestartResult, StartResult, StopResult, UriResult } from '../orchestrator/result.js';
+import type {
+  GuestResult,
+  GuestStatusResult,
+  MigrateResult,
+  RestartResult,
+  StartResult,
+  StopResult,
+  UriResult,
+} from '../orchestrator/result.js';
 
 function count(guests: GuestResult[], outcome: GuestResult['outcome']): number {
   return guests.filter((g) => g.outcome === outcome).length;
@@ -12,7 +20,7 @@ function allGuests(uris: UriResult[]): GuestResult[] {
   return uris.flatMap((u) => u.guests);
 }
 
-const VERBS: Partial<Record<GuestResult['action'], string>> = { suspend: 'suspend', shutdown: 'shut down', destroy: 'power off (destroy)', start: 'resume' };
+const VERBS: Partial<Record<GuestResult['action'], string>> = { suspend: 'suspend', shutdown: 'shut down', destroy: 'power off (destroy)', start: 'resume', migrate: 'migrate' };
 
 function plan(uris: UriResult[], verb: string): string {
   const lines = uris.flatMap((u) => {
@@ -41,6 +49,12 @@ function unreached(uris: UriResult[]): string {
   return n > 0 ? `, ${n} URI${n === 1 ? '' : 's'} not reached` : '';
 }
 
+const STOP_WORDS = {
+  suspend: ['suspend', 'suspended'],
+  shutdown: ['shut down', 'shut down'],
+  migrate: ['migrate', 'migrated'],
+} as const;
+
 /** The tiers when there are several, with their share of STOP_DEADLINE (and the time used) when planned. */
 function tierLines(r: StopResult | StartResult): string[] {
   if (r.tiers.length < 2 && !('deadlineReserveMs' in r && r.deadlineReserveMs !== undefined)) return [];
@@ -56,9 +70,9 @@ function tierLines(r: StopResult | StartResult): string[] {
 }
 
 export function renderStop(r: StopResult): string {
-  if (r.dryRun) return [plan(r.uris, r.action === 'suspend' ? 'suspend' : 'shut down'), ...tierLines(r)].join('\n');
+  if (r.dryRun) return [plan(r.uris, STOP_WORDS[r.action][0]), ...tierLines(r)].join('\n');
   const guests = allGuests(r.uris);
-  const head = `${r.command}: ${tally(guests, r.action === 'suspend' ? 'suspended' : 'shut down')}${unreached(r.uris)}${r.deadlineExpired ? ' (stop deadline expired)' : ''}`;
+  const head = `${r.command}: ${tally(guests, STOP_WORDS[r.action][1])}${unreached(r.uris)}${r.deadlineExpired ? ' (stop deadline expired)' : ''}`;
   const carried = r.carriedOver > 0 ? [`${r.carriedOver} guests from an earlier stop were kept in ${r.listFile}`] : [];
   const unlisted = r.listError !== undefined ? ['the guests could not be recorded for start: start will not bring them back'] : [];
   return [head, ...carried, ...unlisted, ...tierLines(r)].join('\n');
@@ -71,6 +85,13 @@ export function renderStart(r: StartResult): string {
   const head = `start: ${tally(allGuests(r.uris), 'resumed')}${unreached(r.uris)}`;
   const left = r.remaining > 0 ? [`${r.remaining} guests stay in ${r.listFile} for the next start`] : [];
   return [head, ...left, ...tierLines(r)].join('\n');
+}
+
+export function renderMigrate(r: MigrateResult): string {
+  if (r.dryRun) return plan(r.uris, r.command === 'evacuate' ? `migrate to ${r.to ?? 'the peer'}` : 'bring back');
+  const head = `${r.command}: ${tally(allGuests(r.uris), r.command === 'evacuate' ? `migrated to ${r.to ?? 'the peer'}` : 'back')}${unreached(r.uris)}`;
+  const away = r.away > 0 ? [`${r.away} guests are recorded as away in ${r.recordFile} (libvirt-guests return brings them back)`] : [];
+  return [head, ...away].join('\n');
 }
 
 export function renderRestart(r: RestartResult): string {

@@ -108,7 +108,8 @@ export class TaskRenderer {
 
   private async build(plan: Extract<OrchestratorEvent, { kind: 'plan' }>): Promise<unknown> {
     const { Listr, ListrLogger, ProcessOutput } = await import('listr2'); // loaded only on a TTY: it costs startup time
-    const verb = plan.action === 'suspend' ? 'Suspending' : plan.action === 'shutdown' ? 'Shutting down' : 'Resuming';
+    const verb =
+      plan.action === 'suspend' ? 'Suspending' : plan.action === 'shutdown' ? 'Shutting down' : plan.action === 'migrate' ? 'Migrating' : 'Resuming';
     for (const u of plan.uris) for (const g of u.guests) this.guests.set(key(u.uri, g.uuid), { title: g.name ?? g.uuid });
     const guestTask = (uri: string, uuid: string) => {
       const t = this.guests.get(key(uri, uuid))!;

@@ -39,6 +39,10 @@ export interface FakeGuestSpec {
   agent?: boolean;
   /** already has a managed save image */
   saved?: boolean;
+  /** a migration fails with this message (OPERATION_FAILED) */
+  migrateError?: string;
+  /** ms a migration takes; default 0 */
+  migrateMs?: number;
   /** custom metadata elements by namespace URI (the per-guest policy) */
   metadata?: Record<string, string>;
   /** ms after a start until the guest agent answers (getTime); default 0 */
@@ -224,6 +228,19 @@ export class FakeHost {
         return this.find(ref).hasManagedSave;
       },
       managedSave: (ref, options) => this.managedSave(ref, options),
+      migrate: async (ref, _destUri, options = {}) => {
+        const g = this.running(ref);
+        this.note('migrate', g.name);
+        if (g.spec.migrateError !== undefined) throw new LibvirtError(VirErr.OPERATION_FAILED, VirFrom.DOM, g.spec.migrateError);
+        try {
+          if (g.spec.migrateMs) await this.clock.sleep(g.spec.migrateMs, options.signal);
+        } catch {
+          this.note('migrate-aborted', g.name);
+          throw new LibvirtError(VirErr.OPERATION_ABORTED, VirFrom.DOM, "operation aborted: job 'migration out' canceled by client");
+        }
+        this.off(g, 'migrated');
+        if (options.undefineSource) this.guests.delete(g.uuid);
+      },
       jobInfo: async (ref) => {
         return this.find(ref).job;
       },

@@ -7,9 +7,9 @@ export const DEFINED = { ADDED: 0, UPDATED: 1 } as const;
 /** virDomainEventUndefinedDetailType */
 export const UNDEFINED = { REMOVED: 0 } as const;
 /** virDomainEventStartedDetailType */
-export const STARTED = { BOOTED: 0, RESTORED: 2 } as const;
+export const STARTED = { BOOTED: 0, MIGRATED: 1, RESTORED: 2 } as const;
 /** virDomainEventStoppedDetailType */
-export const STOPPED = { SHUTDOWN: 0, DESTROYED: 1, CRASHED: 2, SAVED: 4, FAILED: 5 } as const;
+export const STOPPED = { SHUTDOWN: 0, DESTROYED: 1, CRASHED: 2, MIGRATED: 3, SAVED: 4, FAILED: 5 } as const;
 /** virDomainEventShutdownDetailType FINISHED */
 export const SHUTDOWN_FINISHED = 0;
 
@@ -18,8 +18,8 @@ export const SUSPENDED_PAUSED = 0;
 export const RESUMED_UNPAUSED = 0;
 
 /** virDomainRunningReason */
-export const RUNNING = { UNKNOWN: 0, BOOTED: 1, RESTORED: 3, UNPAUSED: 5 } as const;
+export const RUNNING = { UNKNOWN: 0, BOOTED: 1, MIGRATED: 2, RESTORED: 3, UNPAUSED: 5, MIGRATION_CANCELED: 6 } as const;
 /** virDomainPausedReason */
-export const PAUSED = { UNKNOWN: 0, USER: 1 } as const;
+export const PAUSED = { UNKNOWN: 0, USER: 1, MIGRATION: 2 } as const;
 /** virDomainShutoffReason */
-export const SHUTOFF = { UNKNOWN: 0, SHUTDOWN: 1, DESTROYED: 2, CRASHED: 3, SAVED: 5, FAILED: 6 } as const;
+export const SHUTOFF = { UNKNOWN: 0, SHUTDOWN: 1, DESTROYED: 2, CRASHED: 3, MIGRATED: 4, SAVED: 5, FAILED: 6 } as const;

@@ -34,6 +34,7 @@ import { GuestStats } from './guest-stats.js';
 import { Host } from './host.js';
 import { launchGuest } from './launcher.js';
 import { Metadata } from './metadata.js';
+import { Migrations } from './migration.js';
 import { DEFAULT_TIMING, type ProcessDriverOptions } from './options.js';
 import { loadConfigs, reconcileRuntime } from './reconcile.js';
 import { SaveJobs } from './save-job.js';
@@ -47,6 +48,7 @@ export class ProcessDriver implements Driver {
   private readonly saves: SaveJobs;
   private readonly agent: GuestAgent;
   private readonly metadata: Metadata;
+  readonly migration: Migrations;
   private readonly host = new Host();
   private readonly stats: GuestStats;
 
@@ -64,6 +66,7 @@ export class ProcessDriver implements Driver {
     this.saves = new SaveJobs(this.ctx, this.processes);
     this.agent = new GuestAgent(this.ctx);
     this.metadata = new Metadata(this.ctx, this.processes);
+    this.migration = new Migrations(this.ctx, this.processes, (uuid) => this.undefine(uuid, {}));
     this.stats = new GuestStats(this.ctx);
   }
 
@@ -88,6 +91,7 @@ export class ProcessDriver implements Driver {
   }
 
   async close(): Promise<void> {
+    await this.migration.close();
     this.processes.close();
     this.ctx.store.configs.flushIndex();
   }
@@ -307,7 +311,8 @@ export class ProcessDriver implements Driver {
   jobStats(uuid: string): JobProgress {
     return this.saves.jobStats(uuid);
   }
-  abortJob(uuid: string): Promise<void> {
+  async abortJob(uuid: string): Promise<void> {
+    if (await this.migration.abort(this.ctx.table.byUuid(uuid))) return;
     return this.saves.abortJob(uuid);
   }
   getTime(uuid: string): Promise<GuestTime> {

@@ -21,6 +21,8 @@ export interface SpawnHow {
   /** restore from this managed save image instead of booting */
   restoreFile?: string;
   bypassCache?: boolean;
+  /** the image is still being written (an incoming migration): the runtime starts now and restores once it is there */
+  awaitRestore?: boolean;
   /** the domain id to keep (a guest restarted by reboot or reset keeps its id) */
   id?: number;
 }
@@ -52,6 +54,7 @@ const STOP_REASONS: Record<PowerOffReason, [reason: number, detail: number]> = {
   destroyed: [SHUTOFF.DESTROYED, STOPPED.DESTROYED],
   saved: [SHUTOFF.SAVED, STOPPED.SAVED],
   failed: [SHUTOFF.FAILED, STOPPED.FAILED],
+  migrated: [SHUTOFF.MIGRATED, STOPPED.MIGRATED],
 };
 
 export class GuestProcesses {
@@ -118,6 +121,7 @@ export class GuestProcesses {
           onSpawn: recordSpawn,
           ...(how.restoreFile ? { restoreFile: how.restoreFile } : {}),
           ...(how.bypassCache ? { bypassCache: true } : {}),
+          ...(how.awaitRestore ? { awaitRestore: true } : {}),
         },
         clock,
       );

@@ -17,6 +17,8 @@ export interface LaunchSpec {
   logFile: string;
   restoreFile?: string;
   bypassCache?: boolean;
+  /** start now, restore once restoreFile appears (an incoming migration) */
+  awaitRestore?: boolean;
   /** how long to wait for the runtime to report ready */
   timeoutMs: number;
   /** told the pid as soon as the process exists, before it is ready */
@@ -70,6 +72,7 @@ export const launchGuest: Launcher = (spec, clock) => {
     '--ready-fd=3',
     ...(spec.restoreFile ? [`--restore=${spec.restoreFile}`] : []),
     ...(spec.bypassCache ? ['--bypass-cache'] : []),
+    ...(spec.awaitRestore ? ['--await-restore'] : []),
   ];
   const log = openSync(spec.logFile, 'a', 0o600);
   const env = { ...process.env };

@@ -11,6 +11,7 @@ export const SHUTDOWN_ACTIONS = {
   suspend: { acts: true, describe: 'managed save; restored at start' },
   shutdown: { acts: true, describe: 'ACPI shutdown within shutdown-timeout' },
   destroy: { acts: true, describe: 'powered off at once' },
+  migrate: { acts: true, describe: 'live migration to MIGRATE_URI; MIGRATE_FALLBACK when it cannot go' },
   ignore: { acts: false, describe: 'left alone, not recorded for start' },
 } as const;
 export type ShutdownAction = keyof typeof SHUTDOWN_ACTIONS;

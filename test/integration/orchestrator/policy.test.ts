@@ -75,7 +75,7 @@ test('policy errors: a bad value (exit 2), an unknown attribute, an unknown gues
     fleet.configure({ CONNECT_RETRIES: 0 });
     const bad = await runGuests(['policy', 'set', 'plain1', '--on-shutdown', 'hibernate'], fleet.sb.env);
     assert.equal(bad.exitCode, 2);
-    assert.match(bad.stderr, /^error: --on-shutdown=hibernate is not valid\n {2}allowed: suspend, shutdown, destroy, ignore/);
+    assert.match(bad.stderr, /^error: --on-shutdown=hibernate is not valid\n {2}allowed: suspend, shutdown, destroy, migrate, ignore/);
     const unknown = await runGuests(['policy', 'unset', 'plain1', 'ordr'], fleet.sb.env);
     assert.equal(unknown.exitCode, 2);
     assert.match(unknown.stderr, /unknown policy attribute "ordr"\n {2}did you mean "order"\?/);

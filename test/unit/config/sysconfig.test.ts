@@ -19,6 +19,13 @@ const OUR_DEFAULTS = {
   CONNECT_RETRIES: 10,
   RETRIES_SLEEP: 1,
   LOCK_TIMEOUT: 300,
+  MIGRATE_URI: '',
+  PARALLEL_MIGRATE: 2,
+  MIGRATE_TIMEOUT: 300,
+  MIGRATE_LIVE: true,
+  MIGRATE_FALLBACK: 'suspend',
+  MIGRATE_RETURN: true,
+  MIGRATE_RETURN_URI: '',
 };
 
 const UPSTREAM_DEFAULTS = {
@@ -88,7 +95,7 @@ const BAD: [string, string, RegExp][] = [
   ['ON_BOOT', '', /"start" or "ignore"/],
   ['START_DELAY', '-1', /whole number/],
   ['START_DELAY', '1.5', /whole number/],
-  ['ON_SHUTDOWN', 'hibernate', /"suspend" or "shutdown"/],
+  ['ON_SHUTDOWN', 'hibernate', /"suspend" or "shutdown" or "migrate"/],
   ['PARALLEL_SHUTDOWN', 'four', /whole number/],
   ['SHUTDOWN_TIMEOUT', '-5', /whole number/],
   ['BYPASS_CACHE', 'yes', /0 \(off\) or 1 \(on\)/],
@@ -101,7 +108,29 @@ const BAD: [string, string, RegExp][] = [
   ['CONNECT_RETRIES', '2.5', /whole number/],
   ['RETRIES_SLEEP', 'x', /whole number/],
   ['LOCK_TIMEOUT', '1m', /whole number/],
+  ['MIGRATE_URI', 'peer', /one libvirt URI/],
+  ['MIGRATE_URI', 'qemu://a qemu://b', /one libvirt URI/],
+  ['PARALLEL_MIGRATE', '0', /1 or greater/],
+  ['MIGRATE_TIMEOUT', '-1', /whole number/],
+  ['MIGRATE_LIVE', 'yes', /0 \(off\) or 1 \(on\)/],
+  ['MIGRATE_FALLBACK', 'migrate', /"suspend" or "shutdown"/],
+  ['MIGRATE_RETURN', 'x', /0 \(off\) or 1 \(on\)/],
+  ['MIGRATE_RETURN_URI', 'here', /one libvirt URI/],
 ];
+
+test('ON_SHUTDOWN=migrate without MIGRATE_URI exits 6 at the ON_SHUTDOWN line, saying what to set', () => {
+  assert.throws(
+    () => parseConfig('URIS=qemu:///system\nON_SHUTDOWN=migrate\n', '/etc/default/libvirt-guests'),
+    (err: unknown) =>
+      err instanceof ConfigError &&
+      err.exit === 6 &&
+      /^\/etc\/default\/libvirt-guests:2: ON_SHUTDOWN="migrate" needs MIGRATE_URI/.test(err.message) &&
+      /MIGRATE_URI=qemu\+tls:/.test(err.hint ?? ''),
+  );
+  const { config } = parseConfig("ON_SHUTDOWN=migrate\nMIGRATE_URI='guest+unix:///system?socket=/run/peer/sock'\n", 'f');
+  assert.equal(config.ON_SHUTDOWN, 'migrate');
+  assert.equal(config.MIGRATE_URI, 'guest+unix:///system?socket=/run/peer/sock');
+});
 
 for (const [name, value, allowed] of BAD) {
   test(`${name}=${JSON.stringify(value)} exits 6 naming file:line, variable, value and allowed values`, () => {

@@ -23,7 +23,7 @@ test('a bad value or an unknown attribute is a problem of that value only; the r
   assert.deepEqual(parsed.values, { ready: 'agent' });
   assert.equal(parsed.problems.length, 4);
   assert.match(parsed.problems.join('\n'), /order="x1" is not valid \(allowed: a whole number/);
-  assert.match(parsed.problems.join('\n'), /on-shutdown="hibernate" is not valid \(allowed: suspend, shutdown, destroy, ignore\)/);
+  assert.match(parsed.problems.join('\n'), /on-shutdown="hibernate" is not valid \(allowed: suspend, shutdown, destroy, migrate, ignore\)/);
   assert.match(parsed.problems.join('\n'), /unknown policy attribute "ordr" \(did you mean "order"\?\)/);
   assert.match(parsed.problems.join('\n'), /shutdown-timeout="-1"/);
 });

@@ -1,0 +1,256 @@
+// Migration of process guests, libvirt's version 3 protocol (DriverMigration). The source's guest runtime sends its
+// memory (live: while it runs, then the last dirty pages paused) to a stream the destination listens on; the
+// destination makes a save image of it and restores the guest from that image, which checks every byte against the
+// checksum the source computed at the pause. Phases:
+//   source  begin    the domain gets a migration job; its definition and a cookie go to the destination
+//   dest    prepare  listen for the stream (a socket in the run dir, or TCP when given an address); cookie: the token
+//   source  perform  the runtime sends; the guest is left paused
+//   dest    finish   restore from the image: the guest runs here (defined persistently with PERSIST_DEST)
+//   source  confirm  the guest ends here (undefined with UNDEFINE_SOURCE), or resumes when the migration failed
+import { unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DomainRecord, DriverMigrateFlags, DriverMigration } from '../driver.js';
+import type { MigrationAddress } from '../../guest/migration-stream.js';
+import { cancelMarker, parseMigrationUri } from '../../guest/migration-stream.js';
+import { imageSize } from '../../guest/image.js';
+import { DEFINED, EVENT, PAUSED, RUNNING, STARTED } from './constants.js';
+import type { DriverContext } from './context.js';
+import { definitionOf, monitorOf, runningOf, type Dom } from './domain-table.js';
+import { operationAborted, operationFailed, operationInvalid } from './errors.js';
+import { eventRef } from './events.js';
+import type { GuestProcesses } from './guest-process.js';
+import { IncomingStream } from './migration-receiver.js';
+import { MonitorCommandError } from './monitor-client.js';
+import { formatDomainXML, parseDomainXML, type DomainDef } from './xml/domain.js';
+
+/** what the cookies carry between the two drivers */
+interface Cookie {
+  uuid: string;
+  name: string;
+  /** the destination's one-time token for the stream (prepare → perform) */
+  token?: string;
+}
+
+const encodeCookie = (c: Cookie): Buffer => Buffer.from(JSON.stringify({ guestd: 1, ...c }), 'utf8');
+function decodeCookie(buf: Buffer): Cookie {
+  try {
+    const c = JSON.parse(buf.toString('utf8')) as Partial<Cookie> & { guestd?: number };
+    if (c.guestd === 1 && typeof c.uuid === 'string' && typeof c.name === 'string') return c as Cookie;
+  } catch {
+    /* below */
+  }
+  throw operationFailed('the migration cookie is not one of guestd (both ends of a migration must be guestd)');
+}
+
+interface Incoming {
+  def: DomainDef;
+  stream: IncomingStream;
+  /** the domain the guest arrives in (made for it, unless it was defined here already) */
+  dom: Dom;
+  made: boolean;
+  /** the runtime started at prepare, waiting for the image: resolves once the guest runs from it */
+  running: Promise<void>;
+}
+
+export class Migrations implements DriverMigration {
+  private readonly incoming = new Map<string, Incoming>();
+
+  constructor(
+    private readonly ctx: DriverContext,
+    private readonly processes: GuestProcesses,
+    /** the driver's undefine (UNDEFINE_SOURCE) */
+    private readonly undefine: (uuid: string) => Promise<void>,
+  ) {}
+
+  // ---- source
+
+  async begin(uuid: string, _flags: DriverMigrateFlags): Promise<{ xml: string; cookie: Buffer }> {
+    const { table, clock } = this.ctx;
+    const dom = table.byUuid(uuid);
+    return dom.queue(async () => {
+      runningOf(dom);
+      if (dom.job) throw operationInvalid(`domain '${dom.name}' already has an active job`);
+      if (dom.state !== 'running') throw operationInvalid(`domain '${dom.name}' is ${dom.state}, not running`);
+      const def = definitionOf(dom);
+      dom.job = { startedAt: clock.now(), processed: 0, total: imageSize(def.memoryKiB * 1024) };
+      return { xml: formatDomainXML(def), cookie: encodeCookie({ uuid: dom.uuid, name: dom.name }) };
+    });
+  }
+
+  async perform(uuid: string, uri: string, cookie: Buffer, flags: DriverMigrateFlags): Promise<{ cookie: Buffer; pausedAt: number }> {
+    const { table, log } = this.ctx;
+    const dom = table.byUuid(uuid);
+    const { token } = decodeCookie(cookie);
+    if (!token) throw operationFailed('the migration cookie carries no token from the destination (prepare first)');
+    const run = runningOf(dom);
+    const monitor = monitorOf(dom);
+    const job = dom.job;
+    if (!job) throw operationInvalid(`domain '${dom.name}' has no migration job (begin first)`);
+    const progress = (name: string, data: unknown): void => {
+      if (name !== 'MIGRATE_PROGRESS' || dom.job !== job) return;
+      const p = data as { processed: number; total: number };
+      job.processed = p.processed;
+      job.total = p.total;
+    };
+    monitor.on('event', progress);
+    try {
+      const reply = await monitor.call('migrate', { uri, token, live: flags.live });
+      job.processed = job.total = reply.bytes;
+      dom.state = 'paused';
+      dom.reason = PAUSED.MIGRATION;
+      log.info(
+        `domain '${dom.name}': sent ${reply.bytes} bytes to ${uri} (${reply.passes} live passes; ` +
+          `paused at counter ${reply.counter}, memory sha256 ${reply.checksum})`,
+      );
+      return { cookie: encodeCookie({ uuid: dom.uuid, name: dom.name }), pausedAt: this.ctx.clock.now() - reply.pausedMs };
+    } catch (err) {
+      if (dom.job === job) dom.job = null;
+      if (err instanceof MonitorCommandError && err.errorClass === 'Aborted')
+        throw operationAborted("job 'migration out' canceled by client");
+      if (dom.run !== run) throw operationFailed(`domain '${dom.name}' stopped during the migration`);
+      throw operationFailed(`migration of domain '${dom.name}' failed: ${(err as Error).message}`, err);
+    } finally {
+      monitor.off('event', progress);
+    }
+  }
+
+  async confirm(uuid: string, _cookie: Buffer, flags: DriverMigrateFlags, cancelled: boolean): Promise<void> {
+    const { table, log } = this.ctx;
+    const dom = table.byUuid(uuid);
+    const run = dom.run;
+    if (cancelled) {
+      dom.job = null;
+      if (run && dom.state === 'paused') {
+        await monitorOf(dom).call('migrate-finish', { commit: false });
+        dom.state = 'running';
+        dom.reason = RUNNING.MIGRATION_CANCELED;
+      }
+      log.info(`domain '${dom.name}': migration cancelled; it runs on here`);
+      return;
+    }
+    if (run) {
+      dom.stopping = 'migrated';
+      await monitorOf(dom).call('migrate-finish', { commit: true });
+      await this.processes.endAfterSave(dom, run);
+    }
+    if (flags.undefineSource && dom.config) await this.undefine(dom.uuid);
+    log.info(`domain '${dom.name}': migrated away`);
+  }
+
+  /** abort a migration under way (DOMAIN_ABORT_JOB); true when there was one */
+  async abort(dom: Dom): Promise<boolean> {
+    if (!dom.job || !dom.run?.monitor) return false;
+    try {
+      await dom.run.monitor.call('migrate-cancel');
+      return true;
+    } catch (err) {
+      if (err instanceof MonitorCommandError && err.errorClass === 'NoJob') return false;
+      throw err;
+    }
+  }
+
+  // ---- destination
+
+  async prepare(xml: string, cookie: Buffer, _flags: DriverMigrateFlags, address: string | null): Promise<{ cookie: Buffer; uri: string }> {
+    const { table, store, log } = this.ctx;
+    decodeCookie(cookie); // the source is guestd
+    const def = parseDomainXML(xml);
+    return table.queue(async () => {
+      table.checkConflicts(def);
+      const existing = table.get(def.uuid);
+      if (existing?.run) throw operationInvalid(`domain '${def.name}' is already active`);
+      if (existing && store.hasManagedSave(def.name))
+        throw operationInvalid(`domain '${def.name}' has a managed save image here; remove it before migrating the guest in`);
+      if (this.incoming.has(def.uuid)) throw operationInvalid(`domain '${def.name}' is already being migrated in`);
+      let listen: MigrationAddress;
+      try {
+        listen = address ? parseMigrationUri(address) : { path: join(store.statusDir, `${def.uuid}.in.sock`) };
+      } catch (err) {
+        throw operationFailed(`cannot listen for the migration: ${(err as Error).message}`);
+      }
+      const file = join(store.saveDir, `${def.name}.incoming`);
+      const stream = await IncomingStream.listen(listen, file, {
+        uuid: def.uuid,
+        name: def.name,
+        memoryBytes: def.memoryKiB * 1024,
+      }).catch((err: unknown) => {
+        throw operationFailed(`cannot listen for the migration of '${def.name}': ${(err as Error).message}`, err);
+      });
+      // the runtime starts now, while the memory travels: the guest's pause is then its restore only
+      const dom = existing ?? table.create(null, def);
+      if (!existing) {
+        dom.live = def; // listed, shut off, until the guest runs here
+        table.add(dom);
+      }
+      const running = dom.queue(() => this.processes.spawn(dom, def, { restoreFile: stream.file, awaitRestore: true }));
+      const incoming: Incoming = { def, stream, dom, made: !existing, running };
+      this.incoming.set(def.uuid, incoming);
+      // a stream that fails, or a runtime that ends without the guest (cancelled, timed out): nothing is left of it
+      stream.done.catch(() => this.cancel(incoming));
+      running.catch(() => this.forget(incoming));
+      log.info(`domain '${def.name}': waiting for its migration at ${stream.uri}`);
+      return { cookie: encodeCookie({ uuid: def.uuid, name: def.name, token: stream.token }), uri: stream.uri };
+    });
+  }
+
+  async finish(cookie: Buffer, flags: DriverMigrateFlags, cancelled: boolean): Promise<{ domain: DomainRecord; cookie: Buffer }> {
+    const { table, store, events, log } = this.ctx;
+    const { uuid, name } = decodeCookie(cookie);
+    const incoming = this.incoming.get(uuid);
+    if (!incoming) throw operationInvalid(`no migration of domain '${name}' is prepared here`);
+    const { def, stream, dom } = incoming;
+    if (cancelled) {
+      await this.cancel(incoming);
+      throw operationFailed(`the migration of domain '${name}' was cancelled by the source`);
+    }
+    try {
+      await stream.done;
+    } catch (err) {
+      await this.cancel(incoming);
+      throw operationFailed(`the migration stream of domain '${name}' failed: ${(err as Error).message}`, err);
+    }
+    try {
+      await incoming.running;
+    } catch (err) {
+      throw operationFailed(`cannot start domain '${def.name}' from its migrated state: ${(err as Error).message}`, err);
+    } finally {
+      this.incoming.delete(uuid);
+      await unlink(stream.file).catch(() => undefined);
+    }
+    return dom.queue(async () => {
+      dom.reason = RUNNING.MIGRATED;
+      if (flags.persistDest) {
+        const wasPersistent = dom.config !== null;
+        await store.writeConfig(def.name, formatDomainXML(def), def);
+        dom.config = def;
+        events.emit(eventRef(dom), EVENT.DEFINED, wasPersistent ? DEFINED.UPDATED : DEFINED.ADDED);
+      }
+      await this.processes.writeStatus(dom);
+      events.emit(eventRef(dom), EVENT.STARTED, STARTED.MIGRATED);
+      log.info(`domain '${def.name}': migrated in, running (${dom.config ? 'persistent' : 'transient'})`);
+      return { domain: table.record(dom), cookie: encodeCookie({ uuid: dom.uuid, name: dom.name }) };
+    });
+  }
+
+  /** the migration in will not come: the waiting runtime gives up, the image and the domain made for it go */
+  private async cancel(incoming: Incoming): Promise<void> {
+    const { stream } = incoming;
+    const marker = cancelMarker(stream.file);
+    await writeFile(marker, '').catch(() => undefined);
+    await stream.close();
+    await incoming.running.catch(() => undefined);
+    await unlink(marker).catch(() => undefined);
+    await unlink(stream.file).catch(() => undefined);
+    this.forget(incoming);
+  }
+
+  private forget(incoming: Incoming): void {
+    if (this.incoming.get(incoming.def.uuid) === incoming) this.incoming.delete(incoming.def.uuid);
+    if (incoming.made && !incoming.dom.run && !incoming.dom.config) this.ctx.table.remove(incoming.dom);
+  }
+
+  /** drop every prepared migration (the daemon stops) */
+  async close(): Promise<void> {
+    await Promise.all([...this.incoming.values()].map((i) => this.cancel(i)));
+  }
+}

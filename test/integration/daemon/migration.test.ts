@@ -1,0 +1,147 @@
+// Migration of process guests between two real guestd daemons: real virsh (peer to peer, and managed by virsh
+// itself) and our client's one call. The guest's memory proves the continuity: the destination restores exactly
+// the state (counter and sha256 of the memory) the source had when it paused the guest for the last pass.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { openConnection } from '../../../src/connect/index.js';
+import type { Connection } from '../../../src/connect/connection.js';
+import { isVirError, VirErr } from '../../../src/libvirt/error.js';
+import { cleanupAllGuestd, isAlive, startGuestd, waitFor, type GuestdInstance } from '../../helpers/guestd.js';
+import { askGuest, ok, runtimeStatus } from '../../helpers/guests.js';
+import { guestXml, virsh } from '../../helpers/virsh.js';
+
+const MiB = 16;
+
+describe('guestd migrates process guests', () => {
+  let a: GuestdInstance;
+  let b: GuestdInstance;
+  let connA: Connection;
+  let connB: Connection;
+  before(async () => {
+    [a, b] = await Promise.all([startGuestd(), startGuestd()]);
+    [connA, connB] = await Promise.all([openConnection(a.uri), openConnection(b.uri)]);
+  });
+  after(async () => {
+    await Promise.all([connA?.close(), connB?.close()]);
+    await cleanupAllGuestd();
+  });
+
+  const startOn = async (gd: GuestdInstance, name: string, behavior: Record<string, string | number> = {}, mib = MiB) => {
+    const file = path.join(gd.dir, `${name}.xml`);
+    writeFileSync(file, guestXml(name, behavior, mib));
+    await ok(virsh(gd.uri, 'define', file), 'define');
+    await ok(virsh(gd.uri, 'start', name), 'start');
+    // the guest has run a while: its memory is not what a fresh boot holds
+    await waitFor(`${name} running a while`, async () => (await askGuest(gd, name, (m) => m.call('query-state'))).counter >= 3);
+  };
+
+  /** what the source daemon logged of the guest at its pause */
+  const pausedState = (gd: GuestdInstance, name: string): { counter: number; checksum: string } => {
+    const lines = [...gd.stderr().matchAll(new RegExp(`domain '${name}': sent .* paused at counter (\\d+), memory sha256 ([0-9a-f]{64})`, 'g'))];
+    const last = lines.at(-1);
+    assert.ok(last, `the source logged no pause of ${name}:\n${gd.stderr()}`);
+    return { counter: Number(last[1]), checksum: last[2]! };
+  };
+
+  const domstate = async (gd: GuestdInstance, name: string): Promise<string> =>
+    (await ok(virsh(gd.uri, 'domstate', '--reason', name), 'domstate')).trim();
+
+  const persistent = async (gd: GuestdInstance, name: string): Promise<string> =>
+    /Persistent:\s+(\w+)/.exec(await ok(virsh(gd.uri, 'dominfo', name), 'dominfo'))?.[1] ?? '?';
+
+  it('real virsh migrate --p2p --live: the guest runs on at the peer from the state it was paused in', async () => {
+    const name = `p2p-${process.pid}`;
+    await startOn(a, name);
+    const pid = runtimeStatus(a, name).pid;
+    await ok(virsh(a.uri, 'migrate', '--p2p', '--live', '--persistent', '--undefinesource', name, b.uri), 'virsh migrate');
+    const paused = pausedState(a, name);
+    const there = await askGuest(b, name, (m) => m.call('query-state'));
+    assert.deepEqual(there.restoredFrom, paused, 'restored from exactly the state the source paused in');
+    assert.ok(paused.counter >= 3);
+    await waitFor('the guest works on at the peer', async () => (await askGuest(b, name, (m) => m.call('query-state'))).counter > paused.counter);
+    assert.equal(await domstate(b, name), 'running (migrated)');
+    assert.equal(await persistent(b, name), 'yes', 'PERSIST_DEST');
+    assert.ok(!isAlive(pid), 'the source process ended');
+    const left = await virsh(a.uri, 'domstate', name);
+    assert.match(left.stderr, /failed to get domain/, 'UNDEFINE_SOURCE');
+    assert.match(a.stderr(), new RegExp(`domain '${name}': migrated to .* in \\d+ ms, downtime \\d+ ms`));
+  });
+
+  it("our client's one call, without flags: a transient guest there, the definition kept here shut off as migrated; and back", async () => {
+    const name = `call-${process.pid}`;
+    await startOn(a, name);
+    const guest = await connA.lookup(name);
+    await connA.migrate(guest, b.uri);
+    const paused = pausedState(a, name);
+    assert.deepEqual((await askGuest(b, name, (m) => m.call('query-state'))).restoredFrom, paused);
+    assert.equal(await persistent(b, name), 'no', 'transient at the destination without PERSIST_DEST');
+    assert.equal(await domstate(a, name), 'shut off (migrated)', 'the source keeps its definition without UNDEFINE_SOURCE');
+
+    // back, live, into the definition it left behind
+    await connB.migrate(await connB.lookup(name), a.uri, { live: true, persistent: true, undefineSource: true });
+    const pausedThere = pausedState(b, name);
+    assert.ok(pausedThere.counter >= paused.counter);
+    assert.deepEqual((await askGuest(a, name, (m) => m.call('query-state'))).restoredFrom, pausedThere);
+    assert.equal(await domstate(a, name), 'running (migrated)');
+    assert.equal(await persistent(a, name), 'yes');
+    assert.deepEqual(await connB.listGuests({ which: 'all' }).then((l) => l.filter((g) => g.name === name)), [], 'a transient guest is gone');
+  });
+
+  it('the virsh backend makes the same call (virsh migrate --p2p)', async () => {
+    const name = `virshcall-${process.pid}`;
+    await startOn(a, name);
+    const viaVirsh = await openConnection(a.uri, { backend: 'virsh' });
+    try {
+      await viaVirsh.migrate(await viaVirsh.lookup(name), b.uri, { live: true, persistent: true, undefineSource: true });
+    } finally {
+      await viaVirsh.close();
+    }
+    assert.deepEqual((await askGuest(b, name, (m) => m.call('query-state'))).restoredFrom, pausedState(a, name));
+    assert.equal(await persistent(b, name), 'yes');
+  });
+
+  it('real virsh migrate without --p2p (virsh drives both daemons) works too', async () => {
+    const name = `managed-${process.pid}`;
+    await startOn(a, name);
+    await ok(virsh(a.uri, 'migrate', '--live', '--persistent', '--undefinesource', name, b.uri), 'virsh migrate');
+    assert.deepEqual((await askGuest(b, name, (m) => m.call('query-state'))).restoredFrom, pausedState(a, name));
+    assert.equal(await persistent(b, name), 'yes');
+  });
+
+  it('a peer that is down: the call fails, the guest runs on here with no job left', async () => {
+    const name = `down-${process.pid}`;
+    await startOn(a, name);
+    const guest = await connA.lookup(name);
+    const pid = runtimeStatus(a, name).pid;
+    await assert.rejects(
+      connA.migrate(guest, `guest+unix:///system?socket=${path.join(a.dir, 'no-such-socket')}`, { live: true }),
+      (err: unknown) => isVirError(err, VirErr.OPERATION_FAILED) && /cannot connect to the destination/.test((err as Error).message),
+    );
+    assert.equal(await domstate(a, name), 'running (booted)');
+    assert.equal(runtimeStatus(a, name).pid, pid);
+    assert.deepEqual(await connA.jobInfo(guest), { type: 'none' });
+    const before = (await askGuest(a, name, (m) => m.call('query-state'))).counter;
+    await waitFor('the guest still works', async () => (await askGuest(a, name, (m) => m.call('query-state'))).counter > before);
+  });
+
+  it('an aborted migration (a slow stream): the guest runs on here, nothing is left at the peer', async () => {
+    const name = `abort-${process.pid}`;
+    await startOn(a, name, { 'save-mib-per-second': 8 }, 64);
+    const guest = await connA.lookup(name);
+    const abort = new AbortController();
+    const migrating = connA.migrate(guest, b.uri, { live: true, signal: abort.signal });
+    await waitFor('the stream under way', async () => {
+      const job = await connA.jobInfo(guest);
+      return job.type === 'bounded' && (job.dataProcessed ?? 0) > 0;
+    });
+    abort.abort();
+    await assert.rejects(migrating, (err: unknown) => isVirError(err, VirErr.OPERATION_ABORTED));
+    assert.match(await domstate(a, name), /^running/);
+    assert.deepEqual(await connA.jobInfo(guest), { type: 'none' });
+    assert.deepEqual(await connB.listGuests({ which: 'all' }).then((l) => l.filter((g) => g.name === name)), []);
+    const before = (await askGuest(a, name, (m) => m.call('query-state'))).counter;
+    await waitFor('the guest still works', async () => (await askGuest(a, name, (m) => m.call('query-state'))).counter > before);
+  });
+});

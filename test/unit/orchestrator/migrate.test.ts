@@ -1,0 +1,111 @@
+// ON_SHUTDOWN=migrate over a fake clock and host: PARALLEL_MIGRATE, MIGRATE_TIMEOUT and the local action for every
+// guest that cannot go; the list file keeps only those, the record of migrated guests the others.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { GuestsConfig } from '../../../src/config/variables.js';
+import { migrationRecordPath } from '../../../src/orchestrator/migrate.js';
+import { POLICY_NAMESPACE } from '../../../src/orchestrator/policy/metadata.js';
+import { stopGuests } from '../../../src/orchestrator/stop.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+import { FakeHost, fakeServices, guestsConfig, type FakeGuestSpec } from '../../helpers/fake-host.js';
+
+const LIST = '/var/lib/libvirt/libvirt-guests';
+const PEER = 'qemu+tls://peer.example/system';
+
+async function stop(guests: FakeGuestSpec[], config: Partial<GuestsConfig>, command: 'stop' | 'shutdown' = 'stop') {
+  const clock = new FakeClock();
+  const host = new FakeHost(clock);
+  const added = guests.map((g) => host.add(g));
+  const services = fakeServices(clock, [host]);
+  const cfg = guestsConfig([host], { ON_SHUTDOWN: 'migrate', MIGRATE_URI: PEER, ...config });
+  const request = { command, action: command === 'shutdown' ? ('shutdown' as const) : cfg.ON_SHUTDOWN, config: cfg, dryRun: false, listFile: LIST, lockFile: '/lock' };
+  const result = await clock.run(stopGuests(request, services));
+  const guestResults = Object.fromEntries(result.uris.flatMap((u) => u.guests).map((g) => [g.name, g]));
+  return { host, added, services, result, guestResults };
+}
+
+test('PARALLEL_MIGRATE migrations at once; the migrated guests are recorded, not listed', async () => {
+  const { host, services, result, guestResults } = await stop(
+    [1, 2, 3].map((i) => ({ name: `g${i}`, migrateMs: 2000 })),
+    { PARALLEL_MIGRATE: 2 },
+  );
+  assert.deepEqual(host.logOf('migrate'), ['0 migrate g1', '0 migrate g2', '2000 migrate g3']);
+  assert.equal(result.durationMs, 4000);
+  assert.equal(result.exit, 0);
+  for (const g of Object.values(guestResults)) assert.deepEqual([g.action, g.outcome, g.migratedTo], ['migrate', 'done', PEER]);
+  assert.equal(services.files.data.get(LIST), undefined, 'no list: nothing to start here');
+  const record = JSON.parse(services.files.data.get(migrationRecordPath(LIST)) ?? '{}') as { guests: { name: string; peer: string }[] };
+  assert.deepEqual(record.guests.map((g) => `${g.name} ${g.peer}`).sort(), [`g1 ${PEER}`, `g2 ${PEER}`, `g3 ${PEER}`]);
+  assert.deepEqual(result.list, []);
+});
+
+test('MIGRATE_TIMEOUT aborts a migration; that guest is suspended instead and stays in the list', async () => {
+  const { host, added, services, result, guestResults } = await stop(
+    [
+      { name: 'slow', migrateMs: 10_000, saveMs: 1000 },
+      { name: 'quick', migrateMs: 500 },
+    ],
+    { MIGRATE_TIMEOUT: 3 },
+  );
+  assert.deepEqual(host.logOf('migrate-aborted'), ['3000 migrate-aborted slow']);
+  assert.deepEqual(host.logOf('save'), ['3000 save slow']);
+  const slow = guestResults.slow!;
+  assert.deepEqual([slow.action, slow.finalAction, slow.outcome, slow.fallback], ['migrate', 'suspend', 'done', ['suspend']]);
+  assert.match(slow.migrateError ?? '', /MIGRATE_TIMEOUT \(3 s\) expired: the migration was aborted/);
+  assert.equal(guestResults.quick!.outcome, 'done');
+  assert.equal(result.durationMs, 4000);
+  assert.equal(services.files.data.get(LIST), `${host.uri} ${added[0]!.uuid}\n`, 'only the suspended guest is listed');
+});
+
+test('a failed migration gets MIGRATE_FALLBACK=shutdown (with FALLBACK=1 its own fallback); none is left running', async () => {
+  const { host, result, guestResults } = await stop(
+    [
+      { name: 'refused', migrateError: 'peer full', shutdownMs: 1000 },
+      { name: 'stuck', migrateError: 'peer full', shutdownMs: null },
+    ],
+    { MIGRATE_FALLBACK: 'shutdown', SHUTDOWN_TIMEOUT: 5, FALLBACK: true },
+  );
+  assert.deepEqual(
+    Object.values(guestResults).map((g) => [g.name, g.finalAction, g.outcome, g.fallback.join('>'), g.migrateError]),
+    [
+      ['refused', 'shutdown', 'done', 'shutdown', 'peer full'],
+      ['stuck', 'destroy', 'done', 'shutdown>destroy', 'peer full'],
+    ],
+  );
+  assert.equal(result.exit, 0);
+  assert.deepEqual(
+    [...host.guests.values()].map((g) => [g.name, g.state]),
+    [
+      ['refused', 'shutoff'],
+      ['stuck', 'shutoff'],
+    ],
+  );
+});
+
+const policy = (attrs: string): Record<string, string> => ({ [POLICY_NAMESPACE]: `<lgt:policy xmlns:lgt="${POLICY_NAMESPACE}" ${attrs}/>` });
+
+test('per-guest on-shutdown=migrate beside ON_SHUTDOWN=suspend; the shutdown command shuts such a guest down', async () => {
+  const guests = [
+    { name: 'mover', metadata: policy('on-shutdown="migrate"') },
+    { name: 'stayer', saveMs: 1000 },
+  ];
+  const { host, guestResults } = await stop(guests, { ON_SHUTDOWN: 'suspend' });
+  assert.deepEqual(host.logOf('migrate'), ['0 migrate mover']);
+  assert.deepEqual([guestResults.mover!.action, guestResults.mover!.migratedTo], ['migrate', PEER]);
+  assert.deepEqual([guestResults.stayer!.action, guestResults.stayer!.migratedTo], ['suspend', undefined]);
+
+  const down = await stop(guests, { ON_SHUTDOWN: 'suspend' }, 'shutdown');
+  assert.deepEqual(down.host.logOf('migrate'), []);
+  assert.deepEqual(Object.values(down.guestResults).map((g) => [g.name, g.action]), [
+    ['mover', 'shutdown'],
+    ['stayer', 'shutdown'],
+  ]);
+});
+
+test('on-shutdown=migrate without MIGRATE_URI: the guest gets MIGRATE_FALLBACK, saying why', async () => {
+  const { host, guestResults } = await stop([{ name: 'mover', metadata: policy('on-shutdown="migrate"') }], { ON_SHUTDOWN: 'suspend', MIGRATE_URI: '' });
+  assert.deepEqual(host.logOf('migrate'), []);
+  const g = guestResults.mover!;
+  assert.deepEqual([g.action, g.finalAction, g.outcome, g.fallback], ['migrate', 'suspend', 'done', ['suspend']]);
+  assert.match(g.migrateError ?? '', /MIGRATE_URI is not set/);
+});
