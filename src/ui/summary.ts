@@ -33,8 +33,21 @@ function plan(uris: UriResult[], verb: string): string {
   return ['Dry run: nothing was changed.', ...lines].join('\n');
 }
 
-function tally(guests: GuestResult[], done: string): string {
-  const parts = [`${count(guests, 'done')} ${done}`];
+/** what a guest whose own policy chose another action than the run's went through */
+const DONE_WORDS: Partial<Record<GuestResult['action'], string>> = {
+  suspend: 'suspended',
+  shutdown: 'shut down',
+  destroy: 'powered off',
+  migrate: 'migrated',
+};
+
+/** `main`: the run's action, whose done guests are counted first; others done by their own action follow */
+function tally(guests: GuestResult[], done: string, main?: GuestResult['action']): string {
+  const own = (g: GuestResult): boolean => main !== undefined && g.action !== main && DONE_WORDS[g.action] !== undefined;
+  const parts = [`${guests.filter((g) => g.outcome === 'done' && !own(g)).length} ${done}`];
+  const others = new Map<string, number>();
+  for (const g of guests) if (g.outcome === 'done' && own(g)) others.set(DONE_WORDS[g.action]!, (others.get(DONE_WORDS[g.action]!) ?? 0) + 1);
+  for (const [word, n] of others) parts.push(`${n} ${word}`);
   for (const outcome of ['already-active', 'failed', 'timeout', 'aborted', 'missing', 'skipped'] as const) {
     const n = count(guests, outcome);
     if (n > 0) parts.push(`${n} ${outcome.replace('-', ' ')}`);
@@ -72,7 +85,7 @@ function tierLines(r: StopResult | StartResult): string[] {
 export function renderStop(r: StopResult): string {
   if (r.dryRun) return [plan(r.uris, STOP_WORDS[r.action][0]), ...tierLines(r)].join('\n');
   const guests = allGuests(r.uris);
-  const head = `${r.command}: ${tally(guests, STOP_WORDS[r.action][1])}${unreached(r.uris)}${r.deadlineExpired ? ' (stop deadline expired)' : ''}`;
+  const head = `${r.command}: ${tally(guests, STOP_WORDS[r.action][1], r.action)}${unreached(r.uris)}${r.deadlineExpired ? ' (stop deadline expired)' : ''}`;
   const carried = r.carriedOver > 0 ? [`${r.carriedOver} guests from an earlier stop were kept in ${r.listFile}`] : [];
   const unlisted = r.listError !== undefined ? ['the guests could not be recorded for start: start will not bring them back'] : [];
   return [head, ...carried, ...unlisted, ...tierLines(r)].join('\n');
