@@ -118,9 +118,11 @@ export class Migrations implements DriverMigration {
     const { table, log } = this.ctx;
     const dom = table.byUuid(uuid);
     const run = dom.run;
+    // paused by perform for this migration (not by a client's suspend)
+    const migrating = run !== undefined && run !== null && dom.state === 'paused' && dom.reason === PAUSED.MIGRATION;
     if (cancelled) {
       dom.job = null;
-      if (run && dom.state === 'paused') {
+      if (migrating) {
         await monitorOf(dom).call('migrate-finish', { commit: false });
         dom.state = 'running';
         dom.reason = RUNNING.MIGRATION_CANCELED;
@@ -128,6 +130,8 @@ export class Migrations implements DriverMigration {
       log.info(`domain '${dom.name}': migration cancelled; it runs on here`);
       return;
     }
+    // a confirm without a performed migration changes nothing (libvirt: OPERATION_INVALID)
+    if (!migrating) throw operationInvalid(`domain '${dom.name}' is not being migrated`);
     if (run) {
       dom.stopping = 'migrated';
       await monitorOf(dom).call('migrate-finish', { commit: true });
