@@ -2,6 +2,7 @@
 // /var/lock), so on Debian and its derivatives a drop-in that used upstream's defaults would silently start saving
 // and restoring guests that were shut down and left off before. The family comes from os-release (ID, ID_LIKE);
 // $LIBVIRT_GUESTS_PROFILE names a profile explicitly.
+import { parse } from 'dotenv';
 import { ConfigError } from '../errors.js';
 import type { Files } from '../effects/files.js';
 import { VARIABLES, type GuestsConfig } from './variables.js';
@@ -42,24 +43,13 @@ export function profile(name: ProfileName, chosenBy: string): Profile {
 }
 
 /**
- * ID and ID_LIKE of an os-release file. os-release(5) is a list of KEY=value assignments that are never executed:
- * a value may be in double or single quotes, and in double quotes a backslash escapes ", \\, ` and $; ID_LIKE is a
- * space-separated list. Read here rather than by a package that loads node:crypto at every start.
+ * ID and ID_LIKE of an os-release file. os-release(5) is a list of KEY=value assignments that are never executed,
+ * which is what dotenv parses (comments, quotes, CRLF; ID_LIKE is a space-separated list). Loading dotenv costs the
+ * start of `status` about one node:crypto load; measured by `npm run bench:cold-start`.
  */
 export function parseOsRelease(text: string): { id: string; idLike: string[] } {
-  const values = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*?)\s*$/.exec(line);
-    if (m) values.set(m[1]!, osReleaseValue(m[2]!));
-  }
-  return { id: values.get('ID') ?? '', idLike: (values.get('ID_LIKE') ?? '').split(/\s+/).filter(Boolean) };
-}
-
-function osReleaseValue(raw: string): string {
-  const quote = raw[0];
-  if ((quote !== '"' && quote !== "'") || raw.length < 2 || !raw.endsWith(quote)) return raw;
-  const inner = raw.slice(1, -1);
-  return quote === '"' ? inner.replace(/\\(["\\`$])/g, '$1') : inner;
+  const values = parse(text);
+  return { id: values.ID ?? '', idLike: (values.ID_LIKE ?? '').split(/\s+/).filter(Boolean) };
 }
 
 /** The profile of the distribution described by an os-release text. */
