@@ -90,7 +90,8 @@ describe('guestd process lifecycle', () => {
     writeGuestdConfig(gd.dir, 'unix_sock_rw_perms = "0770"');
     gd.child.kill('SIGHUP');
     await waitFor('the new socket mode', () => (statSync(gd.rwSocket).mode & 0o777) === 0o770);
-    assert.match(gd.stderr(), /SIGHUP: unix_sock_rw_perms: 448 → 504/);
+    // the mode changes before the log line reaches our pipe: wait for the line too
+    await waitFor('the reload in the log', () => /SIGHUP: unix_sock_rw_perms: 448 → 504/.test(gd.stderr()));
     writeFileSync(gd.configFile, readFileSync(gd.configFile, 'utf8') + 'unix_sock_rw_perms = "0700"\nno_such_key = 1\n');
     gd.child.kill('SIGHUP');
     await waitFor('the refusal in the log', () => /configuration not reloaded/.test(gd.stderr()));
