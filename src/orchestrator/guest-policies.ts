@@ -14,8 +14,11 @@ export interface GuestPolicy extends EffectivePolicy {
   problems: string[];
 }
 
-/** The policy values stored in the guest's metadata; problems are returned, not thrown. */
-export async function storedPolicy(conn: Connection, guest: GuestRef): Promise<{ values: PolicyValues; problems: string[] }> {
+/**
+ * The policy values stored in the guest's metadata; problems are returned, not thrown. `unreadable` says why the
+ * metadata could not be read at all (then `values` is empty only for want of knowing them).
+ */
+export async function storedPolicy(conn: Connection, guest: GuestRef): Promise<{ values: PolicyValues; problems: string[]; unreadable?: string }> {
   let xml: string | null;
   try {
     xml = await conn.getMetadata(guest, POLICY_NAMESPACE);
@@ -23,7 +26,7 @@ export async function storedPolicy(conn: Connection, guest: GuestRef): Promise<{
     // a daemon without the metadata API has no policies: nothing to report
     if (isVirError(err, VirErr.NO_SUPPORT)) return { values: {}, problems: [] };
     if (isVirError(err, VirErr.NO_DOMAIN)) throw err;
-    return { values: {}, problems: [`cannot read its policy metadata (${errorText(err)}); the configuration applies`] };
+    return { values: {}, problems: [`cannot read its policy metadata (${errorText(err)}); the configuration applies`], unreadable: errorText(err) };
   }
   return parsePolicy(xml);
 }
