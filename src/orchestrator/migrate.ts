@@ -9,6 +9,7 @@ import pLimit from 'p-limit';
 import type { Connection, GuestInfo, GuestRef } from '../connect/connection.js';
 import type { GuestsConfig, LocalAction } from '../config/variables.js';
 import { EXIT, StateFileError, UsageError } from '../errors.js';
+import { isVirError, VirErr } from '../libvirt/error.js';
 import { connectWithRetry } from './connect-retry.js';
 import type { GuestResult, MigrateResult, UriResult } from './result.js';
 import { errorText, takeRunLock, type Services } from './services.js';
@@ -289,7 +290,12 @@ export async function returnGuests(request: ReturnRequest, services: Services): 
                 try {
                   guest = await conn.lookup(entry.uuid);
                 } catch (err) {
-                  const r = resultOf(peer, { ...entry, id: -1 }, 'missing', `not on the peer any more (${errorText(err)}): dropped from the record`);
+                  // only a guest the peer says it does not have leaves the record; any other error keeps it there
+                  const gone = isVirError(err, VirErr.NO_DOMAIN);
+                  if (!gone) stillAway.push(entry);
+                  const r = gone
+                    ? resultOf(peer, { ...entry, id: -1 }, 'missing', `not on the peer any more (${errorText(err)}): ${request.dryRun ? 'would be dropped' : 'dropped'} from the record`)
+                    : resultOf(peer, { ...entry, id: -1 }, 'failed', `cannot look it up on the peer (${errorText(err)}); it stays in the record, run return again`);
                   services.report({ kind: 'guest-end', result: r });
                   return r;
                 }
