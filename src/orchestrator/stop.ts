@@ -451,12 +451,14 @@ export async function stopGuests(request: StopRequest, services: Services): Prom
       const away = uriResults.flatMap((u) =>
         u.guests.flatMap((g): AwayGuest[] => (g.outcome === 'done' && g.migratedTo !== undefined ? [{ uri: u.uri, peer: g.migratedTo, uuid: g.uuid, name: g.name, at: g.ended ?? at }] : [])),
       );
-      if (away.length > 0) {
-        // the guests on the peer leave the list (the original script must never start them here) for the record
+      // where they went is recorded whatever happened to the list: they are undefined here, the record is all there is
+      const recordError = await recordAway(services, listFile, away);
+      listError ??= recordError;
+      if (away.length > 0 && listError === undefined) {
+        // recorded, the guests on the peer leave the list (the original script must never start them here)
         const gone = new Set(away.map((g) => g.uuid));
         list = list.map((e) => ({ uri: e.uri, uuids: e.uuids.filter((u) => !gone.has(u)) })).filter((e) => e.uuids.length > 0);
-        listError ??= await recordAway(services, listFile, away);
-        listError ??= await listStep(services, () =>
+        listError = await listStep(services, () =>
           list.length > 0 ? writeListFile(services.files, listFile, list) : services.files.remove(listFile),
         );
       }
