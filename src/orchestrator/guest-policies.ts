@@ -31,7 +31,11 @@ export async function storedPolicy(conn: Connection, guest: GuestRef): Promise<{
   return parsePolicy(xml);
 }
 
-/** Each guest's effective policy, in the order given; problems reported as `policy-invalid`. */
+/**
+ * Each guest's effective policy, in the order given; problems reported as `policy-invalid`. A guest gone since it
+ * was listed (a transient guest that shut down) gets the configuration's: what is then done to it finds it gone,
+ * and the other guests keep their own policies.
+ */
 export async function guestPolicies(
   conn: Connection,
   uri: string,
@@ -41,7 +45,10 @@ export async function guestPolicies(
 ): Promise<GuestPolicy[]> {
   return Promise.all(
     guests.map(async (guest) => {
-      const { values, problems } = await storedPolicy(conn, guest);
+      const { values, problems } = await storedPolicy(conn, guest).catch((err: unknown) => {
+        if (isVirError(err, VirErr.NO_DOMAIN)) return { values: {}, problems: [] };
+        throw err;
+      });
       if (problems.length > 0) services.report({ kind: 'policy-invalid', uri, guest, problems });
       return { ...effectivePolicy(values, config), own: values, problems };
     }),

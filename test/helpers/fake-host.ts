@@ -47,6 +47,8 @@ export interface FakeGuestSpec {
   metadata?: Record<string, string>;
   /** ms after a start until the guest agent answers (getTime); default 0 */
   agentMs?: number;
+  /** gone (a transient guest that shut down) when its metadata is read: that read finds no domain */
+  vanishesOnMetadataRead?: boolean;
 }
 
 export interface FakeGuest {
@@ -298,7 +300,12 @@ export class FakeHost {
           this.failMetadataReads--;
           throw new LibvirtError(VirErr.OPERATION_TIMEOUT, VirFrom.DOM, 'cannot acquire state change lock');
         }
-        return this.find(ref).metadata.get(uri) ?? null;
+        const g = this.find(ref);
+        if (g.spec.vanishesOnMetadataRead) {
+          this.guests.delete(g.uuid);
+          throw noDomain(`uuid '${g.uuid}'`);
+        }
+        return g.metadata.get(uri) ?? null;
       },
       setMetadata: async (ref, uri, _key, xml) => {
         const g = this.find(ref);

@@ -171,3 +171,25 @@ test('the shutdown command shuts down the guests whose policy says suspend; dest
   assert.deepEqual([g.s!.action, g.d!.action, g.i!.outcome], ['shutdown', 'destroy', 'skipped']);
   assert.deepEqual(host.logOf('save'), []);
 });
+
+test('a guest gone between the list and its policy read costs only itself: the others keep their policies, stop and start', async () => {
+  const stopped = await stop(
+    [
+      { name: 'fleeting', persistent: false, vanishesOnMetadataRead: true },
+      { name: 'db', metadata: policy('order="1" on-shutdown="shutdown"') },
+    ],
+    { ON_SHUTDOWN: 'suspend', PERSISTENT_ONLY: 'false' },
+  );
+  assert.equal(stopped.result.uris[0]!.reachable, true);
+  assert.deepEqual([byName(stopped.result).db!.action, byName(stopped.result).db!.outcome, byName(stopped.result).db!.tier], ['shutdown', 'done', 1]);
+
+  const started = await start(
+    [
+      { name: 'fleeting', vanishesOnMetadataRead: true },
+      { name: 'web', metadata: policy('on-boot="ignore"') },
+    ],
+    {},
+  );
+  assert.deepEqual(started.host.logOf('boot'), [], 'web keeps on-boot=ignore');
+  assert.equal(byName(started.result).web!.outcome, 'skipped');
+});
