@@ -104,15 +104,15 @@ async function migrateOne<G extends GuestInfo>(
 
 /**
  * The stop's migrate action on one URI: every target to MIGRATE_URI, PARALLEL_MIGRATE at a time; the guests that
- * could not go get `local` (suspend or shutdown, with their own fallbacks) and their results say so. Returns every
- * result and the guests that went away.
+ * could not go get `local` (suspend or shutdown, with their own fallbacks) and their results say so. A guest that
+ * went has `migratedTo` in its result (stop records those beside the list file).
  */
 export async function migrateOrFallBack<G extends GuestInfo>(
   run: UriRun,
   targets: G[],
   local: LocalAction,
   actLocally: (guests: G[]) => Promise<GuestResult[]>,
-): Promise<{ results: GuestResult[]; away: AwayGuest[] }> {
+): Promise<GuestResult[]> {
   const peer = run.config.MIGRATE_URI;
   const limit = pLimit(run.config.PARALLEL_MIGRATE);
   // a per-guest on-shutdown=migrate without MIGRATE_URI: nowhere to go, every guest gets the fallback
@@ -132,9 +132,7 @@ export async function migrateOrFallBack<G extends GuestInfo>(
     fallback: [local, ...r.fallback],
     migrateError: why.get(r.uuid) ?? '',
   }));
-  const at = new Date(run.services.clock.now()).toISOString();
-  const away = moved.map((r): AwayGuest => ({ uri: run.uri, peer, uuid: r.uuid, name: r.name, at }));
-  return { results: [...moved, ...fellBack], away };
+  return [...moved, ...fellBack];
 }
 
 // ---- evacuate and return (commands), and start bringing guests back

@@ -142,7 +142,7 @@ const RUNNERS: Record<StopAction, (run: UriRun, guests: StopTarget[]) => Promise
   destroy: (run, guests) => destroyGuests(run, guests),
   migrate: async (run, guests) => {
     const local = run.config.MIGRATE_FALLBACK;
-    return (await migrateOrFallBack(run, guests, local, (failed) => RUNNERS[local](run, failed))).results;
+    return migrateOrFallBack(run, guests, local, (failed) => RUNNERS[local](run, failed));
   },
   shutdown: async (run, guests) => {
     const { config } = run;
