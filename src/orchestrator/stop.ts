@@ -67,12 +67,11 @@ interface UriPlan {
 
 /**
  * The guest's action by its policy; the `shutdown` command shuts down the guests that would be suspended or
- * migrated (a `stop` with ON_SHUTDOWN=shutdown migrates the guests whose policy says on-shutdown=migrate).
+ * migrated. Under `stop`, ON_SHUTDOWN is only the default: a guest's own on-shutdown wins.
  */
 function actionOf(request: StopRequest, policy: GuestPolicy): ShutdownAction {
   const wanted = policy.values['on-shutdown'];
-  if (wanted === 'suspend' && request.action === 'shutdown') return 'shutdown';
-  return wanted === 'migrate' && request.command === 'shutdown' ? 'shutdown' : wanted;
+  return (wanted === 'suspend' || wanted === 'migrate') && request.command === 'shutdown' ? 'shutdown' : wanted;
 }
 
 async function planUri(request: StopRequest, uri: string, services: Services, deadline: Deadline): Promise<UriPlan> {

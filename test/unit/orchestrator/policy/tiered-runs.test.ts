@@ -172,6 +172,13 @@ test('the shutdown command shuts down the guests whose policy says suspend; dest
   assert.deepEqual(host.logOf('save'), []);
 });
 
+test('stop with ON_SHUTDOWN=shutdown saves a guest whose own policy says suspend (ON_SHUTDOWN is only the default)', async () => {
+  const { host, result } = await stop([{ name: 's', metadata: policy('on-shutdown="suspend"') }, { name: 'p' }], { ON_SHUTDOWN: 'shutdown' });
+  const g = byName(result);
+  assert.deepEqual([g.s!.action, g.p!.action], ['suspend', 'shutdown']);
+  assert.deepEqual(host.logOf('save'), ['0 save s']);
+});
+
 test('a guest gone between the list and its policy read costs only itself: the others keep their policies, stop and start', async () => {
   const stopped = await stop(
     [
