@@ -6,23 +6,15 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PolicySetResult, PolicyShowResult, StartResult, StopResult } from '../../../src/orchestrator/result.js';
 import { POLICY_NAMESPACE } from '../../../src/orchestrator/policy/metadata.js';
-import { runGuests, type CliRun } from '../../helpers/cli.js';
+import { runGuests } from '../../helpers/cli.js';
 import { cleanupAllGuestd } from '../../helpers/guestd.js';
 import { startFleet, type Fleet } from '../../helpers/fleet.js';
-import { assertValidResult } from '../../helpers/result-schema.js';
+import { parseResult } from '../../helpers/result-schema.js';
 import { virsh } from '../../helpers/virsh.js';
 
 after(cleanupAllGuestd);
 
-function json<T>(schema: { parse(v: unknown): T }, run: CliRun): T {
-  try {
-    const value = JSON.parse(run.stdout);
-    assertValidResult(value);
-    return schema.parse(value);
-  } catch (err) {
-    throw new Error(`bad JSON result (exit ${run.exitCode}): ${String(err)}\n${run.stdout}\nstderr:\n${run.stderr}`);
-  }
-}
+const json = parseResult;
 
 async function set(fleet: Fleet, name: string, ...flags: string[]): Promise<PolicySetResult> {
   const run = await runGuests(['policy', 'set', name, ...flags, '--json'], fleet.sb.env);
