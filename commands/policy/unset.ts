@@ -22,7 +22,7 @@ export default class PolicyUnset extends GuestActionCommand<typeof PolicyUnset> 
     const [{ changePolicy, policyAttributes }, { renderPolicySet }] = await Promise.all([import('../../src/orchestrator/policy-admin.js'), import('../../src/ui/policy.js')]);
     const [name, ...attributes] = this.words;
     const unset = attributes.length === 0 ? ('all' as const) : policyAttributes(attributes);
-    const uri = (this.flags as unknown as { uri?: string }).uri;
+    const { uri } = this.flags;
     const result = await changePolicy(
       context.loaded.config,
       { name: name!, ...(uri !== undefined ? { uri } : {}), set: {}, unset, dryRun: this.actionFlags['dry-run'] },
