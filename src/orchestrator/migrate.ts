@@ -26,6 +26,9 @@ export interface AwayGuest {
   at: string;
 }
 
+const isAwayGuest = (g: unknown): g is AwayGuest =>
+  typeof g === 'object' && g !== null && ['uri', 'peer', 'uuid', 'name'].every((k) => typeof (g as Record<string, unknown>)[k] === 'string');
+
 export const migrationRecordPath = (listFile: string): string => `${listFile}.migrated`;
 
 /** the guests recorded as away; a record that cannot be read is an error (it must not be lost by a rewrite) */
@@ -34,12 +37,12 @@ export async function readMigrationRecord(services: Services, listFile: string):
   const text = await services.files.readText(file);
   if (text === null) return [];
   try {
-    const parsed = JSON.parse(text) as { version?: number; guests?: AwayGuest[] };
-    if (parsed.version === 1 && Array.isArray(parsed.guests)) return parsed.guests;
+    const parsed = JSON.parse(text) as { version?: number; guests?: unknown[] };
+    if (parsed.version === 1 && Array.isArray(parsed.guests) && parsed.guests.every(isAwayGuest)) return parsed.guests;
   } catch {
     /* below */
   }
-  throw new StateFileError(file, 'not a record of migrated guests (JSON with "version": 1 and "guests")', {
+  throw new StateFileError(file, 'not a record of migrated guests (JSON with "version": 1 and "guests", each with uri, peer, uuid and name)', {
     hint: 'Look at the file: it says on which peer each guest runs. Move it away once the guests are back.',
   });
 }

@@ -155,3 +155,17 @@ test('return: a guest the peer cannot look up (not NO_DOMAIN) stays recorded; on
   assert.deepEqual(record.guests?.map((g) => g.name), ['kept']);
   assert.equal(peer.guest('kept').state, 'running', 'not migrated');
 });
+
+test('return: a record with an entry that is not a guest (no peer) is an error naming the file; it is left as it is', async () => {
+  const clock = new FakeClock();
+  const home = new FakeHost(clock);
+  const text = JSON.stringify({ version: 1, guests: [{ uri: home.uri, uuid: 'u', name: 'web1' }] });
+  const files = memoryFiles({ [migrationRecordPath(LIST)]: text });
+  const services = fakeServices(clock, [home], files);
+  await assert.rejects(clock.run(returnGuests({ config: guestsConfig([home]), dryRun: false, listFile: LIST }, services)), (err: unknown) => {
+    assert.ok(err instanceof StateFileError);
+    assert.match(err.message, /libvirt-guests\.migrated: not a record of migrated guests .*each with uri, peer, uuid and name/);
+    return true;
+  });
+  assert.equal(files.data.get(migrationRecordPath(LIST)), text);
+});
