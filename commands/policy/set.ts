@@ -25,11 +25,11 @@ export default class PolicySet extends GuestActionCommand<typeof PolicySet> {
 
   protected async act(context: CommandContext, services: Services): Promise<Outcome> {
     const [{ changePolicy, policyChanges }, { renderPolicySet }] = await Promise.all([import('../../src/orchestrator/policy-admin.js'), import('../../src/ui/policy.js')]);
-    const flags = this.flags as unknown as Record<string, string | undefined>;
-    const set = policyChanges(Object.fromEntries(ATTRIBUTE_NAMES.map((n) => [n, flags[n]])));
+    const { uri } = this.flags;
+    const set = policyChanges(Object.fromEntries(ATTRIBUTE_NAMES.map((n) => [n, this.flags[n]])));
     const result = await changePolicy(
       context.loaded.config,
-      { name: this.words[0]!, ...(flags.uri !== undefined ? { uri: flags.uri } : {}), set, unset: [], dryRun: this.actionFlags['dry-run'] },
+      { name: this.words[0]!, ...(uri !== undefined ? { uri } : {}), set, unset: [], dryRun: this.actionFlags['dry-run'] },
       services,
     );
     return { result, text: renderPolicySet(result) };

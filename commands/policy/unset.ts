@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import type { CommandContext, Outcome } from '../../src/cli/base-command.js';
 import { GuestActionCommand } from '../../src/cli/guest-command.js';
+import { ATTRIBUTE_NAMES } from '../../src/orchestrator/policy/attributes.js';
 import type { Services } from '../../src/orchestrator/services.js';
 
 export default class PolicyUnset extends GuestActionCommand<typeof PolicyUnset> {
@@ -10,7 +11,7 @@ export default class PolicyUnset extends GuestActionCommand<typeof PolicyUnset> 
   static override examples = ['<%= config.bin %> policy unset web1 shutdown-timeout', '<%= config.bin %> policy unset web1'];
   static override args = {
     name: Args.string({ description: 'the guest (name or UUID)', required: true }),
-    attribute: Args.string({ description: 'attributes to remove (order, on-shutdown, shutdown-timeout, on-boot, start-delay, ready, ready-timeout)' }),
+    attribute: Args.string({ description: `attributes to remove (${ATTRIBUTE_NAMES.join(', ')})` }),
   };
   static override strict = false;
   static override flags = {
@@ -21,7 +22,7 @@ export default class PolicyUnset extends GuestActionCommand<typeof PolicyUnset> 
     const [{ changePolicy, policyAttributes }, { renderPolicySet }] = await Promise.all([import('../../src/orchestrator/policy-admin.js'), import('../../src/ui/policy.js')]);
     const [name, ...attributes] = this.words;
     const unset = attributes.length === 0 ? ('all' as const) : policyAttributes(attributes);
-    const uri = (this.flags as unknown as { uri?: string }).uri;
+    const { uri } = this.flags;
     const result = await changePolicy(
       context.loaded.config,
       { name: name!, ...(uri !== undefined ? { uri } : {}), set: {}, unset, dryRun: this.actionFlags['dry-run'] },

@@ -14,8 +14,11 @@ export interface GuestPolicy extends EffectivePolicy {
   problems: string[];
 }
 
-/** The policy values stored in the guest's metadata; problems are returned, not thrown. */
-export async function storedPolicy(conn: Connection, guest: GuestRef): Promise<{ values: PolicyValues; problems: string[] }> {
+/**
+ * The policy values stored in the guest's metadata; problems are returned, not thrown. `unreadable` says why the
+ * metadata could not be read at all (then `values` is empty only for want of knowing them).
+ */
+export async function storedPolicy(conn: Connection, guest: GuestRef): Promise<{ values: PolicyValues; problems: string[]; unreadable?: string }> {
   let xml: string | null;
   try {
     xml = await conn.getMetadata(guest, POLICY_NAMESPACE);
@@ -23,12 +26,16 @@ export async function storedPolicy(conn: Connection, guest: GuestRef): Promise<{
     // a daemon without the metadata API has no policies: nothing to report
     if (isVirError(err, VirErr.NO_SUPPORT)) return { values: {}, problems: [] };
     if (isVirError(err, VirErr.NO_DOMAIN)) throw err;
-    return { values: {}, problems: [`cannot read its policy metadata (${errorText(err)}); the configuration applies`] };
+    return { values: {}, problems: [`cannot read its policy metadata (${errorText(err)}); the configuration applies`], unreadable: errorText(err) };
   }
   return parsePolicy(xml);
 }
 
-/** Each guest's effective policy, in the order given; problems reported as `policy-invalid`. */
+/**
+ * Each guest's effective policy, in the order given; problems reported as `policy-invalid`. A guest gone since it
+ * was listed (a transient guest that shut down) gets the configuration's: what is then done to it finds it gone,
+ * and the other guests keep their own policies.
+ */
 export async function guestPolicies(
   conn: Connection,
   uri: string,
@@ -38,7 +45,10 @@ export async function guestPolicies(
 ): Promise<GuestPolicy[]> {
   return Promise.all(
     guests.map(async (guest) => {
-      const { values, problems } = await storedPolicy(conn, guest);
+      const { values, problems } = await storedPolicy(conn, guest).catch((err: unknown) => {
+        if (isVirError(err, VirErr.NO_DOMAIN)) return { values: {}, problems: [] };
+        throw err;
+      });
       if (problems.length > 0) services.report({ kind: 'policy-invalid', uri, guest, problems });
       return { ...effectivePolicy(values, config), own: values, problems };
     }),

@@ -9,6 +9,7 @@ import pLimit from 'p-limit';
 import type { Connection, GuestInfo, GuestRef } from '../connect/connection.js';
 import type { GuestsConfig, LocalAction } from '../config/variables.js';
 import { EXIT, StateFileError, UsageError } from '../errors.js';
+import { isVirError, VirErr } from '../libvirt/error.js';
 import { connectWithRetry } from './connect-retry.js';
 import type { GuestResult, MigrateResult, UriResult } from './result.js';
 import { errorText, takeRunLock, type Services } from './services.js';
@@ -25,6 +26,9 @@ export interface AwayGuest {
   at: string;
 }
 
+const isAwayGuest = (g: unknown): g is AwayGuest =>
+  typeof g === 'object' && g !== null && ['uri', 'peer', 'uuid', 'name'].every((k) => typeof (g as Record<string, unknown>)[k] === 'string');
+
 export const migrationRecordPath = (listFile: string): string => `${listFile}.migrated`;
 
 /** the guests recorded as away; a record that cannot be read is an error (it must not be lost by a rewrite) */
@@ -33,12 +37,12 @@ export async function readMigrationRecord(services: Services, listFile: string):
   const text = await services.files.readText(file);
   if (text === null) return [];
   try {
-    const parsed = JSON.parse(text) as { version?: number; guests?: AwayGuest[] };
-    if (parsed.version === 1 && Array.isArray(parsed.guests)) return parsed.guests;
+    const parsed = JSON.parse(text) as { version?: number; guests?: unknown[] };
+    if (parsed.version === 1 && Array.isArray(parsed.guests) && parsed.guests.every(isAwayGuest)) return parsed.guests;
   } catch {
     /* below */
   }
-  throw new StateFileError(file, 'not a record of migrated guests (JSON with "version": 1 and "guests")', {
+  throw new StateFileError(file, 'not a record of migrated guests (JSON with "version": 1 and "guests", each with uri, peer, uuid and name)', {
     hint: 'Look at the file: it says on which peer each guest runs. Move it away once the guests are back.',
   });
 }
@@ -103,15 +107,15 @@ async function migrateOne<G extends GuestInfo>(
 
 /**
  * The stop's migrate action on one URI: every target to MIGRATE_URI, PARALLEL_MIGRATE at a time; the guests that
- * could not go get `local` (suspend or shutdown, with their own fallbacks) and their results say so. Returns every
- * result and the guests that went away.
+ * could not go get `local` (suspend or shutdown, with their own fallbacks) and their results say so. A guest that
+ * went has `migratedTo` in its result (stop records those beside the list file).
  */
 export async function migrateOrFallBack<G extends GuestInfo>(
   run: UriRun,
   targets: G[],
   local: LocalAction,
   actLocally: (guests: G[]) => Promise<GuestResult[]>,
-): Promise<{ results: GuestResult[]; away: AwayGuest[] }> {
+): Promise<GuestResult[]> {
   const peer = run.config.MIGRATE_URI;
   const limit = pLimit(run.config.PARALLEL_MIGRATE);
   // a per-guest on-shutdown=migrate without MIGRATE_URI: nowhere to go, every guest gets the fallback
@@ -131,9 +135,7 @@ export async function migrateOrFallBack<G extends GuestInfo>(
     fallback: [local, ...r.fallback],
     migrateError: why.get(r.uuid) ?? '',
   }));
-  const at = new Date(run.services.clock.now()).toISOString();
-  const away = moved.map((r): AwayGuest => ({ uri: run.uri, peer, uuid: r.uuid, name: r.name, at }));
-  return { results: [...moved, ...fellBack], away };
+  return [...moved, ...fellBack];
 }
 
 // ---- evacuate and return (commands), and start bringing guests back
@@ -289,7 +291,12 @@ export async function returnGuests(request: ReturnRequest, services: Services): 
                 try {
                   guest = await conn.lookup(entry.uuid);
                 } catch (err) {
-                  const r = resultOf(peer, { ...entry, id: -1 }, 'missing', `not on the peer any more (${errorText(err)}): dropped from the record`);
+                  // only a guest the peer says it does not have leaves the record; any other error keeps it there
+                  const gone = isVirError(err, VirErr.NO_DOMAIN);
+                  if (!gone) stillAway.push(entry);
+                  const r = gone
+                    ? resultOf(peer, { ...entry, id: -1 }, 'missing', `not on the peer any more (${errorText(err)}): ${request.dryRun ? 'would be dropped' : 'dropped'} from the record`)
+                    : resultOf(peer, { ...entry, id: -1 }, 'failed', `cannot look it up on the peer (${errorText(err)}); it stays in the record, run return again`);
                   services.report({ kind: 'guest-end', result: r });
                   return r;
                 }

@@ -126,6 +126,12 @@ export async function changePolicy(config: GuestsConfig, change: PolicyChange, s
   const { uri, guest } = await findGuest(config, change.name, change.uri, services);
   return withConnection(services, uri, change.dryRun, async (conn) => {
     const stored = await storedPolicy(conn, guest);
+    // writing without knowing what is stored would drop the attributes not named; only a whole unset needs nothing
+    if (stored.unreadable !== undefined && change.unset !== 'all') {
+      throw new OperationError('policy-unreadable', `cannot read the policy of guest "${guest.name}" on ${uri} (${stored.unreadable}); nothing was changed`, {
+        hint: `try again once the guest's metadata can be read ('virsh metadata ${guest.name} --uri ${uri} ${POLICY_NAMESPACE}'); 'policy unset ${guest.name}' removes the whole policy without reading it`,
+      });
+    }
     for (const problem of stored.problems) services.report({ kind: 'policy-invalid', uri, guest, problems: [`${problem} (dropped now)`] });
     const removed: Partial<Record<PolicyAttribute, Policy[PolicyAttribute] | undefined>> = Object.fromEntries(
       (change.unset === 'all' ? ATTRIBUTE_NAMES : change.unset).map((n) => [n, undefined]),

@@ -67,12 +67,11 @@ interface UriPlan {
 
 /**
  * The guest's action by its policy; the `shutdown` command shuts down the guests that would be suspended or
- * migrated (a `stop` with ON_SHUTDOWN=shutdown migrates the guests whose policy says on-shutdown=migrate).
+ * migrated. Under `stop`, ON_SHUTDOWN is only the default: a guest's own on-shutdown wins.
  */
 function actionOf(request: StopRequest, policy: GuestPolicy): ShutdownAction {
   const wanted = policy.values['on-shutdown'];
-  if (wanted === 'suspend' && request.action === 'shutdown') return 'shutdown';
-  return wanted === 'migrate' && request.command === 'shutdown' ? 'shutdown' : wanted;
+  return (wanted === 'suspend' || wanted === 'migrate') && request.command === 'shutdown' ? 'shutdown' : wanted;
 }
 
 async function planUri(request: StopRequest, uri: string, services: Services, deadline: Deadline): Promise<UriPlan> {
@@ -142,7 +141,7 @@ const RUNNERS: Record<StopAction, (run: UriRun, guests: StopTarget[]) => Promise
   destroy: (run, guests) => destroyGuests(run, guests),
   migrate: async (run, guests) => {
     const local = run.config.MIGRATE_FALLBACK;
-    return (await migrateOrFallBack(run, guests, local, (failed) => RUNNERS[local](run, failed))).results;
+    return migrateOrFallBack(run, guests, local, (failed) => RUNNERS[local](run, failed));
   },
   shutdown: async (run, guests) => {
     const { config } = run;
@@ -451,12 +450,14 @@ export async function stopGuests(request: StopRequest, services: Services): Prom
       const away = uriResults.flatMap((u) =>
         u.guests.flatMap((g): AwayGuest[] => (g.outcome === 'done' && g.migratedTo !== undefined ? [{ uri: u.uri, peer: g.migratedTo, uuid: g.uuid, name: g.name, at: g.ended ?? at }] : [])),
       );
-      if (away.length > 0) {
-        // the guests on the peer leave the list (the original script must never start them here) for the record
+      // where they went is recorded whatever happened to the list: they are undefined here, the record is all there is
+      const recordError = await recordAway(services, listFile, away);
+      listError ??= recordError;
+      if (away.length > 0 && listError === undefined) {
+        // recorded, the guests on the peer leave the list (the original script must never start them here)
         const gone = new Set(away.map((g) => g.uuid));
         list = list.map((e) => ({ uri: e.uri, uuids: e.uuids.filter((u) => !gone.has(u)) })).filter((e) => e.uuids.length > 0);
-        listError ??= await recordAway(services, listFile, away);
-        listError ??= await listStep(services, () =>
+        listError = await listStep(services, () =>
           list.length > 0 ? writeListFile(services.files, listFile, list) : services.files.remove(listFile),
         );
       }

@@ -1,8 +1,10 @@
 // `policy show` as a table (each value marked with where it came from, a legend below) and `policy set|unset` as
 // the element stored.
+import { ATTRIBUTE_NAMES } from '../orchestrator/policy/attributes.js';
 import type { PolicySetResult, PolicyShowResult } from '../orchestrator/result.js';
 
-const COLUMNS = ['order', 'on-shutdown', 'shutdown-timeout', 'on-boot', 'start-delay', 'ready', 'ready-timeout'] as const;
+/** one column per attribute, in the attributes' table's order */
+const COLUMNS = ATTRIBUTE_NAMES;
 const MARK = { metadata: '', config: '*', default: '°' } as const;
 
 function table(rows: string[][]): string[] {

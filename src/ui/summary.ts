@@ -20,33 +20,35 @@ function allGuests(uris: UriResult[]): GuestResult[] {
   return uris.flatMap((u) => u.guests);
 }
 
-const VERBS: Partial<Record<GuestResult['action'], string>> = { suspend: 'suspend', shutdown: 'shut down', destroy: 'power off (destroy)', start: 'resume', migrate: 'migrate' };
+/** each action's verb in a dry run's plan, and the word for a guest it was done to */
+const WORDS: Record<Exclude<GuestResult['action'], 'none'>, { verb: string; done: string }> = {
+  suspend: { verb: 'suspend', done: 'suspended' },
+  shutdown: { verb: 'shut down', done: 'shut down' },
+  destroy: { verb: 'power off (destroy)', done: 'powered off' },
+  start: { verb: 'resume', done: 'resumed' },
+  migrate: { verb: 'migrate', done: 'migrated' },
+};
+const wordsOf = (action: GuestResult['action']) => (action === 'none' ? undefined : WORDS[action]);
 
-function plan(uris: UriResult[], verb: string): string {
+/** `verbs`: the command's own wording of an action (evacuate: "migrate to PEER"), else the action's */
+function plan(uris: UriResult[], verbs: Partial<Record<GuestResult['action'], string>> = {}): string {
   const lines = uris.flatMap((u) => {
     if (!u.reachable) return [`${u.uri}: not reached`];
     if (u.guests.length === 0) return [`${u.uri}: nothing to do`];
     return u.guests.map((g) =>
-      g.outcome === 'planned' ? `${u.uri}: would ${VERBS[g.action] ?? verb} ${g.name || g.uuid} (${g.uuid})${g.tier != null ? ` [tier ${g.tier}]` : ''}` : `${u.uri}: would leave ${g.name || g.uuid} (${g.error ?? g.outcome})`,
+      g.outcome === 'planned' ? `${u.uri}: would ${verbs[g.action] ?? wordsOf(g.action)?.verb ?? g.action} ${g.name || g.uuid} (${g.uuid})${g.tier != null ? ` [tier ${g.tier}]` : ''}` : `${u.uri}: would leave ${g.name || g.uuid} (${g.error ?? g.outcome})`,
     );
   });
   return ['Dry run: nothing was changed.', ...lines].join('\n');
 }
 
-/** what a guest whose own policy chose another action than the run's went through */
-const DONE_WORDS: Partial<Record<GuestResult['action'], string>> = {
-  suspend: 'suspended',
-  shutdown: 'shut down',
-  destroy: 'powered off',
-  migrate: 'migrated',
-};
-
 /** `main`: the run's action, whose done guests are counted first; others done by their own action follow */
 function tally(guests: GuestResult[], done: string, main?: GuestResult['action']): string {
-  const own = (g: GuestResult): boolean => main !== undefined && g.action !== main && DONE_WORDS[g.action] !== undefined;
+  // a guest whose own policy chose another action than the run's is counted under that action's word
+  const own = (g: GuestResult): boolean => main !== undefined && g.action !== main && wordsOf(g.action) !== undefined;
   const parts = [`${guests.filter((g) => g.outcome === 'done' && !own(g)).length} ${done}`];
   const others = new Map<string, number>();
-  for (const g of guests) if (g.outcome === 'done' && own(g)) others.set(DONE_WORDS[g.action]!, (others.get(DONE_WORDS[g.action]!) ?? 0) + 1);
+  for (const g of guests) if (g.outcome === 'done' && own(g)) others.set(wordsOf(g.action)!.done, (others.get(wordsOf(g.action)!.done) ?? 0) + 1);
   for (const [word, n] of others) parts.push(`${n} ${word}`);
   for (const outcome of ['already-active', 'failed', 'timeout', 'aborted', 'missing', 'skipped'] as const) {
     const n = count(guests, outcome);
@@ -61,12 +63,6 @@ function unreached(uris: UriResult[]): string {
   const n = uris.filter((u) => !u.reachable).length;
   return n > 0 ? `, ${n} URI${n === 1 ? '' : 's'} not reached` : '';
 }
-
-const STOP_WORDS = {
-  suspend: ['suspend', 'suspended'],
-  shutdown: ['shut down', 'shut down'],
-  migrate: ['migrate', 'migrated'],
-} as const;
 
 /** The tiers when there are several, with their share of STOP_DEADLINE (and the time used) when planned. */
 function tierLines(r: StopResult | StartResult): string[] {
@@ -83,9 +79,9 @@ function tierLines(r: StopResult | StartResult): string[] {
 }
 
 export function renderStop(r: StopResult): string {
-  if (r.dryRun) return [plan(r.uris, STOP_WORDS[r.action][0]), ...tierLines(r)].join('\n');
+  if (r.dryRun) return [plan(r.uris), ...tierLines(r)].join('\n');
   const guests = allGuests(r.uris);
-  const head = `${r.command}: ${tally(guests, STOP_WORDS[r.action][1], r.action)}${unreached(r.uris)}${r.deadlineExpired ? ' (stop deadline expired)' : ''}`;
+  const head = `${r.command}: ${tally(guests, WORDS[r.action].done, r.action)}${unreached(r.uris)}${r.deadlineExpired ? ' (stop deadline expired)' : ''}`;
   const carried = r.carriedOver > 0 ? [`${r.carriedOver} guests from an earlier stop were kept in ${r.listFile}`] : [];
   const unlisted = r.listError !== undefined ? ['the guests could not be recorded for start: start will not bring them back'] : [];
   return [head, ...carried, ...unlisted, ...tierLines(r)].join('\n');
@@ -94,14 +90,14 @@ export function renderStop(r: StopResult): string {
 export function renderStart(r: StartResult): string {
   if (r.skippedReason === 'no-list') return 'start: no saved guests to resume';
   if (r.skippedReason === 'on-boot-ignore') return 'start: ON_BOOT is not "start": no guests resumed, list removed';
-  if (r.dryRun) return plan(r.uris, 'resume');
+  if (r.dryRun) return plan(r.uris);
   const head = `start: ${tally(allGuests(r.uris), 'resumed')}${unreached(r.uris)}`;
   const left = r.remaining > 0 ? [`${r.remaining} guests stay in ${r.listFile} for the next start`] : [];
   return [head, ...left, ...tierLines(r)].join('\n');
 }
 
 export function renderMigrate(r: MigrateResult): string {
-  if (r.dryRun) return plan(r.uris, r.command === 'evacuate' ? `migrate to ${r.to ?? 'the peer'}` : 'bring back');
+  if (r.dryRun) return plan(r.uris, { migrate: r.command === 'evacuate' ? `migrate to ${r.to ?? 'the peer'}` : 'bring back' });
   const head = `${r.command}: ${tally(allGuests(r.uris), r.command === 'evacuate' ? `migrated to ${r.to ?? 'the peer'}` : 'back')}${unreached(r.uris)}`;
   const away = r.away > 0 ? [`${r.away} guests are recorded as away in ${r.recordFile} (libvirt-guests return brings them back)`] : [];
   return [head, ...away].join('\n');

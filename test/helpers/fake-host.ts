@@ -47,6 +47,8 @@ export interface FakeGuestSpec {
   metadata?: Record<string, string>;
   /** ms after a start until the guest agent answers (getTime); default 0 */
   agentMs?: number;
+  /** gone (a transient guest that shut down) when its metadata is read: that read finds no domain */
+  vanishesOnMetadataRead?: boolean;
 }
 
 export interface FakeGuest {
@@ -85,6 +87,10 @@ export class FakeHost {
   showsShutdown = false;
   /** the next so many state reads fail (a busy or dying daemon) */
   failStates = 0;
+  /** the next so many lookups fail, not with NO_DOMAIN (a busy or dying daemon) */
+  failLookups = 0;
+  /** the next so many metadata reads fail (a busy or dying daemon) */
+  failMetadataReads = 0;
   private readonly origin: number;
   private nextId = 1;
   private readonly listeners = new Set<(e: LifecycleEvent) => void>();
@@ -211,6 +217,10 @@ export class FakeHost {
           .map((g) => ({ ...refOf(g), state: g.state, persistent: g.persistent }));
       },
       lookup: async (uuidOrName) => {
+        if (this.failLookups > 0) {
+          this.failLookups--;
+          throw new LibvirtError(VirErr.OPERATION_TIMEOUT, VirFrom.DOM, 'cannot acquire state change lock');
+        }
         return refOf(this.find(uuidOrName));
       },
       state: async (ref) => {
@@ -285,7 +295,18 @@ export class FakeHost {
         }
         return { seconds: Math.floor(this.clock.now() / 1000), nseconds: 0 };
       },
-      getMetadata: async (ref, uri) => this.find(ref).metadata.get(uri) ?? null,
+      getMetadata: async (ref, uri) => {
+        if (this.failMetadataReads > 0) {
+          this.failMetadataReads--;
+          throw new LibvirtError(VirErr.OPERATION_TIMEOUT, VirFrom.DOM, 'cannot acquire state change lock');
+        }
+        const g = this.find(ref);
+        if (g.spec.vanishesOnMetadataRead) {
+          this.guests.delete(g.uuid);
+          throw noDomain(`uuid '${g.uuid}'`);
+        }
+        return g.metadata.get(uri) ?? null;
+      },
       setMetadata: async (ref, uri, _key, xml) => {
         const g = this.find(ref);
         if (xml === null) g.metadata.delete(uri);

@@ -15,3 +15,14 @@ export function assertValidResult(value: unknown): void {
   const validate = resultValidator();
   if (!validate(value)) throw new Error(`result does not match result.schema.json: ${JSON.stringify(validate.errors)}`);
 }
+
+/** a command's --json output, checked against the schema and parsed by `schema`; the output and stderr when it is not */
+export function parseResult<T>(schema: { parse(v: unknown): T }, run: { stdout: string; stderr: string; exitCode: number }): T {
+  try {
+    const value: unknown = JSON.parse(run.stdout);
+    assertValidResult(value);
+    return schema.parse(value);
+  } catch (err) {
+    throw new Error(`bad JSON result (exit ${run.exitCode}): ${String(err)}\n${run.stdout}\nstderr:\n${run.stderr}`);
+  }
+}

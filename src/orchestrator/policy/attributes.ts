@@ -72,15 +72,12 @@ export interface AttributeSpec<K extends PolicyAttribute = PolicyAttribute> {
 
 const seconds = integer(0, MAX_SECONDS, `whole seconds, 0 to ${MAX_SECONDS}`);
 
-/** Tiers: guests without an `order` form the default tier, which has no number. */
-export const DEFAULT_ORDER = null;
-
 export const ATTRIBUTES: { [K in PolicyAttribute]: AttributeSpec<K> } = {
   order: {
     name: 'order',
     summary: 'tier: start goes up the tiers, stop goes down; no order = the default tier (last at start, first at stop)',
     check: integer(-MAX_ORDER, MAX_ORDER, `a whole number from ${-MAX_ORDER} to ${MAX_ORDER}`),
-    // never used: a guest without order is in the default tier (policy.ts)
+    // never used: a guest without order is in the default tier (effective.ts gives it order null)
     fallback: () => ({ value: 0, source: 'default' }),
   },
   'on-shutdown': {
@@ -125,9 +122,4 @@ export const ATTRIBUTE_NAMES = Object.keys(ATTRIBUTES) as PolicyAttribute[];
 
 export function isAttribute(name: string): name is PolicyAttribute {
   return Object.hasOwn(ATTRIBUTES, name);
-}
-
-/** Checks one raw value of an attribute: the typed value, or what is allowed. */
-export function checkAttribute<K extends PolicyAttribute>(name: K, raw: string): Check<Policy[K]> {
-  return ATTRIBUTES[name].check(raw);
 }

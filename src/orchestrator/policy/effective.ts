@@ -30,6 +30,3 @@ export function effectivePolicy(values: PolicyValues, config: GuestsConfig): Eff
   const { order: _order, ...rest } = out as unknown as Policy;
   return { order: values.order ?? null, values: rest, sources, variables };
 }
-
-/** Whether any guest has a policy of its own: without one, everything runs exactly as the original's order. */
-export const hasOwnPolicy = (values: PolicyValues): boolean => ATTRIBUTE_NAMES.some((n) => values[n] !== undefined);

@@ -8,27 +8,19 @@ export interface Tier<T> {
   members: T[];
 }
 
-function group<T>(items: readonly T[], orderOf: (item: T) => number | null): Map<number | null, T[]> {
+/** the tiers in turn: ascending with the default tier last (start), or descending with it first (stop) */
+function inTurn<T>(items: readonly T[], orderOf: (item: T) => number | null, turn: 'start' | 'stop'): Tier<T>[] {
   const tiers = new Map<number | null, T[]>();
   for (const item of items) {
     const order = orderOf(item);
-    const members = tiers.get(order);
-    if (members) members.push(item);
-    else tiers.set(order, [item]);
+    tiers.set(order, [...(tiers.get(order) ?? []), item]);
   }
-  return tiers;
-}
-
-export function startTiers<T>(items: readonly T[], orderOf: (item: T) => number | null): Tier<T>[] {
-  const tiers = group(items, orderOf);
-  const ordered = [...tiers.keys()].filter((o): o is number => o !== null).sort((a, b) => a - b);
-  const keys: (number | null)[] = [...ordered, ...(tiers.has(null) ? [null] : [])];
+  const ordered = [...tiers.keys()].filter((o): o is number => o !== null).sort((a, b) => (turn === 'start' ? a - b : b - a));
+  const defaultTier = tiers.has(null) ? [null] : [];
+  const keys = turn === 'start' ? [...ordered, ...defaultTier] : [...defaultTier, ...ordered];
   return keys.map((order) => ({ order, members: tiers.get(order)! }));
 }
 
-export function stopTiers<T>(items: readonly T[], orderOf: (item: T) => number | null): Tier<T>[] {
-  const tiers = group(items, orderOf);
-  const ordered = [...tiers.keys()].filter((o): o is number => o !== null).sort((a, b) => b - a);
-  const keys: (number | null)[] = [...(tiers.has(null) ? [null] : []), ...ordered];
-  return keys.map((order) => ({ order, members: tiers.get(order)! }));
-}
+export const startTiers = <T>(items: readonly T[], orderOf: (item: T) => number | null): Tier<T>[] => inTurn(items, orderOf, 'start');
+
+export const stopTiers = <T>(items: readonly T[], orderOf: (item: T) => number | null): Tier<T>[] => inTurn(items, orderOf, 'stop');

@@ -7,19 +7,11 @@ import { runGuests } from '../../helpers/cli.js';
 import { cleanupAllGuestd, startGuestd, waitFor } from '../../helpers/guestd.js';
 import { RUNNING_RESTORED, SHUTOFF_SAVED, startFleet } from '../../helpers/fleet.js';
 import { repoPath } from '../../helpers/repo.js';
-import { assertValidResult } from '../../helpers/result-schema.js';
+import { parseResult } from '../../helpers/result-schema.js';
 
 after(cleanupAllGuestd);
 
-function json<T>(schema: { parse(v: unknown): T }, run: { stdout: string; stderr: string; exitCode: number }): T {
-  try {
-    const value = JSON.parse(run.stdout);
-    assertValidResult(value); // the checked-in JSON schema, as a consumer of --json sees it
-    return schema.parse(value);
-  } catch (err) {
-    throw new Error(`bad JSON result (exit ${run.exitCode}): ${String(err)}\n${run.stdout}\nstderr:\n${run.stderr}`);
-  }
-}
+const json = parseResult; // the checked-in JSON schema, as a consumer of --json sees it
 
 test('8 stuck guests, PARALLEL_SHUTDOWN=4, SHUTDOWN_TIMEOUT=10: all 8 are asked, and stop ends with the budget', async () => {
   const fleet = await startFleet({ stuck: 8 });

@@ -11,21 +11,13 @@ import { runGuests } from '../../helpers/cli.js';
 import { cleanupAllGuestd, startGuestd, type GuestdInstance } from '../../helpers/guestd.js';
 import { askGuest } from '../../helpers/guests.js';
 import { SHUTOFF_SAVED, startFleet, type Fleet } from '../../helpers/fleet.js';
-import { assertValidResult } from '../../helpers/result-schema.js';
+import { parseResult } from '../../helpers/result-schema.js';
 
 after(cleanupAllGuestd);
 
 const RUNNING_MIGRATED = 2;
 
-function json<T>(schema: { parse(v: unknown): T }, run: { stdout: string; stderr: string; exitCode: number }): T {
-  try {
-    const value = JSON.parse(run.stdout);
-    assertValidResult(value);
-    return schema.parse(value);
-  } catch (err) {
-    throw new Error(`bad JSON result (exit ${run.exitCode}): ${String(err)}\n${run.stdout}\nstderr:\n${run.stderr}`);
-  }
-}
+const json = parseResult;
 
 async function withPeer(kinds: Parameters<typeof startFleet>[0], body: (fleet: Fleet, peer: GuestdInstance, peerConn: Connection) => Promise<void>) {
   const [fleet, peer] = await Promise.all([startFleet(kinds, 8), startGuestd()]);

@@ -6,23 +6,15 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PolicySetResult, PolicyShowResult, StartResult, StopResult } from '../../../src/orchestrator/result.js';
 import { POLICY_NAMESPACE } from '../../../src/orchestrator/policy/metadata.js';
-import { runGuests, type CliRun } from '../../helpers/cli.js';
+import { runGuests } from '../../helpers/cli.js';
 import { cleanupAllGuestd } from '../../helpers/guestd.js';
 import { startFleet, type Fleet } from '../../helpers/fleet.js';
-import { assertValidResult } from '../../helpers/result-schema.js';
+import { parseResult } from '../../helpers/result-schema.js';
 import { virsh } from '../../helpers/virsh.js';
 
 after(cleanupAllGuestd);
 
-function json<T>(schema: { parse(v: unknown): T }, run: CliRun): T {
-  try {
-    const value = JSON.parse(run.stdout);
-    assertValidResult(value);
-    return schema.parse(value);
-  } catch (err) {
-    throw new Error(`bad JSON result (exit ${run.exitCode}): ${String(err)}\n${run.stdout}\nstderr:\n${run.stderr}`);
-  }
-}
+const json = parseResult;
 
 async function set(fleet: Fleet, name: string, ...flags: string[]): Promise<PolicySetResult> {
   const run = await runGuests(['policy', 'set', name, ...flags, '--json'], fleet.sb.env);
@@ -144,7 +136,9 @@ test('STOP_DEADLINE over two tiers: each its budget, the stop ends by the deadli
     const run = await runGuests(['stop', '--json'], fleet.sb.env);
     const result = json(StopResult, run);
     assert.equal(result.deadlineReserveMs, 1000);
-    assert.ok(result.durationMs <= 8000 + 1500, `ended by the deadline: ${result.durationMs} ms\n${run.stderr}`);
+    // the budgets to the millisecond are the fake-clock tests' (tiered-runs.test.ts); here only what tells the
+    // deadline from no deadline on a loaded machine: stuck1 alone would have had SHUTDOWN_TIMEOUT=30 s
+    assert.ok(result.durationMs < 20_000, `ended by the deadline, not by SHUTDOWN_TIMEOUT: ${result.durationMs} ms\n${run.stderr}`);
     for (const g of result.uris[0]!.guests) assert.equal(g.outcome, 'done', `${g.name}: ${g.error ?? ''}`);
     for (const g of fleet.guests) assert.equal(((await fleet.state(g.name)) as { state: string }).state, 'shutoff', g.name);
   } finally {
@@ -158,8 +152,9 @@ test('regression: max_client_requests=2 and 4 parallel slow saves: the deadline\
     fleet.configure({ PARALLEL_SUSPEND: 4, STOP_DEADLINE: 3, CONNECT_RETRIES: 0 });
     const run = await runGuests(['stop', '--json'], fleet.sb.env);
     const result = json(StopResult, run);
-    // a 64 MiB save at 2 MiB/s takes 32 s: every save must have been aborted at 3 s
-    assert.ok(result.durationMs < 6000, `the stop took ${result.durationMs} ms\n${run.stderr}`);
+    // a 64 MiB save at 2 MiB/s takes 32 s: an abort held behind the running saves comes only when they end; at
+    // the deadline (3 s) it comes long before (the bound leaves room for a loaded machine, not for the bug)
+    assert.ok(result.durationMs < 16_000, `the stop took ${result.durationMs} ms\n${run.stderr}`);
     assert.deepEqual(result.uris[0]!.guests.map((g) => g.outcome), Array(4).fill('aborted'));
     for (const g of fleet.guests) assert.equal(((await fleet.state(g.name)) as { state: string }).state, 'running', g.name);
   } finally {

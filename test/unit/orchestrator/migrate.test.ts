@@ -3,11 +3,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { GuestsConfig } from '../../../src/config/variables.js';
-import { migrationRecordPath } from '../../../src/orchestrator/migrate.js';
+import { StateFileError } from '../../../src/errors.js';
+import { migrationRecordPath, returnGuests } from '../../../src/orchestrator/migrate.js';
 import { POLICY_NAMESPACE } from '../../../src/orchestrator/policy/metadata.js';
 import { stopGuests } from '../../../src/orchestrator/stop.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { FakeHost, fakeServices, guestsConfig, type FakeGuestSpec } from '../../helpers/fake-host.js';
+import { memoryFiles } from '../../helpers/memory-files.js';
 
 const LIST = '/var/lib/libvirt/libvirt-guests';
 const PEER = 'qemu+tls://peer.example/system';
@@ -108,4 +110,62 @@ test('on-shutdown=migrate without MIGRATE_URI: the guest gets MIGRATE_FALLBACK, 
   const g = guestResults.mover!;
   assert.deepEqual([g.action, g.finalAction, g.outcome, g.fallback], ['migrate', 'suspend', 'done', ['suspend']]);
   assert.match(g.migrateError ?? '', /MIGRATE_URI is not set/);
+});
+
+test('a list file that cannot be written: the migrated guests are recorded all the same (they are undefined here)', async () => {
+  const clock = new FakeClock();
+  const host = new FakeHost(clock);
+  host.add({ name: 'mover' });
+  const files = memoryFiles();
+  const writeAtomic = files.writeAtomic;
+  files.writeAtomic = async (file, text, mode) => {
+    if (file === LIST) throw new StateFileError(LIST, 'is a directory');
+    return writeAtomic(file, text, mode);
+  };
+  const services = fakeServices(clock, [host], files);
+  const config = guestsConfig([host], { ON_SHUTDOWN: 'migrate', MIGRATE_URI: PEER });
+  const result = await clock.run(stopGuests({ command: 'stop', action: 'migrate', config, dryRun: false, listFile: LIST, lockFile: '/lock' }, services));
+  assert.match(result.listError ?? '', /is a directory/);
+  assert.equal(result.exit, 1);
+  const record = JSON.parse(files.data.get(migrationRecordPath(LIST)) ?? '{}') as { guests?: { name: string; peer: string }[] };
+  assert.deepEqual(record.guests?.map((g) => `${g.name} ${g.peer}`), [`mover ${PEER}`]);
+});
+
+test('return: a guest the peer cannot look up (not NO_DOMAIN) stays recorded; one it does not have is dropped', async () => {
+  const clock = new FakeClock();
+  const home = new FakeHost(clock);
+  const peer = new FakeHost(clock, PEER);
+  const kept = peer.add({ name: 'kept' });
+  const away = [
+    { uri: home.uri, peer: PEER, uuid: kept.uuid, name: 'kept', at: '2026-01-01T00:00:00.000Z' },
+    { uri: home.uri, peer: PEER, uuid: '00000000-0000-4000-8000-00000000dead', name: 'gone', at: '2026-01-01T00:00:00.000Z' },
+  ];
+  const files = memoryFiles({ [migrationRecordPath(LIST)]: JSON.stringify({ version: 1, guests: away }) });
+  const services = fakeServices(clock, [home, peer], files);
+  peer.failLookups = 1; // the first lookup, kept's (PARALLEL_MIGRATE begins them in the record's order)
+  const config = guestsConfig([home], { MIGRATE_URI: PEER });
+  const result = await clock.run(returnGuests({ config, dryRun: false, listFile: LIST }, services));
+  const outcomes = Object.fromEntries(result.uris.flatMap((u) => u.guests).map((g) => [g.name, [g.outcome, g.error]]));
+  assert.equal(outcomes.kept?.[0], 'failed');
+  assert.match(String(outcomes.kept?.[1]), /cannot look it up on the peer .*stays in the record/);
+  assert.equal(result.exit, 1);
+  assert.equal(result.away, 1);
+  const record = JSON.parse(files.data.get(migrationRecordPath(LIST)) ?? '{}') as { guests?: { name: string }[] };
+  assert.deepEqual(outcomes.gone?.[0], 'missing');
+  assert.deepEqual(record.guests?.map((g) => g.name), ['kept']);
+  assert.equal(peer.guest('kept').state, 'running', 'not migrated');
+});
+
+test('return: a record with an entry that is not a guest (no peer) is an error naming the file; it is left as it is', async () => {
+  const clock = new FakeClock();
+  const home = new FakeHost(clock);
+  const text = JSON.stringify({ version: 1, guests: [{ uri: home.uri, uuid: 'u', name: 'web1' }] });
+  const files = memoryFiles({ [migrationRecordPath(LIST)]: text });
+  const services = fakeServices(clock, [home], files);
+  await assert.rejects(clock.run(returnGuests({ config: guestsConfig([home]), dryRun: false, listFile: LIST }, services)), (err: unknown) => {
+    assert.ok(err instanceof StateFileError);
+    assert.match(err.message, /libvirt-guests\.migrated: not a record of migrated guests .*each with uri, peer, uuid and name/);
+    return true;
+  });
+  assert.equal(files.data.get(migrationRecordPath(LIST)), text);
 });

@@ -2,7 +2,7 @@
 // attribute with its source, the tiers in start and stop order, and STOP_DEADLINE divided over the tiers.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { effectivePolicy, hasOwnPolicy } from '../../../../src/orchestrator/policy/effective.js';
+import { effectivePolicy } from '../../../../src/orchestrator/policy/effective.js';
 import { formatPolicy, mergePolicy, parsePolicy, POLICY_NAMESPACE } from '../../../../src/orchestrator/policy/metadata.js';
 import { planDeadline, reserveMs, tierBudgetMs } from '../../../../src/orchestrator/policy/deadline-plan.js';
 import { startTiers, stopTiers } from '../../../../src/orchestrator/policy/tiers.js';
@@ -58,8 +58,6 @@ test('effective values: metadata, else the configuration, else the default; each
   });
   assert.equal(eff.variables['on-shutdown'], 'ON_SHUTDOWN');
   assert.equal(effectivePolicy({}, config).order, null, 'no order: the default tier');
-  assert.equal(hasOwnPolicy({}), false);
-  assert.equal(hasOwnPolicy({ ready: 'none' }), true);
 });
 
 test('tiers: start ascending with the default tier last, stop descending with it first; members keep their order', () => {

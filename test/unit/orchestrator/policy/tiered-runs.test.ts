@@ -171,3 +171,32 @@ test('the shutdown command shuts down the guests whose policy says suspend; dest
   assert.deepEqual([g.s!.action, g.d!.action, g.i!.outcome], ['shutdown', 'destroy', 'skipped']);
   assert.deepEqual(host.logOf('save'), []);
 });
+
+test('stop with ON_SHUTDOWN=shutdown saves a guest whose own policy says suspend (ON_SHUTDOWN is only the default)', async () => {
+  const { host, result } = await stop([{ name: 's', metadata: policy('on-shutdown="suspend"') }, { name: 'p' }], { ON_SHUTDOWN: 'shutdown' });
+  const g = byName(result);
+  assert.deepEqual([g.s!.action, g.p!.action], ['suspend', 'shutdown']);
+  assert.deepEqual(host.logOf('save'), ['0 save s']);
+});
+
+test('a guest gone between the list and its policy read costs only itself: the others keep their policies, stop and start', async () => {
+  const stopped = await stop(
+    [
+      { name: 'fleeting', persistent: false, vanishesOnMetadataRead: true },
+      { name: 'db', metadata: policy('order="1" on-shutdown="shutdown"') },
+    ],
+    { ON_SHUTDOWN: 'suspend', PERSISTENT_ONLY: 'false' },
+  );
+  assert.equal(stopped.result.uris[0]!.reachable, true);
+  assert.deepEqual([byName(stopped.result).db!.action, byName(stopped.result).db!.outcome, byName(stopped.result).db!.tier], ['shutdown', 'done', 1]);
+
+  const started = await start(
+    [
+      { name: 'fleeting', vanishesOnMetadataRead: true },
+      { name: 'web', metadata: policy('on-boot="ignore"') },
+    ],
+    {},
+  );
+  assert.deepEqual(started.host.logOf('boot'), [], 'web keeps on-boot=ignore');
+  assert.equal(byName(started.result).web!.outcome, 'skipped');
+});
