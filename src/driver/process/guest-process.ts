@@ -360,6 +360,10 @@ export class GuestProcesses {
   async resume(dom: Dom): Promise<void> {
     runningOf(dom);
     if (dom.state !== 'paused') throw operationInvalid('domain is already running');
+    // the source of a migration, paused for the last pass: the guest may run at the destination by now; it runs on
+    // here only when the migration is cancelled (confirm), a resume here would leave it running on both hosts
+    if (dom.reason === PAUSED.MIGRATION)
+      throw operationInvalid(`domain '${dom.name}' is paused by its migration; it resumes here only if the migration is cancelled`);
     await this.setPaused(dom, false);
   }
 

@@ -7,7 +7,10 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openConnection } from '../../../src/connect/index.js';
 import type { Connection } from '../../../src/connect/connection.js';
+import type { NativeConnection } from '../../../src/connect/native.js';
 import { isVirError, VirErr } from '../../../src/libvirt/error.js';
+import { MigrateFlags, MigrateParam, PROC } from '../../../src/remote/protocol.js';
+import { tp } from '../../../src/remote/types.js';
 import { cleanupAllGuestd, isAlive, startGuestd, waitFor, type GuestdInstance } from '../../helpers/guestd.js';
 import { askGuest, ok, runtimeStatus } from '../../helpers/guests.js';
 import { guestXml, virsh } from '../../helpers/virsh.js';
@@ -124,6 +127,40 @@ describe('guestd migrates process guests', () => {
     assert.deepEqual(await connA.jobInfo(guest), { type: 'none' });
     const before = (await askGuest(a, name, (m) => m.call('query-state'))).counter;
     await waitFor('the guest still works', async () => (await askGuest(a, name, (m) => m.call('query-state'))).counter > before);
+  });
+
+  it('the steps one by one: the source, paused for the confirm, refuses a resume (the guest runs at the destination)', async () => {
+    const name = `steps-${process.pid}`;
+    await startOn(a, name);
+    const [src, dst] = (await Promise.all([openConnection(a.uri, { backend: 'native' }), openConnection(b.uri, { backend: 'native' })])) as NativeConnection[];
+    try {
+      const flags = MigrateFlags.LIVE;
+      const { dom } = await src!.remote.call(PROC.DOMAIN_LOOKUP_BY_NAME, { name });
+      const begun = await src!.remote.call(PROC.DOMAIN_MIGRATE_BEGIN3_PARAMS, { dom, params: [], flags });
+      const prepared = await dst!.remote.call(PROC.DOMAIN_MIGRATE_PREPARE3_PARAMS, {
+        params: [tp.string(MigrateParam.DEST_XML, begun.xml)],
+        cookie_in: begun.cookie_out,
+        flags,
+      });
+      const performed = await src!.remote.call(PROC.DOMAIN_MIGRATE_PERFORM3_PARAMS, {
+        dom,
+        dconnuri: null,
+        params: [tp.string(MigrateParam.URI, prepared.uri_out!)],
+        cookie_in: prepared.cookie_out,
+        flags,
+      });
+      const finished = await dst!.remote.call(PROC.DOMAIN_MIGRATE_FINISH3_PARAMS, { params: [], cookie_in: performed.cookie_out, flags, cancelled: 0 });
+      assert.equal(await domstate(b, name), 'running (migrated)');
+      assert.equal(await domstate(a, name), 'paused (migrating)');
+      await assert.rejects(
+        src!.remote.call(PROC.DOMAIN_RESUME, { dom }),
+        (err: unknown) => isVirError(err, VirErr.OPERATION_INVALID) && /paused by its migration/.test((err as Error).message),
+      );
+      await src!.remote.call(PROC.DOMAIN_MIGRATE_CONFIRM3_PARAMS, { dom, params: [], cookie_in: finished.cookie_out, flags, cancelled: 0 });
+      assert.equal(await domstate(a, name), 'shut off (migrated)');
+    } finally {
+      await Promise.all([src?.close(), dst?.close()]);
+    }
   });
 
   it('an aborted migration (a slow stream): the guest runs on here, nothing is left at the peer', async () => {
