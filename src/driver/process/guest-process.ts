@@ -30,6 +30,12 @@ export interface SpawnHow {
 /** how a running guest is restarted: reboot (it shut down when asked) or reset (it was killed) */
 export type RestartKind = 'reboot' | 'reset';
 
+/** refused while a job holds the guest: a save, or a migration (begun, under way, or paused for its confirm) */
+function noJob(dom: Dom): void {
+  if (dom.job)
+    throw operationInvalid(`domain '${dom.name}' has an active job (a save or a migration); wait for it or abort it (virsh domjobabort)`);
+}
+
 /** whether `work` settles within `ms`; its signal is aborted once the answer is known */
 async function settlesWithin(clock: Clock, ms: number, work: (signal: AbortSignal) => Promise<unknown>): Promise<boolean> {
   const decided = new AbortController();
@@ -208,7 +214,7 @@ export class GuestProcesses {
   async shutdown(dom: Dom): Promise<void> {
     runningOf(dom);
     if (dom.state === 'paused') throw operationInvalid('domain is not running'); // libvirt's: a paused guest sees no button
-    if (dom.job) throw operationInvalid(`domain '${dom.name}' has an active save job; wait for it or abort it`);
+    noJob(dom);
     await monitorOf(dom)
       .call('system_powerdown')
       .catch((err: unknown) => {
@@ -292,7 +298,7 @@ export class GuestProcesses {
   async reboot(dom: Dom): Promise<void> {
     const run = runningOf(dom);
     if (this.restarts.has(run)) return; // being rebooted or reset already
-    if (dom.job) throw operationInvalid(`domain '${dom.name}' has an active save job; wait for it or abort it`);
+    noJob(dom);
     this.restarts.set(run, 'reboot');
     const reply = await monitorOf(dom)
       .call('system_powerdown')
@@ -309,7 +315,7 @@ export class GuestProcesses {
    */
   async reset(dom: Dom): Promise<void> {
     const run = runningOf(dom);
-    if (dom.job) throw operationInvalid(`domain '${dom.name}' has an active save job; wait for it or abort it`);
+    noJob(dom);
     this.restarts.set(run, 'reset');
     signalProcess(run.pid, run.startTime, 'SIGKILL');
     if (!(await this.ends(run, this.ctx.timing.killTimeoutMs)))
