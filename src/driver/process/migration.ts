@@ -7,11 +7,9 @@
 //   source  perform  the runtime sends; the guest is left paused
 //   dest    finish   restore from the image: the guest runs here (defined persistently with PERSIST_DEST)
 //   source  confirm  the guest ends here (undefined with UNDEFINE_SOURCE), or resumes when the migration failed
-import { unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { DomainRecord, DriverMigrateFlags, DriverMigration } from '../driver.js';
 import type { MigrationAddress } from '../../guest/migration-stream.js';
-import { cancelMarker, parseMigrationUri } from '../../guest/migration-stream.js';
+import { parseMigrationUri } from '../../guest/migration-stream.js';
 import { imageSize } from '../../guest/image.js';
 import { DEFINED, EVENT, PAUSED, RUNNING, STARTED } from './constants.js';
 import type { DriverContext } from './context.js';
@@ -168,11 +166,11 @@ export class Migrations implements DriverMigration {
       if (this.incoming.has(def.uuid)) throw operationInvalid(`domain '${def.name}' is already being migrated in`);
       let listen: MigrationAddress;
       try {
-        listen = address ? parseMigrationUri(address) : { path: join(store.statusDir, `${def.uuid}.in.sock`) };
+        listen = address ? parseMigrationUri(address) : { path: store.incomingSocketPath(def.uuid) };
       } catch (err) {
         throw operationFailed(`cannot listen for the migration: ${(err as Error).message}`);
       }
-      const file = join(store.saveDir, `${def.name}.incoming`);
+      const file = store.incomingImagePath(def.name);
       const stream = await IncomingStream.listen(listen, file, {
         uuid: def.uuid,
         name: def.name,
@@ -219,7 +217,7 @@ export class Migrations implements DriverMigration {
       throw operationFailed(`cannot start domain '${def.name}' from its migrated state: ${(err as Error).message}`, err);
     } finally {
       this.incoming.delete(uuid);
-      await unlink(stream.file).catch(() => undefined);
+      store.removeIncoming(stream.file);
     }
     return dom.queue(async () => {
       dom.reason = RUNNING.MIGRATED;
@@ -239,12 +237,11 @@ export class Migrations implements DriverMigration {
   /** the migration in will not come: the waiting runtime gives up, the image and the domain made for it go */
   private async cancel(incoming: Incoming): Promise<void> {
     const { stream } = incoming;
-    const marker = cancelMarker(stream.file);
-    await writeFile(marker, '').catch(() => undefined);
+    const { store } = this.ctx;
+    store.markIncomingCancelled(stream.file);
     await stream.close();
     await incoming.running.catch(() => undefined);
-    await unlink(marker).catch(() => undefined);
-    await unlink(stream.file).catch(() => undefined);
+    store.removeIncoming(stream.file);
     this.forget(incoming);
   }
 
