@@ -12,6 +12,7 @@ import { GuestMemory } from './memory.js';
 import { MigrationAborted, sendMigration } from './migration-sender.js';
 import { parseMigrationUri, type MigrationAddress } from './migration-stream.js';
 import { MonitorError, MonitorServer } from './monitor-server.js';
+import { pacer } from './pace.js';
 import type {
   GuestBehavior,
   GuestStatus,
@@ -294,7 +295,7 @@ export class GuestRuntime {
       job.processed = BLOCK;
       const hash = createHash('sha256');
       const payload = paddedSize(memoryBytes);
-      const bytesPerMs = this.opts.behavior.saveMiBps > 0 ? (this.opts.behavior.saveMiBps * 1048576) / 1000 : 0;
+      const pace = pacer(this.opts.behavior.saveMiBps, job.startedAt);
       let lastReport = 0;
       for (let pos = 0; pos < payload; pos += chunk) {
         if (job.aborted) throw new MonitorError('Aborted', 'save cancelled');
@@ -315,10 +316,7 @@ export class GuestRuntime {
             elapsedMs: now - job.startedAt,
           });
         }
-        if (bytesPerMs > 0) {
-          const ahead = (pos + n) / bytesPerMs - (Date.now() - job.startedAt);
-          if (ahead > 0) await sleep(ahead);
-        } else if ((pos / chunk) % 16 === 15) {
+        if (!(await pace(pos + n)) && (pos / chunk) % 16 === 15) {
           await new Promise((r) => setImmediate(r)); // let the monitor answer query-save / save-cancel
         }
       }
