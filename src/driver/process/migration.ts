@@ -121,11 +121,12 @@ export class Migrations implements DriverMigration {
     if (cancelled) {
       dom.job = null;
       if (migrating) {
-        await monitorOf(dom).call('migrate-finish', { commit: false });
-        dom.state = 'running';
-        dom.reason = RUNNING.MIGRATION_CANCELED;
+        // it runs on, unless a client suspended it during the migration
+        const { paused } = await monitorOf(dom).call('migrate-finish', { commit: false });
+        dom.state = paused ? 'paused' : 'running';
+        dom.reason = paused ? PAUSED.USER : RUNNING.MIGRATION_CANCELED;
       }
-      log.info(`domain '${dom.name}': migration cancelled; it runs on here`);
+      log.info(`domain '${dom.name}': migration cancelled; it ${dom.state === 'paused' ? 'stays paused' : 'runs on'} here`);
       return;
     }
     // a confirm without a performed migration changes nothing (libvirt: OPERATION_INVALID)

@@ -163,6 +163,45 @@ describe('guestd migrates process guests', () => {
     }
   });
 
+  it('suspended during the stream, then cancelled: the guest stays suspended here (driver and runtime agree)', async () => {
+    const name = `suspended-${process.pid}`;
+    await startOn(a, name, { 'save-mib-per-second': 8 }, 16);
+    const [src, dst] = (await Promise.all([openConnection(a.uri, { backend: 'native' }), openConnection(b.uri, { backend: 'native' })])) as NativeConnection[];
+    try {
+      const flags = MigrateFlags.LIVE;
+      const guest = await connA.lookup(name);
+      const { dom } = await src!.remote.call(PROC.DOMAIN_LOOKUP_BY_NAME, { name });
+      const begun = await src!.remote.call(PROC.DOMAIN_MIGRATE_BEGIN3_PARAMS, { dom, params: [], flags });
+      const prepared = await dst!.remote.call(PROC.DOMAIN_MIGRATE_PREPARE3_PARAMS, {
+        params: [tp.string(MigrateParam.DEST_XML, begun.xml)],
+        cookie_in: begun.cookie_out,
+        flags,
+      });
+      const performing = src!.remote.call(PROC.DOMAIN_MIGRATE_PERFORM3_PARAMS, {
+        dom,
+        dconnuri: null,
+        params: [tp.string(MigrateParam.URI, prepared.uri_out!)],
+        cookie_in: prepared.cookie_out,
+        flags,
+      });
+      await waitFor('the stream under way', async () => ((await connA.jobInfo(guest)).dataProcessed ?? 0) > 0);
+      await ok(virsh(a.uri, 'suspend', name), 'suspend');
+      const performed = await performing;
+      await assert.rejects(
+        dst!.remote.call(PROC.DOMAIN_MIGRATE_FINISH3_PARAMS, { params: [], cookie_in: performed.cookie_out, flags, cancelled: 1 }),
+        (err: unknown) => isVirError(err, VirErr.OPERATION_FAILED),
+      );
+      await src!.remote.call(PROC.DOMAIN_MIGRATE_CONFIRM3_PARAMS, { dom, params: [], cookie_in: Buffer.alloc(0), flags, cancelled: 1 });
+      assert.equal(await domstate(a, name), 'paused (user)');
+      assert.equal((await askGuest(a, name, (m) => m.call('query-status'))).paused, true);
+      await ok(virsh(a.uri, 'resume', name), 'resume');
+      const before = (await askGuest(a, name, (m) => m.call('query-state'))).counter;
+      await waitFor('the guest works on here', async () => (await askGuest(a, name, (m) => m.call('query-state'))).counter > before);
+    } finally {
+      await Promise.all([src?.close(), dst?.close()]);
+    }
+  });
+
   it('an aborted migration (a slow stream): the guest runs on here, nothing is left at the peer', async () => {
     const name = `abort-${process.pid}`;
     await startOn(a, name, { 'save-mib-per-second': 8 }, 64);
