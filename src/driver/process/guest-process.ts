@@ -327,7 +327,7 @@ export class GuestProcesses {
 
   /** the guest process of a reboot or reset has ended: a new one takes its place, with the same id and definition */
   private async restart(dom: Dom, run: Running, kind: RestartKind): Promise<void> {
-    const { store, events, log } = this.ctx;
+    const { events, log } = this.ctx;
     if (dom.run !== run || this.closing) return; // a reset came first, or the daemon is going
     if (dom.stopping === 'destroyed') {
       this.settle(dom, 'destroyed', true); // a destroy came in meanwhile: it wins
@@ -335,8 +335,7 @@ export class GuestProcesses {
     }
     const wasPaused = dom.state === 'paused';
     run.monitor?.close();
-    store.removeFile(run.monitorPath);
-    store.removeFile(store.partialImagePath(dom.name, run.pid));
+    this.removeFilesOf(dom, run);
     try {
       await this.spawn(dom, definitionOf(dom), { id: dom.id });
       events.emitReboot(eventRef(dom));
@@ -395,8 +394,7 @@ export class GuestProcesses {
     const ref = eventRef(dom); // stopped events carry the id the guest had
     if (notify && why === 'shutdown') events.emit(ref, EVENT.SHUTDOWN, SHUTDOWN_FINISHED);
     store.removeStatus(dom.name);
-    store.removeFile(run.monitorPath);
-    store.removeFile(store.partialImagePath(dom.name, run.pid)); // the guest is gone: so is its writer
+    this.removeFilesOf(dom, run);
     dom.run = null;
     dom.live = null;
     dom.job = null;
@@ -408,6 +406,12 @@ export class GuestProcesses {
     if (!dom.config) table.remove(dom);
     log.info(`domain '${dom.name}' stopped (${why})`);
     run.markExited();
+  }
+
+  /** what the ended guest process `run` leaves: its monitor socket, a partial save image (its writer is gone) */
+  private removeFilesOf(dom: Dom, run: Running): void {
+    this.ctx.store.removeFile(run.monitorPath);
+    this.ctx.store.removeFile(this.ctx.store.partialImagePath(dom.name, run.pid));
   }
 
   private attach(dom: Dom, monitor: MonitorClient): void {
