@@ -115,6 +115,13 @@ export class Store {
       .map((x) => ({ file: join(this.saveDir, x.f), pid: Number(x.m?.[1]) }));
   }
 
+  /** what incoming migrations left in the save dir: images, partial images, cancel markers */
+  listIncomingLeftovers(): string[] {
+    return readdirSync(this.saveDir)
+      .filter((f) => /\.incoming(\.part|\.cancel)?$/.test(f))
+      .map((f) => join(this.saveDir, f));
+  }
+
   isAutostart(name: string): boolean {
     return existsSync(this.autostartPath(name));
   }
