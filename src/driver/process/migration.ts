@@ -13,7 +13,7 @@ import { parseMigrationUri } from '../../guest/migration-stream.js';
 import { imageSize } from '../../guest/image.js';
 import { DEFINED, EVENT, PAUSED, RUNNING, STARTED } from './constants.js';
 import type { DriverContext } from './context.js';
-import { definitionOf, monitorOf, runningOf, type Dom } from './domain-table.js';
+import { definitionOf, monitorOf, runningOf, type Dom, type Job } from './domain-table.js';
 import { operationAborted, operationFailed, operationInvalid } from './errors.js';
 import { eventRef } from './events.js';
 import type { GuestProcesses } from './guest-process.js';
@@ -52,6 +52,8 @@ interface Incoming {
 
 export class Migrations implements DriverMigration {
   private readonly incoming = new Map<string, Incoming>();
+  /** the jobs begin made (a domain's job may be a save's: perform and confirm leave that alone) */
+  private readonly outgoing = new WeakSet<Job>();
 
   constructor(
     private readonly ctx: DriverContext,
@@ -71,6 +73,7 @@ export class Migrations implements DriverMigration {
       if (dom.state !== 'running') throw operationInvalid(`domain '${dom.name}' is ${dom.state}, not running`);
       const def = definitionOf(dom);
       dom.job = { startedAt: clock.now(), processed: 0, total: imageSize(def.memoryKiB * 1024) };
+      this.outgoing.add(dom.job);
       return { xml: formatDomainXML(def), cookie: encodeCookie({ uuid: dom.uuid, name: dom.name }) };
     });
   }
@@ -83,7 +86,7 @@ export class Migrations implements DriverMigration {
     const run = runningOf(dom);
     const monitor = monitorOf(dom);
     const job = dom.job;
-    if (!job) throw operationInvalid(`domain '${dom.name}' has no migration job (begin first)`);
+    if (!job || !this.outgoing.has(job)) throw operationInvalid(`domain '${dom.name}' has no migration job (begin first)`);
     const progress = (name: string, data: unknown): void => {
       if (name !== 'MIGRATE_PROGRESS' || dom.job !== job) return;
       const p = data as { processed: number; total: number };
@@ -119,7 +122,7 @@ export class Migrations implements DriverMigration {
     // paused by perform for this migration (not by a client's suspend)
     const migrating = run !== undefined && run !== null && dom.state === 'paused' && dom.reason === PAUSED.MIGRATION;
     if (cancelled) {
-      dom.job = null;
+      if (dom.job && this.outgoing.has(dom.job)) dom.job = null;
       if (migrating) {
         // it runs on, unless a client suspended it during the migration
         const { paused } = await monitorOf(dom).call('migrate-finish', { commit: false });
@@ -142,7 +145,7 @@ export class Migrations implements DriverMigration {
 
   /** abort a migration under way (DOMAIN_ABORT_JOB); true when there was one */
   async abort(dom: Dom): Promise<boolean> {
-    if (!dom.job || !dom.run?.monitor) return false;
+    if (!dom.job || !this.outgoing.has(dom.job) || !dom.run?.monitor) return false;
     try {
       await dom.run.monitor.call('migrate-cancel');
       return true;

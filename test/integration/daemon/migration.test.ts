@@ -205,6 +205,36 @@ describe('guestd migrates process guests', () => {
     }
   });
 
+  it('migration steps out of place during a save are refused and leave the save job alone', async () => {
+    const name = `stray-${process.pid}`;
+    await startOn(a, name, { 'save-mib-per-second': 8 }, 16);
+    const guest = await connA.lookup(name);
+    const src = (await openConnection(a.uri, { backend: 'native' })) as NativeConnection;
+    try {
+      const saving = virsh(a.uri, 'managedsave', name);
+      await waitFor('the save under way', async () => ((await connA.jobInfo(guest)).dataProcessed ?? 0) > 0);
+      const { dom } = await src.remote.call(PROC.DOMAIN_LOOKUP_BY_NAME, { name });
+      const cookie = Buffer.from(JSON.stringify({ guestd: 1, uuid: 'x', name, token: 'x' }));
+      const flags = MigrateFlags.LIVE;
+      await assert.rejects(
+        src.remote.call(PROC.DOMAIN_MIGRATE_PERFORM3_PARAMS, {
+          dom,
+          dconnuri: null,
+          params: [tp.string(MigrateParam.URI, `unix:${path.join(a.dir, 'no-such-socket')}`)],
+          cookie_in: cookie,
+          flags,
+        }),
+        (err: unknown) => isVirError(err, VirErr.OPERATION_INVALID) && /no migration job/.test((err as Error).message),
+      );
+      await src.remote.call(PROC.DOMAIN_MIGRATE_CONFIRM3_PARAMS, { dom, params: [], cookie_in: cookie, flags, cancelled: 1 });
+      assert.equal((await connA.jobInfo(guest)).type, 'bounded', 'the save job is still shown');
+      await ok(saving, 'managedsave');
+      assert.equal(await domstate(a, name), 'shut off (saved)');
+    } finally {
+      await src.close();
+    }
+  });
+
   it('an aborted migration (a slow stream): the guest runs on here, nothing is left at the peer', async () => {
     const name = `abort-${process.pid}`;
     await startOn(a, name, { 'save-mib-per-second': 8 }, 64);
