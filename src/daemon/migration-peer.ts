@@ -37,8 +37,13 @@ export async function migrateToPeer(
     throw failed(`cannot connect to the destination '${dconnuri}': ${(err as Error).message}`, err);
   }
   const remote = opened.remote;
+  if (!remote) {
+    // ends the job begin made, as every other failure before the destination has the guest does
+    await opened.connection.close();
+    await migration.confirm(dom.uuid, beginCookie, mflags, true);
+    throw failed(`the destination '${dconnuri}' is not reachable by libvirt's protocol`, null);
+  }
   try {
-    if (!remote) throw failed(`the destination '${dconnuri}' is not reachable by libvirt's protocol`, null);
     const destParams: TypedParam[] = [tp.string(MigrateParam.DEST_XML, xml)];
     const uri = params.get(MigrateParam.URI);
     const target = opened.resolved.target;

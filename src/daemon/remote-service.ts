@@ -63,24 +63,22 @@ export function createRemoteService(driver: Driver, log: Logger, options: Remote
   });
   server.addProgram(buildRemoteDispatch(adapt(handlers)));
 
+  /** every registered callback of `eventID` that covers the domain `uuid`, with its connection */
+  const callbacksFor = function* (eventID: number, uuid: string) {
+    for (const connection of server.connections)
+      for (const [callbackID, cb] of connection.state.callbacks)
+        if (cb.eventID === eventID && (cb.uuid === null || cb.uuid === uuid)) yield { connection, callbackID };
+  };
   const unsubscribeReboot = driver.onReboot?.((domain) => {
-    for (const connection of server.connections) {
-      for (const [callbackID, cb] of connection.state.callbacks) {
-        if (cb.eventID !== DomainEventId.REBOOT || (cb.uuid !== null && cb.uuid !== domain.uuid)) continue;
-        sendRemoteEvent(connection, 'DOMAIN_EVENT_CALLBACK_REBOOT', { callbackID, msg: { dom: wireDomain(domain) } });
-      }
-    }
+    for (const { connection, callbackID } of callbacksFor(DomainEventId.REBOOT, domain.uuid))
+      sendRemoteEvent(connection, 'DOMAIN_EVENT_CALLBACK_REBOOT', { callbackID, msg: { dom: wireDomain(domain) } });
   });
   const unsubscribe = driver.onEvent((event) => {
-    for (const connection of server.connections) {
-      for (const [callbackID, cb] of connection.state.callbacks) {
-        if (cb.eventID !== DomainEventId.LIFECYCLE || (cb.uuid !== null && cb.uuid !== event.domain.uuid)) continue;
-        sendRemoteEvent(connection, 'DOMAIN_EVENT_CALLBACK_LIFECYCLE', {
-          callbackID,
-          msg: { dom: wireDomain(event.domain), event: event.event, detail: event.detail },
-        });
-      }
-    }
+    for (const { connection, callbackID } of callbacksFor(DomainEventId.LIFECYCLE, event.domain.uuid))
+      sendRemoteEvent(connection, 'DOMAIN_EVENT_CALLBACK_LIFECYCLE', {
+        callbackID,
+        msg: { dom: wireDomain(event.domain), event: event.event, detail: event.detail },
+      });
   });
 
   return {

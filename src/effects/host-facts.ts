@@ -141,12 +141,3 @@ export function processRssKiB(pid: number): number | null {
   const m = status && /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
   return m ? Number(m[1]) : null;
 }
-
-/** the CPU a process last ran on (field 39 of /proc/PID/stat), null when it is gone */
-export function processLastCpu(pid: number): number | null {
-  const stat = read(`/proc/${pid}/stat`);
-  if (!stat) return null;
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const v = Number.parseInt(fields[36] ?? '', 10); // fields after "pid (comm)" start at field 3
-  return Number.isNaN(v) ? null : v;
-}

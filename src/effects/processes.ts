@@ -11,6 +11,8 @@ export interface ProcessStat {
   startTime: string;
   /** utime + stime (fields 14, 15), clock ticks */
   cpuTicks: number;
+  /** field 39: the CPU it last ran on */
+  lastCpu: number;
 }
 
 /** USER_HZ, the unit of the tick counts in /proc/PID/stat (100 on every Linux ABI Node runs on) */
@@ -30,7 +32,7 @@ export function processStat(pid: number): ProcessStat | null {
   // rest[0] is field 3; field N is rest[N - 3]
   const startTime = rest[19];
   if (startTime === undefined) return null;
-  return { state: rest[0] ?? '?', startTime, cpuTicks: Number(rest[11]) + Number(rest[12]) };
+  return { state: rest[0] ?? '?', startTime, cpuTicks: Number(rest[11]) + Number(rest[12]), lastCpu: Number(rest[36] ?? 0) || 0 };
 }
 
 /** the start time of a live process; null when it is gone or has ended (a zombie) */

@@ -4,7 +4,6 @@
 // the guest is paused first and everything is sent once.
 import { connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DirtyLog } from './dirty-log.js';
 import type { GuestMemory } from './memory.js';
 import {
@@ -17,6 +16,7 @@ import {
   type MigrationFacts,
   type MigrationHello,
 } from './migration-stream.js';
+import { pacer } from './pace.js';
 
 /** pages per frame: 1 MiB */
 const RUN_PAGES = 256;
@@ -91,18 +91,14 @@ export async function sendMigration(o: SendOptions): Promise<SendResult> {
     lines.on('error', () => undefined);
     socket.once('close', () => resolve({ error: failure?.message ?? 'the destination closed the connection' }));
   });
-  const startedAt = Date.now();
-  const bytesPerMs = o.mibPerSecond > 0 ? (o.mibPerSecond * 1048576) / 1000 : 0;
+  const pace = pacer(o.mibPerSecond, Date.now());
   let bytes = 0;
   const write = async (chunk: Buffer): Promise<void> => {
     if (failure) throw failure;
     if (o.aborted()) throw new MigrationAborted('migration cancelled');
     bytes += chunk.length;
     if (!socket.write(chunk)) await drained(socket);
-    if (bytesPerMs > 0) {
-      const ahead = bytes / bytesPerMs - (Date.now() - startedAt);
-      if (ahead > 0) await sleep(ahead);
-    }
+    await pace(bytes);
   };
   const sendRuns = async (runs: Array<[number, number]>, remaining: () => number): Promise<void> => {
     for (const [first, count] of runs) {

@@ -115,8 +115,11 @@ export interface Commands {
   /** send the guest to a destination; it stays paused until migrate-finish */
   migrate: { args: MigrateArgs; reply: MigrateReply };
   'migrate-cancel': { args: Record<string, never>; reply: Record<string, never> };
-  /** commit: the guest runs on at the destination, so this one ends (POWEROFF 'migrated'); else it resumes */
-  'migrate-finish': { args: { commit: boolean }; reply: Record<string, never> };
+  /**
+   * commit: the guest runs on at the destination, so this one ends (POWEROFF 'migrated'); else it resumes, unless a
+   * client suspended it during the migration (`paused`: it stays so)
+   */
+  'migrate-finish': { args: { commit: boolean }; reply: { paused: boolean } };
   'guest-get-time': { args: Record<string, never>; reply: TimeReply };
   /** without timeNs: take the host's time (domtime --sync) */
   'guest-set-time': { args: { timeNs?: string }; reply: TimeReply };

@@ -12,6 +12,7 @@ import { GuestMemory } from './memory.js';
 import { MigrationAborted, sendMigration } from './migration-sender.js';
 import { parseMigrationUri, type MigrationAddress } from './migration-stream.js';
 import { MonitorError, MonitorServer } from './monitor-server.js';
+import { pacer } from './pace.js';
 import type {
   GuestBehavior,
   GuestStatus,
@@ -216,13 +217,21 @@ export class GuestRuntime {
   private resume(): Record<string, never> {
     if (!this.paused) return {};
     this.paused = false;
-    if (this.status !== 'saving') {
+    // a save holds the guest still until it ends; so does a migration's last pass until it is finished
+    if (this.status !== 'saving' && this.status !== 'paused') {
       this.clock.thaw();
       this.resumeTicks();
     }
     this.log('resumed');
     for (const work of this.deferred.splice(0)) work();
     return {};
+  }
+
+  /** after a save or a migration paused the guest: it runs on, unless a client suspended it meanwhile */
+  private continueUnlessSuspended(): void {
+    if (this.paused) return;
+    this.clock.thaw();
+    this.resumeTicks();
   }
 
   /** run `work` now, or once the guest is resumed */
@@ -294,7 +303,7 @@ export class GuestRuntime {
       job.processed = BLOCK;
       const hash = createHash('sha256');
       const payload = paddedSize(memoryBytes);
-      const bytesPerMs = this.opts.behavior.saveMiBps > 0 ? (this.opts.behavior.saveMiBps * 1048576) / 1000 : 0;
+      const pace = pacer(this.opts.behavior.saveMiBps, job.startedAt);
       let lastReport = 0;
       for (let pos = 0; pos < payload; pos += chunk) {
         if (job.aborted) throw new MonitorError('Aborted', 'save cancelled');
@@ -315,10 +324,7 @@ export class GuestRuntime {
             elapsedMs: now - job.startedAt,
           });
         }
-        if (bytesPerMs > 0) {
-          const ahead = (pos + n) / bytesPerMs - (Date.now() - job.startedAt);
-          if (ahead > 0) await sleep(ahead);
-        } else if ((pos / chunk) % 16 === 15) {
+        if (!(await pace(pos + n)) && (pos / chunk) % 16 === 15) {
           await new Promise((r) => setImmediate(r)); // let the monitor answer query-save / save-cancel
         }
       }
@@ -352,10 +358,7 @@ export class GuestRuntime {
       await unlink(job.tmp).catch(() => undefined);
       this.save = null;
       this.status = previous === 'saving' ? 'running' : previous;
-      if (!this.paused) {
-        this.clock.thaw();
-        this.resumeTicks();
-      }
+      this.continueUnlessSuspended();
       const failure =
         err instanceof MonitorError ? err : new MonitorError('GenericError', `save to ${file} failed: ${(err as Error).message}`);
       this.log(
@@ -418,11 +421,8 @@ export class GuestRuntime {
         checksum: result.facts.checksum,
       };
     } catch (err) {
-      if (paused) {
-        this.clock.thaw();
-        this.resumeTicks();
-      }
       this.status = 'running';
+      if (paused) this.continueUnlessSuspended();
       this.log(`migration to ${uri} failed: ${(err as Error).message}; guest continues`);
       if (err instanceof MigrationAborted) throw new MonitorError('Aborted', 'migration cancelled');
       throw new MonitorError('GenericError', `migration to ${uri} failed: ${(err as Error).message}`);
@@ -431,17 +431,16 @@ export class GuestRuntime {
     }
   }
 
-  private finishMigration(commit: boolean): Record<string, never> {
+  private finishMigration(commit: boolean): { paused: boolean } {
     if (this.status !== 'paused') throw new MonitorError('NoJob', `no migration to finish (the guest is ${this.status})`);
     if (commit) {
       setImmediate(() => void this.powerOff('migrated'));
-      return {};
+      return { paused: true };
     }
     this.status = 'running';
-    this.clock.thaw();
-    this.resumeTicks();
-    this.log('migration cancelled by the destination; guest continues');
-    return {};
+    this.continueUnlessSuspended();
+    this.log(`migration cancelled by the destination; guest ${this.paused ? 'stays suspended' : 'continues'}`);
+    return { paused: this.paused };
   }
 
   /** tell the monitors why, then exit */

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type BigIntStats } from 'node:fs';
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { operationFailed } from './errors.js';
 import type { DomainDef } from './xml/domain.js';
 
 /** what the index keeps of a config file */
@@ -213,6 +214,16 @@ export class ConfigFiles {
     }
   }
 
+  /** what the caller of a write or remove that failed is told: which file, why, and where to look */
+  private failure(op: Op, error: unknown): Error {
+    const what = op.config ? 'write' : 'remove';
+    return operationFailed(
+      `cannot ${what} the config of domain '${op.name}' (${this.pathOf(op.name)}): ${(error as Error).message}; ` +
+        `check the free space and the permissions of ${this.dir}`,
+      error,
+    );
+  }
+
   private async commit(batch: Op[]): Promise<void> {
     // the last operation on a name is the one that reaches the disk; the earlier ones share its outcome
     const last = new Map<string, Op>();
@@ -237,7 +248,7 @@ export class ConfigFiles {
           }
           return { op, tmp };
         } catch (error) {
-          outcome.set(op.name, error as Error);
+          outcome.set(op.name, this.failure(op, error));
           return null;
         }
       }),
@@ -249,7 +260,7 @@ export class ConfigFiles {
         try {
           await rename(s.tmp, this.pathOf(s.op.name));
         } catch (error) {
-          outcome.set(s.op.name, error as Error);
+          outcome.set(s.op.name, this.failure(s.op, error));
           await unlink(s.tmp).catch(() => undefined);
           return;
         }
@@ -258,7 +269,7 @@ export class ConfigFiles {
         if (st && s.op.config) stamps.set(s.op.name, indexEntry(st, s.op.config.xml, s.op.config.def));
       }),
     );
-    let dirError: Error | null = null;
+    let dirError: unknown = null;
     try {
       const dh = await open(this.dir, 'r');
       try {
@@ -267,11 +278,11 @@ export class ConfigFiles {
         await dh.close();
       }
     } catch (error) {
-      dirError = error as Error;
+      dirError = error;
     }
     for (const s of staged) {
       if (!s) continue;
-      if (dirError) outcome.set(s.op.name, dirError);
+      if (dirError) outcome.set(s.op.name, this.failure(s.op, dirError));
       else if (!outcome.has(s.op.name)) {
         const entry = stamps.get(s.op.name);
         if (entry) this.committed.set(s.op.name, entry);

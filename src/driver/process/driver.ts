@@ -172,7 +172,7 @@ export class ProcessDriver implements Driver {
         await table.queue(async () => {
           if (table.get(dom.uuid) === dom && !dom.run) table.remove(dom);
         });
-        throw operationFailed(`cannot write the config of domain '${dom.name}': ${(err as Error).message}`, err);
+        throw err; // the store's error names the domain, the file and what to check
       }
       events.emit(eventRef(dom), EVENT.DEFINED, DEFINED.ADDED);
     }

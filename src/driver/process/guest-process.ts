@@ -30,6 +30,12 @@ export interface SpawnHow {
 /** how a running guest is restarted: reboot (it shut down when asked) or reset (it was killed) */
 export type RestartKind = 'reboot' | 'reset';
 
+/** refused while a job holds the guest: a save, or a migration (begun, under way, or paused for its confirm) */
+function noJob(dom: Dom): void {
+  if (dom.job)
+    throw operationInvalid(`domain '${dom.name}' has an active job (a save or a migration); wait for it or abort it (virsh domjobabort)`);
+}
+
 /** whether `work` settles within `ms`; its signal is aborted once the answer is known */
 async function settlesWithin(clock: Clock, ms: number, work: (signal: AbortSignal) => Promise<unknown>): Promise<boolean> {
   const decided = new AbortController();
@@ -208,7 +214,7 @@ export class GuestProcesses {
   async shutdown(dom: Dom): Promise<void> {
     runningOf(dom);
     if (dom.state === 'paused') throw operationInvalid('domain is not running'); // libvirt's: a paused guest sees no button
-    if (dom.job) throw operationInvalid(`domain '${dom.name}' has an active save job; wait for it or abort it`);
+    noJob(dom);
     await monitorOf(dom)
       .call('system_powerdown')
       .catch((err: unknown) => {
@@ -292,7 +298,7 @@ export class GuestProcesses {
   async reboot(dom: Dom): Promise<void> {
     const run = runningOf(dom);
     if (this.restarts.has(run)) return; // being rebooted or reset already
-    if (dom.job) throw operationInvalid(`domain '${dom.name}' has an active save job; wait for it or abort it`);
+    noJob(dom);
     this.restarts.set(run, 'reboot');
     const reply = await monitorOf(dom)
       .call('system_powerdown')
@@ -309,7 +315,7 @@ export class GuestProcesses {
    */
   async reset(dom: Dom): Promise<void> {
     const run = runningOf(dom);
-    if (dom.job) throw operationInvalid(`domain '${dom.name}' has an active save job; wait for it or abort it`);
+    noJob(dom);
     this.restarts.set(run, 'reset');
     signalProcess(run.pid, run.startTime, 'SIGKILL');
     if (!(await this.ends(run, this.ctx.timing.killTimeoutMs)))
@@ -321,7 +327,7 @@ export class GuestProcesses {
 
   /** the guest process of a reboot or reset has ended: a new one takes its place, with the same id and definition */
   private async restart(dom: Dom, run: Running, kind: RestartKind): Promise<void> {
-    const { store, events, log } = this.ctx;
+    const { events, log } = this.ctx;
     if (dom.run !== run || this.closing) return; // a reset came first, or the daemon is going
     if (dom.stopping === 'destroyed') {
       this.settle(dom, 'destroyed', true); // a destroy came in meanwhile: it wins
@@ -329,8 +335,7 @@ export class GuestProcesses {
     }
     const wasPaused = dom.state === 'paused';
     run.monitor?.close();
-    store.removeFile(run.monitorPath);
-    store.removeFile(store.partialImagePath(dom.name, run.pid));
+    this.removeFilesOf(dom, run);
     try {
       await this.spawn(dom, definitionOf(dom), { id: dom.id });
       events.emitReboot(eventRef(dom));
@@ -360,6 +365,10 @@ export class GuestProcesses {
   async resume(dom: Dom): Promise<void> {
     runningOf(dom);
     if (dom.state !== 'paused') throw operationInvalid('domain is already running');
+    // the source of a migration, paused for the last pass: the guest may run at the destination by now; it runs on
+    // here only when the migration is cancelled (confirm), a resume here would leave it running on both hosts
+    if (dom.reason === PAUSED.MIGRATION)
+      throw operationInvalid(`domain '${dom.name}' is paused by its migration; it resumes here only if the migration is cancelled`);
     await this.setPaused(dom, false);
   }
 
@@ -385,8 +394,7 @@ export class GuestProcesses {
     const ref = eventRef(dom); // stopped events carry the id the guest had
     if (notify && why === 'shutdown') events.emit(ref, EVENT.SHUTDOWN, SHUTDOWN_FINISHED);
     store.removeStatus(dom.name);
-    store.removeFile(run.monitorPath);
-    store.removeFile(store.partialImagePath(dom.name, run.pid)); // the guest is gone: so is its writer
+    this.removeFilesOf(dom, run);
     dom.run = null;
     dom.live = null;
     dom.job = null;
@@ -398,6 +406,12 @@ export class GuestProcesses {
     if (!dom.config) table.remove(dom);
     log.info(`domain '${dom.name}' stopped (${why})`);
     run.markExited();
+  }
+
+  /** what the ended guest process `run` leaves: its monitor socket, a partial save image (its writer is gone) */
+  private removeFilesOf(dom: Dom, run: Running): void {
+    this.ctx.store.removeFile(run.monitorPath);
+    this.ctx.store.removeFile(this.ctx.store.partialImagePath(dom.name, run.pid));
   }
 
   private attach(dom: Dom, monitor: MonitorClient): void {

@@ -1,6 +1,6 @@
 // What the host sees of a running process guest, as libvirt's statistics calls report it: memory (the guest's
 // current size and its process's resident set), whether the driver can talk to it (control info), its virtual CPUs.
-import { processLastCpu, processRssKiB } from '../../effects/host-facts.js';
+import { processRssKiB } from '../../effects/host-facts.js';
 import { CLOCK_TICKS_PER_SECOND, processStat } from '../../effects/processes.js';
 import type { DomainControlInfo, DomainMemoryStats, VcpuInfo } from '../driver.js';
 import type { DriverContext } from './context.js';
@@ -27,9 +27,9 @@ export class GuestStats {
     if (!dom.run) throw operationInvalid('cannot list vcpus for an inactive domain');
     const { pid } = dom.run;
     const n = definitionOf(dom).vcpus;
-    const ticks = processStat(pid)?.cpuTicks ?? 0;
-    const totalNs = (BigInt(ticks) * 1_000_000_000n) / BigInt(CLOCK_TICKS_PER_SECOND);
-    const cpu = processLastCpu(pid) ?? 0;
+    const stat = processStat(pid);
+    const totalNs = (BigInt(stat?.cpuTicks ?? 0) * 1_000_000_000n) / BigInt(CLOCK_TICKS_PER_SECOND);
+    const cpu = stat?.lastCpu ?? 0;
     return Array.from({ length: n }, (_, number) => ({
       number,
       state: 'running', // as QEMU reports them, paused or not

@@ -7,15 +7,13 @@
 //   source  perform  the runtime sends; the guest is left paused
 //   dest    finish   restore from the image: the guest runs here (defined persistently with PERSIST_DEST)
 //   source  confirm  the guest ends here (undefined with UNDEFINE_SOURCE), or resumes when the migration failed
-import { unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { DomainRecord, DriverMigrateFlags, DriverMigration } from '../driver.js';
 import type { MigrationAddress } from '../../guest/migration-stream.js';
-import { cancelMarker, parseMigrationUri } from '../../guest/migration-stream.js';
+import { parseMigrationUri } from '../../guest/migration-stream.js';
 import { imageSize } from '../../guest/image.js';
 import { DEFINED, EVENT, PAUSED, RUNNING, STARTED } from './constants.js';
 import type { DriverContext } from './context.js';
-import { definitionOf, monitorOf, runningOf, type Dom } from './domain-table.js';
+import { definitionOf, monitorOf, runningOf, type Dom, type Job } from './domain-table.js';
 import { operationAborted, operationFailed, operationInvalid } from './errors.js';
 import { eventRef } from './events.js';
 import type { GuestProcesses } from './guest-process.js';
@@ -54,6 +52,8 @@ interface Incoming {
 
 export class Migrations implements DriverMigration {
   private readonly incoming = new Map<string, Incoming>();
+  /** the jobs begin made (a domain's job may be a save's: perform and confirm leave that alone) */
+  private readonly outgoing = new WeakSet<Job>();
 
   constructor(
     private readonly ctx: DriverContext,
@@ -73,6 +73,7 @@ export class Migrations implements DriverMigration {
       if (dom.state !== 'running') throw operationInvalid(`domain '${dom.name}' is ${dom.state}, not running`);
       const def = definitionOf(dom);
       dom.job = { startedAt: clock.now(), processed: 0, total: imageSize(def.memoryKiB * 1024) };
+      this.outgoing.add(dom.job);
       return { xml: formatDomainXML(def), cookie: encodeCookie({ uuid: dom.uuid, name: dom.name }) };
     });
   }
@@ -85,7 +86,7 @@ export class Migrations implements DriverMigration {
     const run = runningOf(dom);
     const monitor = monitorOf(dom);
     const job = dom.job;
-    if (!job) throw operationInvalid(`domain '${dom.name}' has no migration job (begin first)`);
+    if (!job || !this.outgoing.has(job)) throw operationInvalid(`domain '${dom.name}' has no migration job (begin first)`);
     const progress = (name: string, data: unknown): void => {
       if (name !== 'MIGRATE_PROGRESS' || dom.job !== job) return;
       const p = data as { processed: number; total: number };
@@ -121,13 +122,14 @@ export class Migrations implements DriverMigration {
     // paused by perform for this migration (not by a client's suspend)
     const migrating = run !== undefined && run !== null && dom.state === 'paused' && dom.reason === PAUSED.MIGRATION;
     if (cancelled) {
-      dom.job = null;
+      if (dom.job && this.outgoing.has(dom.job)) dom.job = null;
       if (migrating) {
-        await monitorOf(dom).call('migrate-finish', { commit: false });
-        dom.state = 'running';
-        dom.reason = RUNNING.MIGRATION_CANCELED;
+        // it runs on, unless a client suspended it during the migration
+        const { paused } = await monitorOf(dom).call('migrate-finish', { commit: false });
+        dom.state = paused ? 'paused' : 'running';
+        dom.reason = paused ? PAUSED.USER : RUNNING.MIGRATION_CANCELED;
       }
-      log.info(`domain '${dom.name}': migration cancelled; it runs on here`);
+      log.info(`domain '${dom.name}': migration cancelled; it ${dom.state === 'paused' ? 'stays paused' : 'runs on'} here`);
       return;
     }
     // a confirm without a performed migration changes nothing (libvirt: OPERATION_INVALID)
@@ -143,7 +145,7 @@ export class Migrations implements DriverMigration {
 
   /** abort a migration under way (DOMAIN_ABORT_JOB); true when there was one */
   async abort(dom: Dom): Promise<boolean> {
-    if (!dom.job || !dom.run?.monitor) return false;
+    if (!dom.job || !this.outgoing.has(dom.job) || !dom.run?.monitor) return false;
     try {
       await dom.run.monitor.call('migrate-cancel');
       return true;
@@ -168,11 +170,11 @@ export class Migrations implements DriverMigration {
       if (this.incoming.has(def.uuid)) throw operationInvalid(`domain '${def.name}' is already being migrated in`);
       let listen: MigrationAddress;
       try {
-        listen = address ? parseMigrationUri(address) : { path: join(store.statusDir, `${def.uuid}.in.sock`) };
+        listen = address ? parseMigrationUri(address) : { path: store.incomingSocketPath(def.uuid) };
       } catch (err) {
         throw operationFailed(`cannot listen for the migration: ${(err as Error).message}`);
       }
-      const file = join(store.saveDir, `${def.name}.incoming`);
+      const file = store.incomingImagePath(def.name);
       const stream = await IncomingStream.listen(listen, file, {
         uuid: def.uuid,
         name: def.name,
@@ -219,7 +221,7 @@ export class Migrations implements DriverMigration {
       throw operationFailed(`cannot start domain '${def.name}' from its migrated state: ${(err as Error).message}`, err);
     } finally {
       this.incoming.delete(uuid);
-      await unlink(stream.file).catch(() => undefined);
+      store.removeIncoming(stream.file);
     }
     return dom.queue(async () => {
       dom.reason = RUNNING.MIGRATED;
@@ -239,12 +241,11 @@ export class Migrations implements DriverMigration {
   /** the migration in will not come: the waiting runtime gives up, the image and the domain made for it go */
   private async cancel(incoming: Incoming): Promise<void> {
     const { stream } = incoming;
-    const marker = cancelMarker(stream.file);
-    await writeFile(marker, '').catch(() => undefined);
+    const { store } = this.ctx;
+    store.markIncomingCancelled(stream.file);
     await stream.close();
     await incoming.running.catch(() => undefined);
-    await unlink(marker).catch(() => undefined);
-    await unlink(stream.file).catch(() => undefined);
+    store.removeIncoming(stream.file);
     this.forget(incoming);
   }
 

@@ -152,4 +152,9 @@ function removeStalePartialImages({ store, table, log }: DriverContext): void {
     log.warn(`${part.file}: removing the partial image of an interrupted save`);
     store.removeFile(part.file);
   }
+  // no migration in survives a restart: its runtime, if it got the image, runs from memory now; else it was killed
+  for (const file of store.listIncomingLeftovers()) {
+    log.warn(`${file}: removing what an interrupted incoming migration left`);
+    store.removeFile(file);
+  }
 }

@@ -3,14 +3,17 @@
 //   <state>/domains.index.json     the configs with their parsed definitions: a cache for restarts
 //   <state>/autostart/<name>       autostart markers (content: uuid)
 //   <state>/save/<name>.save       managed save images
+//   <state>/save/<name>.incoming   the image an incoming migration writes (.cancel beside it: the migration is off)
 //   <state>/log/<name>.log         guest runtime logs
 //   <run>/domains/<name>.json      runtime status of a running guest (pid, start time, monitor, id, live XML)
 //   <run>/domains/<uuid>.sock      monitor sockets (uuid: short, fixed length — unix socket paths are limited)
+//   <run>/domains/<uuid>.in.sock   where an incoming migration listens when the source is on this host
 //   <run>/autostarted              marker: autostart already ran since the run dir was created (host boot)
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { partialImage } from '../../guest/image.js';
+import { cancelMarker } from '../../guest/migration-stream.js';
 import { ConfigFiles, type ConfigFile } from './config-files.js';
 import type { DomainDef } from './xml/domain.js';
 
@@ -68,6 +71,9 @@ export class Store {
   savePath = (name: string): string => join(this.saveDir, `${name}.save`);
   /** where the guest process `pid` writes a save before renaming it into place */
   partialImagePath = (name: string, pid: number): string => partialImage(this.savePath(name), pid);
+  /** the image an incoming migration of `name` is written to, and restored from */
+  incomingImagePath = (name: string): string => join(this.saveDir, `${name}.incoming`);
+  incomingSocketPath = (uuid: string): string => join(this.statusDir, `${uuid}.in.sock`);
   logPath = (name: string): string => join(this.logDir, `${name}.log`);
   statusPath = (name: string): string => join(this.statusDir, `${name}.json`);
   monitorPath = (uuid: string): string => join(this.statusDir, `${uuid}.sock`);
@@ -109,6 +115,13 @@ export class Store {
       .map((x) => ({ file: join(this.saveDir, x.f), pid: Number(x.m?.[1]) }));
   }
 
+  /** what incoming migrations left in the save dir: images, partial images, cancel markers */
+  listIncomingLeftovers(): string[] {
+    return readdirSync(this.saveDir)
+      .filter((f) => /\.incoming(\.part|\.cancel)?$/.test(f))
+      .map((f) => join(this.saveDir, f));
+  }
+
   isAutostart(name: string): boolean {
     return existsSync(this.autostartPath(name));
   }
@@ -145,6 +158,20 @@ export class Store {
     } catch {
       /* gone */
     }
+  }
+
+  /** the runtime waiting for the incoming image `file` gives up (src/guest/main.ts looks for the marker) */
+  markIncomingCancelled(file: string): void {
+    try {
+      writeFileSync(cancelMarker(file), '', { mode: 0o600 });
+    } catch {
+      /* the save dir is gone: so is the runtime's image */
+    }
+  }
+  /** the incoming image `file` and its cancel marker, once the migration is over */
+  removeIncoming(file: string): void {
+    this.removeFile(cancelMarker(file));
+    this.removeFile(file);
   }
 
   /** true once per run dir: whether autostart should run now (libvirt does it once per host boot) */

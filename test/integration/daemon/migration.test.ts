@@ -7,7 +7,10 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openConnection } from '../../../src/connect/index.js';
 import type { Connection } from '../../../src/connect/connection.js';
+import type { NativeConnection } from '../../../src/connect/native.js';
 import { isVirError, VirErr } from '../../../src/libvirt/error.js';
+import { MigrateFlags, MigrateParam, PROC } from '../../../src/remote/protocol.js';
+import { tp } from '../../../src/remote/types.js';
 import { cleanupAllGuestd, isAlive, startGuestd, waitFor, type GuestdInstance } from '../../helpers/guestd.js';
 import { askGuest, ok, runtimeStatus } from '../../helpers/guests.js';
 import { guestXml, virsh } from '../../helpers/virsh.js';
@@ -124,6 +127,112 @@ describe('guestd migrates process guests', () => {
     assert.deepEqual(await connA.jobInfo(guest), { type: 'none' });
     const before = (await askGuest(a, name, (m) => m.call('query-state'))).counter;
     await waitFor('the guest still works', async () => (await askGuest(a, name, (m) => m.call('query-state'))).counter > before);
+  });
+
+  /**
+   * A migration of `name` from a to b driven step by step, as virsh without --p2p drives it: begin and prepare done,
+   * `perform` starts the stream; then FINISH3 and CONFIRM3 are the caller's.
+   */
+  const migrationSteps = async (name: string, flags: number) => {
+    const [src, dst] = (await Promise.all([
+      openConnection(a.uri, { backend: 'native' }),
+      openConnection(b.uri, { backend: 'native' }),
+    ])) as [NativeConnection, NativeConnection];
+    const { dom } = await src.remote.call(PROC.DOMAIN_LOOKUP_BY_NAME, { name });
+    const begun = await src.remote.call(PROC.DOMAIN_MIGRATE_BEGIN3_PARAMS, { dom, params: [], flags });
+    const prepared = await dst.remote.call(PROC.DOMAIN_MIGRATE_PREPARE3_PARAMS, {
+      params: [tp.string(MigrateParam.DEST_XML, begun.xml)],
+      cookie_in: begun.cookie_out,
+      flags,
+    });
+    return {
+      dom,
+      perform: () =>
+        src.remote.call(PROC.DOMAIN_MIGRATE_PERFORM3_PARAMS, {
+          dom,
+          dconnuri: null,
+          params: [tp.string(MigrateParam.URI, prepared.uri_out!)],
+          cookie_in: prepared.cookie_out,
+          flags,
+        }),
+      finish: (cookie: Buffer, cancelled: boolean) =>
+        dst.remote.call(PROC.DOMAIN_MIGRATE_FINISH3_PARAMS, { params: [], cookie_in: cookie, flags, cancelled: cancelled ? 1 : 0 }),
+      confirm: (cookie: Buffer, cancelled: boolean) =>
+        src.remote.call(PROC.DOMAIN_MIGRATE_CONFIRM3_PARAMS, { dom, params: [], cookie_in: cookie, flags, cancelled: cancelled ? 1 : 0 }),
+      src,
+      close: () => Promise.all([src.close(), dst.close()]),
+    };
+  };
+
+  it('the steps one by one: the source, paused for the confirm, refuses a resume (the guest runs at the destination)', async () => {
+    const name = `steps-${process.pid}`;
+    await startOn(a, name);
+    const steps = await migrationSteps(name, MigrateFlags.LIVE);
+    try {
+      const finished = await steps.finish((await steps.perform()).cookie_out, false);
+      assert.equal(await domstate(b, name), 'running (migrated)');
+      assert.equal(await domstate(a, name), 'paused (migrating)');
+      await assert.rejects(
+        steps.src.remote.call(PROC.DOMAIN_RESUME, { dom: steps.dom }),
+        (err: unknown) => isVirError(err, VirErr.OPERATION_INVALID) && /paused by its migration/.test((err as Error).message),
+      );
+      await steps.confirm(finished.cookie_out, false);
+      assert.equal(await domstate(a, name), 'shut off (migrated)');
+    } finally {
+      await steps.close();
+    }
+  });
+
+  it('suspended during the stream, then cancelled: the guest stays suspended here (driver and runtime agree)', async () => {
+    const name = `suspended-${process.pid}`;
+    await startOn(a, name, { 'save-mib-per-second': 8 }, 16);
+    const guest = await connA.lookup(name);
+    const steps = await migrationSteps(name, MigrateFlags.LIVE);
+    try {
+      const performing = steps.perform();
+      await waitFor('the stream under way', async () => ((await connA.jobInfo(guest)).dataProcessed ?? 0) > 0);
+      await ok(virsh(a.uri, 'suspend', name), 'suspend');
+      const performed = await performing;
+      await assert.rejects(steps.finish(performed.cookie_out, true), (err: unknown) => isVirError(err, VirErr.OPERATION_FAILED));
+      await steps.confirm(Buffer.alloc(0), true);
+      assert.equal(await domstate(a, name), 'paused (user)');
+      assert.equal((await askGuest(a, name, (m) => m.call('query-status'))).paused, true);
+      await ok(virsh(a.uri, 'resume', name), 'resume');
+      const before = (await askGuest(a, name, (m) => m.call('query-state'))).counter;
+      await waitFor('the guest works on here', async () => (await askGuest(a, name, (m) => m.call('query-state'))).counter > before);
+    } finally {
+      await steps.close();
+    }
+  });
+
+  it('migration steps out of place during a save are refused and leave the save job alone', async () => {
+    const name = `stray-${process.pid}`;
+    await startOn(a, name, { 'save-mib-per-second': 8 }, 16);
+    const guest = await connA.lookup(name);
+    const src = (await openConnection(a.uri, { backend: 'native' })) as NativeConnection;
+    try {
+      const saving = virsh(a.uri, 'managedsave', name);
+      await waitFor('the save under way', async () => ((await connA.jobInfo(guest)).dataProcessed ?? 0) > 0);
+      const { dom } = await src.remote.call(PROC.DOMAIN_LOOKUP_BY_NAME, { name });
+      const cookie = Buffer.from(JSON.stringify({ guestd: 1, uuid: 'x', name, token: 'x' }));
+      const flags = MigrateFlags.LIVE;
+      await assert.rejects(
+        src.remote.call(PROC.DOMAIN_MIGRATE_PERFORM3_PARAMS, {
+          dom,
+          dconnuri: null,
+          params: [tp.string(MigrateParam.URI, `unix:${path.join(a.dir, 'no-such-socket')}`)],
+          cookie_in: cookie,
+          flags,
+        }),
+        (err: unknown) => isVirError(err, VirErr.OPERATION_INVALID) && /no migration job/.test((err as Error).message),
+      );
+      await src.remote.call(PROC.DOMAIN_MIGRATE_CONFIRM3_PARAMS, { dom, params: [], cookie_in: cookie, flags, cancelled: 1 });
+      assert.equal((await connA.jobInfo(guest)).type, 'bounded', 'the save job is still shown');
+      await ok(saving, 'managedsave');
+      assert.equal(await domstate(a, name), 'shut off (saved)');
+    } finally {
+      await src.close();
+    }
   });
 
   it('an aborted migration (a slow stream): the guest runs on here, nothing is left at the peer', async () => {

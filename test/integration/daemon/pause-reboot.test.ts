@@ -2,7 +2,7 @@
 // (its memory and clock stand still), reboot and reset restart its process under the same id, and the host's
 // nodeinfo, capabilities and a guest's dommemstat.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cleanupAllGuestd, isAlive, startGuestd, waitFor, type GuestdInstance } from '../../helpers/guestd.js';
@@ -143,6 +143,11 @@ describe('suspend, resume, reboot, reset, nodeinfo, capabilities, dommemstat wit
     await define(guest, { 'honor-shutdown': 'no' });
     const pid = runtimeStatus(gd, guest).pid;
     await ok(virsh(gd.uri, 'reboot', guest), 'reboot');
+    // the guest saw the button and ignored it: the same process runs on
+    const log = path.join(gd.stateDir, 'log', `${guest}.log`);
+    await waitFor('the guest to ignore the button', () => existsSync(log) && /shutdown requested: ignored/.test(readFileSync(log, 'utf8')));
+    assert.equal(runtimeStatus(gd, guest).pid, pid);
+    assert.equal((await virsh(gd.uri, 'domstate', guest)).stdout.trim(), 'running');
     await ok(virsh(gd.uri, 'reset', guest), 'reset'); // the reset button works on it
     assert.notEqual(runtimeStatus(gd, guest).pid, pid);
     await ok(virsh(gd.uri, 'destroy', guest), 'destroy');

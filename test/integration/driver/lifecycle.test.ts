@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LibvirtError, VirErr } from '../../../src/libvirt/error.js';
@@ -25,6 +25,20 @@ describe('process driver: lifecycle', () => {
     d = await bed.driver();
   });
   after(async () => bed.cleanup());
+
+  it('a define whose config cannot be written: the error names the domain, the file and what to check; no domain', async () => {
+    const blocker = join(bed.stateDir, 'domains', 'unwritable.xml');
+    mkdirSync(blocker); // the rename of the config onto a directory fails, as a full or read-only disk would
+    try {
+      await assert.rejects(
+        d.defineXML(domainXML('unwritable')),
+        isVir(VirErr.OPERATION_FAILED, /^operation failed: cannot write the config of domain 'unwritable' \(.*unwritable\.xml\): .*; check the free space and the permissions of .*domains$/),
+      );
+      assert.throws(() => d.lookupByName('unwritable'), isVir(VirErr.NO_DOMAIN));
+    } finally {
+      rmdirSync(blocker);
+    }
+  });
 
   it('defines, starts, shuts down and destroys a guest with libvirt events and ids', async () => {
     const rec = await d.defineXML(domainXML('web1'));

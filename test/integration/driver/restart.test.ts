@@ -135,7 +135,7 @@ describe('process driver: daemon restarts', () => {
     await bed.closeDriver(d);
   });
 
-  it('partial images whose writer is gone are removed: free pid, zombie, pid now another process', async () => {
+  it('partial images whose writer is gone are removed (free pid, zombie, pid now another process), and incoming migration leftovers', async () => {
     let d = await bed.driver();
     await d.defineXML(domainXML('parts'));
     await bed.closeDriver(d);
@@ -143,6 +143,8 @@ describe('process driver: daemon restarts', () => {
     const other = unrelated();
     try {
       const parts = [2147483647, dead.pid, other.pid].map((pid) => join(bed.stateDir, 'save', `parts.save.part-${pid}`));
+      // and what a migration in, interrupted by the daemon's end, left
+      parts.push(...['.incoming', '.incoming.part', '.incoming.cancel'].map((ext) => join(bed.stateDir, 'save', `parts${ext}`)));
       for (const part of parts) writeFileSync(part, 'half');
       d = await bed.driver();
       assert.deepEqual(parts.filter((p) => existsSync(p)), []);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { systemClock } from '../../../src/effects/clock.js';
+import { parseCpuList } from '../../../src/effects/host-facts.js';
 import { commandLine, isSameProcess, processStartTime, processStat, signalProcess } from '../../../src/effects/processes.js';
 import { acquireRunLock } from '../../../src/effects/run-lock.js';
 import { unrelated, zombie } from '../../helpers/processes.js';
@@ -22,6 +23,9 @@ describe('process identity', () => {
     assert.ok(commandLine(process.pid)?.some((arg) => arg.endsWith('processes.test.js')), 'its command line names this test');
     assert.equal(processStat(-1), null);
     assert.equal(processStartTime(0), null);
+    // the CPU it runs on (field 39): one of this host's
+    const online = parseCpuList(readFileSync('/sys/devices/system/cpu/online', 'utf8').trim());
+    assert.ok(online.includes(processStat(process.pid)!.lastCpu), `${processStat(process.pid)!.lastCpu} in ${online.join(',')}`);
   });
 
   it('a zombie has ended: no start time, not the same process, never signalled, no command line', async () => {

@@ -55,6 +55,11 @@ describe('config files: group commit', () => {
     const results = await Promise.allSettled([write(cf, ok0), write(cf, def('blocked')), write(cf, def('ok1'))]);
     assert.equal(results[0].status, 'fulfilled');
     assert.equal(results[1].status, 'rejected');
+    // which config, which file, why, and where to look
+    assert.match(
+      String((results[1] as PromiseRejectedResult).reason),
+      /cannot write the config of domain 'blocked' \(.*blocked\.xml\): .*; check the free space and the permissions of .*domains$/,
+    );
     assert.equal(results[2].status, 'fulfilled');
     assert.equal(readFileSync(path.join(dir, 'ok0.xml'), 'utf8'), formatDomainXML(ok0));
     assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), [], 'the failed temp file is gone');
