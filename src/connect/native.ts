@@ -11,6 +11,7 @@ import {
   ConnectFlags,
   DomainEventId,
   DomainStats,
+  DomainStatsField,
   EVENT,
   Feature,
   JobField,
@@ -128,43 +129,35 @@ export class NativeConnection implements Connection {
     if (filter.persistence === 'persistent') flags |= ListAllDomainsFlags.PERSISTENT;
     if (filter.persistence === 'transient') flags |= ListAllDomainsFlags.TRANSIENT;
     const list = (f: number) => this.remote.call(PROC.CONNECT_LIST_ALL_DOMAINS, { need_results: 1, flags: f });
-    // one more filtered list tells persistence for all guests at once; transient guests are the few
-    const transientSet = filter.persistence
-      ? Promise.resolve(undefined)
-      : list(flags | ListAllDomainsFlags.TRANSIENT).then((r) => new Set(r.domains.map((d) => d.uuid)));
-    const persistentOf = async (uuid: string): Promise<boolean> => {
-      const transient = await transientSet;
-      return transient ? !transient.has(uuid) : filter.persistence === 'persistent';
-    };
-    // every guest with its state in one call (the list filters are the same bits); a daemon without it is asked
-    // guest by guest
-    let stats;
-    try {
-      stats = (await this.remote.call(PROC.CONNECT_GET_ALL_DOMAIN_STATS, { doms: [], stats: DomainStats.STATE, flags }))
-        .retStats;
-    } catch (err) {
-      if (!isVirError(err, VirErr.NO_SUPPORT)) {
-        await transientSet.catch(() => undefined);
-        throw err;
-      }
-    }
+    const [transient, stats] = await Promise.all([
+      // one more filtered list tells persistence for all guests at once; transient guests are the few
+      filter.persistence
+        ? undefined
+        : list(flags | ListAllDomainsFlags.TRANSIENT).then((r) => new Set(r.domains.map((d) => d.uuid))),
+      // every guest with its state in one call (the list filters are the same bits); a daemon without it is asked
+      // guest by guest below
+      this.remote.call(PROC.CONNECT_GET_ALL_DOMAIN_STATS, { doms: [], stats: DomainStats.STATE, flags }).then(
+        (r) => r.retStats,
+        (err: unknown) => {
+          if (isVirError(err, VirErr.NO_SUPPORT)) return undefined;
+          throw err;
+        },
+      ),
+    ]);
+    const persistent = (uuid: string): boolean => (transient ? !transient.has(uuid) : filter.persistence === 'persistent');
     if (stats) {
-      const transient = await transientSet;
-      return virshOrder(stats.map(({ dom, params }): GuestInfo => {
-        const state = params.find((p) => p.field === 'state.state')?.value.value;
-        return {
-          ...toRef(dom),
-          state: DOMAIN_STATES[typeof state === 'number' ? state : 0] ?? 'nostate',
-          persistent: transient ? !transient.has(dom.uuid) : filter.persistence === 'persistent',
-        };
-      }));
+      return virshOrder(
+        stats.map(({ dom, params }): GuestInfo => {
+          const state = typedParamsToRecord(params)[DomainStatsField.STATE];
+          return { ...toRef(dom), state: DOMAIN_STATES[typeof state === 'number' ? state : 0] ?? 'nostate', persistent: persistent(dom.uuid) };
+        }),
+      );
     }
     const { domains } = await list(flags);
     const infos = await Promise.all(
       domains.map(async (d): Promise<GuestInfo | undefined> => {
         try {
-          const { state } = await this.state(toRef(d));
-          return { ...toRef(d), state, persistent: await persistentOf(d.uuid) };
+          return { ...toRef(d), state: (await this.state(toRef(d))).state, persistent: persistent(d.uuid) };
         } catch (err) {
           if (isVirError(err, VirErr.NO_DOMAIN)) return undefined; // gone between the list and the query
           throw err;

@@ -20,7 +20,6 @@ import {
   REMOTE_SECURITY_DOI_MAX,
   REMOTE_SECURITY_LABEL_MAX,
   REMOTE_SECURITY_MODEL_MAX,
-  fixedChars,
   nonnullDomain,
   nonnullString,
   remoteDomain,
@@ -83,7 +82,7 @@ export const PROC = {
     6,
     none,
     s('remote_node_get_info_ret', {
-      model: fixedChars(NODE_INFO_MODEL_LEN),
+      model: X.charFixed(NODE_INFO_MODEL_LEN),
       memory: X.uhyper, // KiB
       cpus: X.int,
       mhz: X.int,
@@ -419,6 +418,14 @@ export const ListAllDomainsFlags = {
 } as const;
 /** virDomainStatsTypes: the groups of CONNECT_GET_ALL_DOMAIN_STATS */
 export const DomainStats = { STATE: 1, CPU_TOTAL: 2, BALLOON: 4 } as const;
+/** typed-param names of those groups' records (libvirt's VIR_DOMAIN_STATS_* names) */
+export const DomainStatsField = {
+  STATE: 'state.state',
+  REASON: 'state.reason',
+  CPU_TIME: 'cpu.time',
+  BALLOON_CURRENT: 'balloon.current',
+  BALLOON_MAXIMUM: 'balloon.maximum',
+} as const;
 /** virConnectGetAllDomainStatsFlags: the list filters (the same bits as ListAllDomainsFlags' first eight) and these */
 const { ACTIVE, INACTIVE, PERSISTENT, TRANSIENT, RUNNING, PAUSED, SHUTOFF, OTHER } = ListAllDomainsFlags;
 export const GetAllDomainStatsFlags = {
