@@ -205,7 +205,9 @@ export class NativeConnection implements Connection {
         if (ended.aborted) break;
         try {
           const progress = await this.jobInfo(guest);
-          if (!ended.aborted) onProgress(progress);
+          // a running job's progress only, as the virsh backend: 'none' is a job not started yet (the save waits on
+          // a connection of its own, so a poll may come first) or already gone
+          if (!ended.aborted && (progress.type === 'bounded' || progress.type === 'unbounded')) onProgress(progress);
         } catch {
           // a failed poll (job not started yet, already gone) says nothing about the save
         }
