@@ -115,7 +115,7 @@ export class NativeConnection implements Connection {
     /** the REMOTE program client: procedures beyond Connection (guestctl's define, dominfo, version…) */
     readonly remote: RemoteClient,
     /** opens another connection to the same daemon, for a job of its own (see abortableJob) */
-    private readonly openAnother?: () => Promise<RemoteClient>,
+    private readonly openAnother: () => Promise<RemoteClient>,
   ) {}
 
   async listGuests(filter: ListFilter = {}): Promise<GuestInfo[]> {
@@ -251,7 +251,7 @@ export class NativeConnection implements Connection {
   ): Promise<void> {
     if (signal?.aborted) throw abortedError(guest, what);
     // no connection of its own (none could be opened): the job shares this one
-    const own = this.openAnother ? await this.openAnother().catch(() => null) : null;
+    const own = await this.openAnother().catch(() => null);
     const ended = new AbortController();
     let aborted = false;
     let aborter: Promise<void> = Promise.resolve();
