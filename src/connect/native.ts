@@ -11,6 +11,7 @@ import {
   ConnectFlags,
   DomainEventId,
   DomainStats,
+  DomainStatsField,
   EVENT,
   Feature,
   JobField,
@@ -113,8 +114,8 @@ export class NativeConnection implements Connection {
     readonly uri: string,
     /** the REMOTE program client: procedures beyond Connection (guestctl's define, dominfo, version…) */
     readonly remote: RemoteClient,
-    /** opens another connection to the same daemon, for a managed save of its own (see managedSave) */
-    private readonly openAnother?: () => Promise<RemoteClient>,
+    /** opens another connection to the same daemon, for a job of its own (see abortableJob) */
+    private readonly openAnother: () => Promise<RemoteClient>,
   ) {}
 
   async listGuests(filter: ListFilter = {}): Promise<GuestInfo[]> {
@@ -128,43 +129,35 @@ export class NativeConnection implements Connection {
     if (filter.persistence === 'persistent') flags |= ListAllDomainsFlags.PERSISTENT;
     if (filter.persistence === 'transient') flags |= ListAllDomainsFlags.TRANSIENT;
     const list = (f: number) => this.remote.call(PROC.CONNECT_LIST_ALL_DOMAINS, { need_results: 1, flags: f });
-    // one more filtered list tells persistence for all guests at once; transient guests are the few
-    const transientSet = filter.persistence
-      ? Promise.resolve(undefined)
-      : list(flags | ListAllDomainsFlags.TRANSIENT).then((r) => new Set(r.domains.map((d) => d.uuid)));
-    const persistentOf = async (uuid: string): Promise<boolean> => {
-      const transient = await transientSet;
-      return transient ? !transient.has(uuid) : filter.persistence === 'persistent';
-    };
-    // every guest with its state in one call (the list filters are the same bits); a daemon without it is asked
-    // guest by guest
-    let stats;
-    try {
-      stats = (await this.remote.call(PROC.CONNECT_GET_ALL_DOMAIN_STATS, { doms: [], stats: DomainStats.STATE, flags }))
-        .retStats;
-    } catch (err) {
-      if (!isVirError(err, VirErr.NO_SUPPORT)) {
-        await transientSet.catch(() => undefined);
-        throw err;
-      }
-    }
+    const [transient, stats] = await Promise.all([
+      // one more filtered list tells persistence for all guests at once; transient guests are the few
+      filter.persistence
+        ? undefined
+        : list(flags | ListAllDomainsFlags.TRANSIENT).then((r) => new Set(r.domains.map((d) => d.uuid))),
+      // every guest with its state in one call (the list filters are the same bits); a daemon without it is asked
+      // guest by guest below
+      this.remote.call(PROC.CONNECT_GET_ALL_DOMAIN_STATS, { doms: [], stats: DomainStats.STATE, flags }).then(
+        (r) => r.retStats,
+        (err: unknown) => {
+          if (isVirError(err, VirErr.NO_SUPPORT)) return undefined;
+          throw err;
+        },
+      ),
+    ]);
+    const persistent = (uuid: string): boolean => (transient ? !transient.has(uuid) : filter.persistence === 'persistent');
     if (stats) {
-      const transient = await transientSet;
-      return virshOrder(stats.map(({ dom, params }): GuestInfo => {
-        const state = params.find((p) => p.field === 'state.state')?.value.value;
-        return {
-          ...toRef(dom),
-          state: DOMAIN_STATES[typeof state === 'number' ? state : 0] ?? 'nostate',
-          persistent: transient ? !transient.has(dom.uuid) : filter.persistence === 'persistent',
-        };
-      }));
+      return virshOrder(
+        stats.map(({ dom, params }): GuestInfo => {
+          const state = typedParamsToRecord(params)[DomainStatsField.STATE];
+          return { ...toRef(dom), state: DOMAIN_STATES[typeof state === 'number' ? state : 0] ?? 'nostate', persistent: persistent(dom.uuid) };
+        }),
+      );
     }
     const { domains } = await list(flags);
     const infos = await Promise.all(
       domains.map(async (d): Promise<GuestInfo | undefined> => {
         try {
-          const { state } = await this.state(toRef(d));
-          return { ...toRef(d), state, persistent: await persistentOf(d.uuid) };
+          return { ...toRef(d), state: (await this.state(toRef(d))).state, persistent: persistent(d.uuid) };
         } catch (err) {
           if (isVirError(err, VirErr.NO_DOMAIN)) return undefined; // gone between the list and the query
           throw err;
@@ -201,90 +194,97 @@ export class NativeConnection implements Connection {
   }
 
   async managedSave(guest: GuestRef, options: ManagedSaveOptions = {}): Promise<void> {
-    const { signal, onProgress } = options;
-    if (signal?.aborted) throw abortedError(guest);
+    const { onProgress } = options;
     const flags = options.bypassCache ? SaveFlags.BYPASS_CACHE : 0;
-    // Each save on a connection of its own: a daemon serves at most max_client_requests calls of one connection at
-    // once (libvirtd's and guestd's default: 5) and queues the rest, so saves sharing this connection would hold
-    // back the progress polls, the state polls and the abort of the stop deadline, and a queued save would start
-    // after its abort. Here the save waits on its own connection, and the polls and the abort use this one.
-    const own = this.openAnother ? await this.openAnother().catch(() => null) : null;
-    const save = (own ?? this.remote).call(PROC.DOMAIN_MANAGED_SAVE, { dom: toDom(guest), flags }, { timeoutMs: 0 });
-    let done = false;
-    let aborted = false;
-    const stopPolling = new AbortController();
-    const onAbort = (): void => {
-      aborted = true;
-      // the abort fails while the job has not started yet: again until it lands or the save ends (its own outcome
-      // reports what happened)
-      void (async () => {
-        while (!done) {
-          try {
-            return await this.abortJob(guest);
-          } catch {
-            await delay(50, stopPolling.signal);
-          }
+    const poll = async (ended: AbortSignal): Promise<void> => {
+      if (!onProgress) return;
+      const interval = options.progressIntervalMs ?? 1000;
+      while (!ended.aborted) {
+        // woken at once when the save ends, so a short save is not held back by the poll interval
+        await delay(interval, ended);
+        if (ended.aborted) break;
+        try {
+          const progress = await this.jobInfo(guest);
+          // a running job's progress only, as the virsh backend: 'none' is a job not started yet (the save waits on
+          // a connection of its own, so a poll may come first) or already gone
+          if (!ended.aborted && (progress.type === 'bounded' || progress.type === 'unbounded')) onProgress(progress);
+        } catch {
+          // a failed poll (job not started yet, already gone) says nothing about the save
         }
-      })();
+      }
     };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const poll = onProgress
-      ? (async () => {
-          const interval = options.progressIntervalMs ?? 1000;
-          while (!done) {
-            // woken at once when the save ends, so a short save is not held back by the poll interval
-            await delay(interval, stopPolling.signal);
-            if (done) break;
-            try {
-              const progress = await this.jobInfo(guest);
-              if (!done) onProgress(progress);
-            } catch {
-              // a failed poll (job not started yet, already gone) says nothing about the save
-            }
-          }
-        })()
-      : undefined;
-    try {
-      await save;
-    } catch (err) {
-      // the host reports the cancelled job its own way; the caller asked for an abort, say that
-      if (aborted && !(err instanceof RpcError)) throw abortedError(guest, err);
-      throw err;
-    } finally {
-      done = true;
-      stopPolling.abort();
-      signal?.removeEventListener('abort', onAbort);
-      await poll;
-      if (own) await closeClient(own);
-    }
+    await this.abortableJob(guest, 'managed save', options.signal, (client) =>
+      client.call(PROC.DOMAIN_MANAGED_SAVE, { dom: toDom(guest), flags }, { timeoutMs: 0 }), poll);
     // an abort that came too late leaves the guest saved: that is success, not an error
   }
 
   async migrate(guest: GuestRef, destUri: string, options: MigrateOptions = {}): Promise<void> {
-    const { signal } = options;
-    if (signal?.aborted) throw abortedError(guest, undefined, 'migration');
     const flags =
       MigrateFlags.PEER2PEER |
       (options.live ? MigrateFlags.LIVE : 0) |
       (options.persistent ? MigrateFlags.PERSIST_DEST : 0) |
       (options.undefineSource ? MigrateFlags.UNDEFINE_SOURCE : 0);
-    let aborted = false;
-    const onAbort = (): void => {
-      aborted = true;
-      this.abortJob(guest).catch(() => undefined); // the migration's own outcome reports what happened
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      await this.remote.call(
+    await this.abortableJob(guest, 'migration', options.signal, (client) =>
+      client.call(
         PROC.DOMAIN_MIGRATE_PERFORM3_PARAMS,
         { dom: toDom(guest), dconnuri: destUri, params: [], cookie_in: Buffer.alloc(0), flags },
         { timeoutMs: 0 },
-      );
-    } catch (err) {
-      if (aborted && !(err instanceof RpcError)) throw abortedError(guest, err, 'migration');
-      throw err;
+      ),
+    );
+  }
+
+  /**
+   * A call that runs a job on the guest (a managed save, a migration), made on a connection of its own: a daemon
+   * serves at most max_client_requests calls of one connection at once (libvirtd's and guestd's default: 5) and
+   * queues the rest, so jobs sharing this connection would hold back the progress polls, the state polls and the
+   * abort of the stop deadline, and a queued job would start after its abort. The job waits on its own connection;
+   * `beside` (progress polls, woken by `ended`) and the abort use this one. Aborting `signal` aborts the job
+   * (DOMAIN_ABORT_JOB, again until it lands: it fails while the job has not started yet), and the job's failure then
+   * says so.
+   */
+  private async abortableJob(
+    guest: GuestRef,
+    what: string,
+    signal: AbortSignal | undefined,
+    job: (client: RemoteClient) => Promise<unknown>,
+    beside: (ended: AbortSignal) => Promise<void> = () => Promise.resolve(),
+  ): Promise<void> {
+    if (signal?.aborted) throw abortedError(guest, what);
+    // no connection of its own (none could be opened): the job shares this one
+    const own = await this.openAnother().catch(() => null);
+    const ended = new AbortController();
+    let aborted = false;
+    let aborter: Promise<void> = Promise.resolve();
+    const onAbort = (): void => {
+      aborted = true;
+      aborter = (async () => {
+        while (!ended.signal.aborted) {
+          try {
+            return await this.abortJob(guest);
+          } catch {
+            await delay(50, ended.signal);
+          }
+        }
+      })();
+    };
+    try {
+      // aborted while the connection of its own was being opened: the job is not started
+      if (signal?.aborted) throw abortedError(guest, what);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const alongside = beside(ended.signal);
+      try {
+        await job(own ?? this.remote);
+      } catch (err) {
+        // the host reports the cancelled job its own way; the caller asked for an abort, say that
+        if (aborted && !(err instanceof RpcError)) throw abortedError(guest, what, err);
+        throw err;
+      } finally {
+        ended.abort();
+        signal?.removeEventListener('abort', onAbort);
+        await Promise.all([alongside, aborter]);
+      }
     } finally {
-      signal?.removeEventListener('abort', onAbort);
+      if (own) await closeClient(own);
     }
   }
 
@@ -432,7 +432,7 @@ function progress(type: number, values: Omit<JobProgress, 'type'>): JobProgress 
   return out;
 }
 
-function abortedError(guest: GuestRef, cause?: unknown, what = 'managed save'): LibvirtError {
+function abortedError(guest: GuestRef, what: string, cause?: unknown): LibvirtError {
   return new LibvirtError(
     VirErr.OPERATION_ABORTED,
     VirFrom.DOMAIN,

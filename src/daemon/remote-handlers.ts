@@ -15,6 +15,7 @@ import {
   DestroyFlags,
   DomainEventId,
   DomainStats,
+  DomainStatsField,
   Feature,
   GetAllDomainStatsFlags,
   JobField,
@@ -105,10 +106,11 @@ const LIST_FILTERS = 0xff;
 /** a domain's CONNECT_GET_ALL_DOMAIN_STATS record, with libvirt's field names */
 function domainStats(r: DomainRecord, groups: number): TypedParam[] {
   const params: TypedParam[] = [];
-  if (has(groups, DomainStats.STATE)) params.push(tp.int('state.state', stateNumber(r.state)), tp.int('state.reason', r.reason));
-  if (has(groups, DomainStats.CPU_TOTAL) && r.id !== -1) params.push(tp.ullong('cpu.time', r.cpuTimeNs));
+  const F = DomainStatsField;
+  if (has(groups, DomainStats.STATE)) params.push(tp.int(F.STATE, stateNumber(r.state)), tp.int(F.REASON, r.reason));
+  if (has(groups, DomainStats.CPU_TOTAL) && r.id !== -1) params.push(tp.ullong(F.CPU_TIME, r.cpuTimeNs));
   if (has(groups, DomainStats.BALLOON))
-    params.push(tp.ullong('balloon.current', BigInt(r.memoryKiB)), tp.ullong('balloon.maximum', BigInt(r.maxMemKiB)));
+    params.push(tp.ullong(F.BALLOON_CURRENT, BigInt(r.memoryKiB)), tp.ullong(F.BALLOON_MAXIMUM, BigInt(r.maxMemKiB)));
   return params;
 }
 

@@ -92,8 +92,8 @@ export async function lookupDomain(context: Context): Promise<GuestRef> {
 /** a message that only confirms what was done: virsh leaves it out with -q */
 export const confirm = (view: View, text: string): string => (view.quiet ? '' : text);
 
-/** a `Label:   value` line of virsh's dominfo and domjobinfo */
-export const row = (label: string, value: string | number): string => `${`${label}:`.padEnd(16)}${value}`;
+/** a `Label:   value` line of virsh's (printf's `%-15s %s`: dominfo, domjobinfo; nodeinfo's labels take 20) */
+export const row = (label: string, value: string | number, width = 15): string => `${`${label}:`.padEnd(width)} ${value}`;
 
 /** the options before the command, virsh's */
 export const GLOBAL_OPTIONS = [

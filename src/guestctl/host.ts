@@ -1,11 +1,11 @@
 // guestctl's Host and Hypervisor group, as virsh prints it.
-import { defineCommand, JSON_OPTION, type GuestctlCommand } from './command.js';
+import { defineCommand, JSON_OPTION, row, type GuestctlCommand } from './command.js';
 
 /** libvirt's version number (major·1e6 + minor·1e3 + micro) as people write it */
 const dotted = (n: number): string => `${Math.floor(n / 1e6)}.${Math.floor(n / 1e3) % 1000}.${n % 1000}`;
 
 /** virsh nodeinfo's `Label:   value` line */
-const nodeRow = (label: string, value: string | number): string => `${`${label}:`.padEnd(20)} ${value}\n`;
+const nodeRow = (label: string, value: string | number): string => `${row(label, value, 20)}\n`;
 
 export const HOST: readonly GuestctlCommand[] = [
   defineCommand({

@@ -20,7 +20,6 @@ import {
   REMOTE_SECURITY_DOI_MAX,
   REMOTE_SECURITY_LABEL_MAX,
   REMOTE_SECURITY_MODEL_MAX,
-  fixedChars,
   nonnullDomain,
   nonnullString,
   remoteDomain,
@@ -83,7 +82,7 @@ export const PROC = {
     6,
     none,
     s('remote_node_get_info_ret', {
-      model: fixedChars(NODE_INFO_MODEL_LEN),
+      model: X.charFixed(NODE_INFO_MODEL_LEN),
       memory: X.uhyper, // KiB
       cpus: X.int,
       mhz: X.int,
@@ -174,6 +173,13 @@ export const PROC = {
   DOMAIN_IS_ACTIVE: proc(150, domArgs, s('remote_domain_is_active_ret', { active: X.int })),
   DOMAIN_IS_PERSISTENT: proc(151, domArgs, s('remote_domain_is_persistent_ret', { persistent: X.int })),
   CONNECT_GET_LIB_VERSION: proc(157, none, s('remote_connect_get_lib_version_ret', { lib_ver: X.uhyper })),
+  DOMAIN_MEMORY_STATS: proc(
+    159,
+    s('remote_domain_memory_stats_args', { dom: nonnullDomain, maxStats: X.uint, flags: X.uint }),
+    s('remote_domain_memory_stats_ret', {
+      stats: X.array(s('remote_domain_memory_stat', { tag: X.int, val: X.uhyper }), REMOTE_DOMAIN_MEMORY_STATS_MAX),
+    }),
+  ),
   DOMAIN_GET_JOB_INFO: proc(
     163,
     domArgs,
@@ -193,13 +199,6 @@ export const PROC = {
     }),
   ),
   DOMAIN_ABORT_JOB: proc(164, domArgs, none),
-  DOMAIN_MEMORY_STATS: proc(
-    159,
-    s('remote_domain_memory_stats_args', { dom: nonnullDomain, maxStats: X.uint, flags: X.uint }),
-    s('remote_domain_memory_stats_ret', {
-      stats: X.array(s('remote_domain_memory_stat', { tag: X.int, val: X.uhyper }), REMOTE_DOMAIN_MEMORY_STATS_MAX),
-    }),
-  ),
   DOMAIN_MANAGED_SAVE: proc(182, domFlagsArgs, none),
   DOMAIN_HAS_MANAGED_SAVE_IMAGE: proc(183, domFlagsArgs, s('remote_domain_has_managed_save_image_ret', { result: X.int })),
   DOMAIN_MANAGED_SAVE_REMOVE: proc(184, domFlagsArgs, none),
@@ -247,23 +246,6 @@ export const PROC = {
     293,
     s('remote_node_get_cpu_map_args', { need_map: X.int, need_online: X.int, flags: X.uint }),
     s('remote_node_get_cpu_map_ret', { cpumap: X.varOpaque(REMOTE_CPUMAP_MAX), online: X.uint, ret: X.int }),
-  ),
-  CONNECT_GET_ALL_DOMAIN_STATS: proc(
-    344,
-    s('remote_connect_get_all_domain_stats_args', {
-      doms: X.array(nonnullDomain, REMOTE_DOMAIN_LIST_MAX),
-      stats: X.uint,
-      flags: X.uint,
-    }),
-    s('remote_connect_get_all_domain_stats_ret', {
-      retStats: X.array(
-        s('remote_domain_stats_record', {
-          dom: nonnullDomain,
-          params: X.array(typedParam, REMOTE_CONNECT_GET_ALL_DOMAIN_STATS_MAX),
-        }),
-        REMOTE_DOMAIN_LIST_MAX,
-      ),
-    }),
   ),
   DOMAIN_GET_JOB_STATS: proc(
     298,
@@ -333,6 +315,23 @@ export const PROC = {
       flags: X.uint,
     }),
     capabilitiesRet('remote_connect_get_domain_capabilities_ret'),
+  ),
+  CONNECT_GET_ALL_DOMAIN_STATS: proc(
+    344,
+    s('remote_connect_get_all_domain_stats_args', {
+      doms: X.array(nonnullDomain, REMOTE_DOMAIN_LIST_MAX),
+      stats: X.uint,
+      flags: X.uint,
+    }),
+    s('remote_connect_get_all_domain_stats_ret', {
+      retStats: X.array(
+        s('remote_domain_stats_record', {
+          dom: nonnullDomain,
+          params: X.array(typedParam, REMOTE_CONNECT_GET_ALL_DOMAIN_STATS_MAX),
+        }),
+        REMOTE_DOMAIN_LIST_MAX,
+      ),
+    }),
   ),
   DOMAIN_DEFINE_XML_FLAGS: proc(350, s('remote_domain_define_xml_flags_args', { xml: nonnullString, flags: X.uint }), domRet),
   CONNECT_REGISTER_CLOSE_CALLBACK: proc(360, none, none),
@@ -419,6 +418,14 @@ export const ListAllDomainsFlags = {
 } as const;
 /** virDomainStatsTypes: the groups of CONNECT_GET_ALL_DOMAIN_STATS */
 export const DomainStats = { STATE: 1, CPU_TOTAL: 2, BALLOON: 4 } as const;
+/** typed-param names of those groups' records (libvirt's VIR_DOMAIN_STATS_* names) */
+export const DomainStatsField = {
+  STATE: 'state.state',
+  REASON: 'state.reason',
+  CPU_TIME: 'cpu.time',
+  BALLOON_CURRENT: 'balloon.current',
+  BALLOON_MAXIMUM: 'balloon.maximum',
+} as const;
 /** virConnectGetAllDomainStatsFlags: the list filters (the same bits as ListAllDomainsFlags' first eight) and these */
 const { ACTIVE, INACTIVE, PERSISTENT, TRANSIENT, RUNNING, PAUSED, SHUTOFF, OTHER } = ListAllDomainsFlags;
 export const GetAllDomainStatsFlags = {

@@ -43,25 +43,6 @@ export const nonnullDomain = X.struct('remote_nonnull_domain', { name: nonnullSt
 export type RemoteDomain = X.Infer<typeof nonnullDomain>;
 export const remoteDomain = X.optional(nonnullDomain);
 
-/** `char name[N]`: N chars, each an XDR int, NUL-padded; shown as the string before the first NUL */
-export const fixedChars = (length: number): X.XdrType<string> =>
-  X.mapped(
-    X.fixedArray(X.int, length),
-    `char[${length}]`,
-    (text: string): number[] => {
-      const bytes = Buffer.from(text, 'utf8').subarray(0, length - 1);
-      return Array.from({ length }, (_, i) => {
-        const b = bytes[i] ?? 0;
-        return b > 127 ? b - 256 : b;
-      });
-    },
-    (chars: number[]): string => {
-      const bytes = Buffer.from(chars.map((c) => c & 0xff));
-      const nul = bytes.indexOf(0);
-      return bytes.subarray(0, nul === -1 ? bytes.length : nul).toString('utf8');
-    },
-  );
-
 const TypedParamType = { INT: 1, UINT: 2, LLONG: 3, ULLONG: 4, DOUBLE: 5, BOOLEAN: 6, STRING: 7 } as const;
 
 const typedParamValue = X.union('remote_typed_param_value', {

@@ -57,6 +57,16 @@ export const opaque = (length: number): XdrType<Buffer> =>
 export const varOpaque = (max: number): XdrType<Buffer> =>
   make<Buffer>(`opaque<${max}>`, 4, (w, v) => w.opaqueVar(v, max), (r) => r.opaqueVar(max));
 
+/** a C string's bytes as XDR chars: signed, one 4-byte int each */
+const charsOf = (text: string): number[] => Array.from(Buffer.from(text, 'utf8'), (b) => (b > 127 ? b - 256 : b));
+
+/** XDR chars back to the C string they carry: the bytes before the first NUL */
+function stringOfChars(chars: readonly number[]): string {
+  const bytes = Buffer.from(chars.map((c) => c & 0xff));
+  const nul = bytes.indexOf(0);
+  return bytes.subarray(0, nul === -1 ? bytes.length : nul).toString('utf8');
+}
+
 /**
  * `char x<MAX>` in libvirt's .x files: a variable array of *chars*, and XDR encodes each char as a 4-byte int.
  * The value is the C string it carries: encoding appends the NUL libvirt sends, decoding stops at the first NUL.
@@ -66,19 +76,31 @@ export const charArray = (max: number): XdrType<string> =>
     `char<${max}>`,
     4,
     (w, v) => {
-      const bytes = Buffer.from(v, 'utf8');
-      if (bytes.length + 1 > max) throw new XdrError(`char array of ${bytes.length + 1} exceeds maximum ${max}`);
-      w.uint(bytes.length + 1);
-      for (const b of bytes) w.int(b > 127 ? b - 256 : b);
+      const chars = charsOf(v);
+      if (chars.length + 1 > max) throw new XdrError(`char array of ${chars.length + 1} exceeds maximum ${max}`);
+      w.uint(chars.length + 1);
+      for (const c of chars) w.int(c);
       w.int(0);
     },
     (r) => {
       const n = r.count(max);
-      const bytes = Buffer.alloc(n);
-      for (let i = 0; i < n; i++) bytes[i] = r.int() & 0xff;
-      const nul = bytes.indexOf(0);
-      return bytes.subarray(0, nul === -1 ? n : nul).toString('utf8');
+      return stringOfChars(Array.from({ length: n }, () => r.int()));
     },
+  );
+
+/**
+ * `char x[N]`: exactly N chars, each an XDR int. The value is the C string it carries: encoding cuts it to N - 1
+ * bytes and pads with NULs, decoding stops at the first NUL.
+ */
+export const charFixed = (length: number): XdrType<string> =>
+  make<string>(
+    `char[${length}]`,
+    4 * length,
+    (w, v) => {
+      const chars = charsOf(v).slice(0, length - 1);
+      for (let i = 0; i < length; i++) w.int(chars[i] ?? 0);
+    },
+    (r) => stringOfChars(Array.from({ length }, () => r.int())),
   );
 
 /** `T *x`: a bool "present" flag, then the value; null when absent */

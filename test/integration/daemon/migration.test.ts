@@ -235,6 +235,19 @@ describe('guestd migrates process guests', () => {
     }
   });
 
+  it('an abort at once, before the job can have started: the migration is not made, the guest runs on here', async () => {
+    const name = `early-${process.pid}`;
+    await startOn(a, name, { 'save-mib-per-second': 8 }, 64);
+    const guest = await connA.lookup(name);
+    const abort = new AbortController();
+    const migrating = connA.migrate(guest, b.uri, { live: true, signal: abort.signal });
+    abort.abort(); // while the call opens its own connection, or its job is not there yet to be aborted
+    await assert.rejects(migrating, (err: unknown) => isVirError(err, VirErr.OPERATION_ABORTED));
+    assert.match(await domstate(a, name), /^running/);
+    assert.deepEqual(await connA.jobInfo(guest), { type: 'none' });
+    assert.deepEqual(await connB.listGuests({ which: 'all' }).then((l) => l.filter((g) => g.name === name)), []);
+  });
+
   it('an aborted migration (a slow stream): the guest runs on here, nothing is left at the peer', async () => {
     const name = `abort-${process.pid}`;
     await startOn(a, name, { 'save-mib-per-second': 8 }, 64);

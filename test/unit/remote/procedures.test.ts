@@ -77,4 +77,11 @@ describe('REMOTE procedure table', () => {
     for (const [key, p] of Object.entries(PROC)) assert.equal(p.name, key);
     for (const [key, e] of Object.entries(EVENT)) assert.equal(e.name, key);
   });
+
+  it('lists PROC and EVENT by procedure number, so that a reader finds one where remote_protocol.x has it', () => {
+    for (const table of [PROC, EVENT]) {
+      const numbers = Object.values(table).map((p) => p.number);
+      assert.deepEqual(numbers, [...numbers].sort((a, b) => a - b));
+    }
+  });
 });

@@ -87,6 +87,14 @@ describe('XDR type combinators', () => {
     assert.throws(() => X.encode(X.charArray(3), 'abc'), XdrError);
   });
 
+  it('fixed char arrays take exactly N chars: cut to N - 1 and NUL-padded, read up to the first NUL', () => {
+    const t = X.charFixed(4);
+    assert.equal(hex(X.encode(t, 'ab')), '00000061' + '00000062' + '00000000' + '00000000');
+    assert.equal(hex(X.encode(t, 'abcdef')), '00000061' + '00000062' + '00000063' + '00000000');
+    assert.equal(X.decode(t, Buffer.from('00000061' + '00000000' + '00000063' + '00000000', 'hex')), 'a');
+    assert.equal(X.decode(t, Buffer.from('000000c3' + '000000a9' + '00000000' + '00000000', 'hex')), 'é');
+  });
+
   it('unsigned char and short take 4 bytes and are range checked', () => {
     assert.equal(hex(X.encode(X.uchar, 5)), '00000005');
     assert.equal(hex(X.encode(X.ushort, 0xffff)), '0000ffff');
