@@ -12,7 +12,7 @@ import { PolicyShowResult, StartResult, StopResult } from '../../src/orchestrato
 import { runGuests } from '../helpers/cli.js';
 import { ORIGINAL_SCRIPT, type OriginalScript } from '../helpers/original-script.js';
 import { assertValidResult } from '../helpers/result-schema.js';
-import { URI, bootAndWait, defineGuest, missingPrerequisite, sideBySide, virsh } from './real-libvirt.js';
+import { URI, bootAndWait, defineGuest, missingPrerequisite, removeGuest, runningGuests, sideBySide, virsh } from './real-libvirt.js';
 
 const missing = (await missingPrerequisite()) ?? (existsSync(ORIGINAL_SCRIPT) ? null : `${ORIGINAL_SCRIPT} is not installed`);
 if (missing && process.env.CI === 'true') throw new Error(`prerequisite missing in CI: ${missing}`);
@@ -21,22 +21,14 @@ const PREFIX = `lgt-pol${process.pid}`;
 const NAMES = ['a', 'b', 'c'].map((s) => `${PREFIX}-${s}`);
 const [A, B, C] = NAMES as [string, string, string];
 
-async function running(): Promise<string[]> {
-  return (await virsh('list', '--name')).split('\n').map((l) => l.trim()).filter(Boolean);
-}
-
 /** why stop cannot run here: running guests that are not this test's would be acted on */
 async function othersRunning(): Promise<string | false> {
-  const others = (await running()).filter((n) => !n.startsWith(PREFIX));
+  const others = (await runningGuests()).filter((n) => !n.startsWith(PREFIX));
   if (others.length === 0) return false;
   const why = `guests of others run on ${URI} (${others.join(', ')}): a stop would act on them`;
   if (process.env.CI === 'true') throw new Error(`prerequisite missing in CI: ${why}`);
   console.log(`# skipped: ${why}`);
   return why;
-}
-
-async function removeGuest(name: string): Promise<void> {
-  for (const args of [['destroy', name], ['managedsave-remove', name], ['undefine', name]]) await virsh(...args).catch(() => undefined);
 }
 
 const byName = (r: StopResult | StartResult) => Object.fromEntries(r.uris.flatMap((u) => u.guests).map((g) => [g.name, g]));
