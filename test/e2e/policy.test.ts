@@ -98,7 +98,10 @@ describe('per-guest policy on real libvirtd', { skip: missing ?? false }, () => 
 
   it("without any policy, our order is the original's: virsh's (by id) in the list file and the messages", async (t) => {
     if (await othersRunning()) return t.skip('guests of others are running');
-    for (const name of NAMES) await runGuests(['policy', 'unset', name], env);
+    for (const name of NAMES) {
+      const unset = await runGuests(['policy', 'unset', name], env);
+      assert.equal(unset.exitCode, 0, unset.stderr);
+    }
     // booted in the reverse of their names' order: ids, hash order and names all differ
     for (const name of NAMES) await virsh('destroy', name).catch(() => undefined);
     for (const name of [...NAMES].reverse()) await bootAndWait(name);
