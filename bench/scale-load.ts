@@ -8,12 +8,12 @@ import { openConnection } from '../src/connect/index.js';
 import { LOAD_OPS, percentile, weighted } from '../test/helpers/load-ops.js';
 
 const [uri, clientsArg, secondsArg, latenciesFile] = process.argv.slice(2);
-if (!uri || !clientsArg || !secondsArg) {
-  console.error('usage: scale-load URI CLIENTS SECONDS');
-  process.exit(2);
-}
 const clients = Number(clientsArg);
 const seconds = Number(secondsArg);
+if (!uri || !Number.isInteger(clients) || clients < 1 || !(seconds > 0)) {
+  console.error('usage: scale-load URI CLIENTS SECONDS [LATENCIES_FILE]  (CLIENTS a whole number ≥ 1, SECONDS > 0)');
+  process.exit(2);
+}
 
 const WEIGHTED = weighted(LOAD_OPS);
 // a fixed sequence (no seed to carry): the same mix of calls against every daemon

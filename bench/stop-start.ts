@@ -1,6 +1,7 @@
 // Suspend and resume N guests on a bundled guestd: the real libvirt-guests.sh against ours, on the same guests and
 // the same daemon, in one run; and our suspend against the physical limit (writing the same bytes to the same disk).
-//   node dist/bench/stop-start.js [GUESTS] [MEMORY_MIB]      (after npm run build; defaults 8 guests × 128 MiB)
+//   node dist/bench/stop-start.js [GUESTS] [MEMORY_MIB]      (after npm run build; defaults 8 guests × 128 MiB;
+//   BENCH_QUICK=1: 2 × 16 MiB)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -8,10 +9,10 @@ import { cleanupAllGuestd, startGuestd } from '../test/helpers/guestd.js';
 import { ORIGINAL_SCRIPT, prepareOriginal } from '../test/helpers/original-script.js';
 import { repoPath } from '../test/helpers/repo.js';
 import { defineAndStart, expectAll } from './guests.js';
-import { timeCommand } from './measure.js';
+import { QUICK, timeCommand } from './measure.js';
 
-const guests = Number(process.argv[2] ?? 8);
-const memoryMiB = Number(process.argv[3] ?? 128);
+const guests = Number(process.argv[2] ?? (QUICK ? 2 : 8));
+const memoryMiB = Number(process.argv[3] ?? (QUICK ? 16 : 128));
 
 interface Measured {
   ms: number;
