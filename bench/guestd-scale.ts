@@ -16,12 +16,14 @@ import { openConnection } from '../src/connect/index.js';
 import type { NativeConnection } from '../src/connect/native.js';
 import { ListAllDomainsFlags, PROC } from '../src/remote/protocol.js';
 import { programArgs, startGuestd, type GuestdInstance } from '../test/helpers/guestd.js';
+import { percentile } from '../test/helpers/load-ops.js';
 import { guestXml } from '../test/helpers/virsh.js';
+import { MiB, cpuSeconds, processMemory } from '../test/helpers/memory.js';
+import { QUICK, count, median } from './measure.js';
 
-const QUICK = process.env['BENCH_QUICK'] === '1';
-const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 200);
-const LOAD_SECONDS = Number(process.env['BENCH_LOAD_SECONDS'] ?? (QUICK ? 5 : 30));
-const DOMAINS = Number(process.env['BENCH_DOMAINS'] ?? (QUICK ? 1000 : 10_000));
+const CLIENTS = count('BENCH_CLIENTS', 200, 200);
+const LOAD_SECONDS = count('BENCH_LOAD_SECONDS', 30, 5);
+const DOMAINS = count('BENCH_DOMAINS', 10_000, 1000);
 const LOAD_DOMAINS = 10;
 const IN_FLIGHT_CONNECTIONS = 8;
 const IN_FLIGHT_PER_CONNECTION = 4;
@@ -142,15 +144,6 @@ async function firstAnswer(uri: string, expected: number, child: ChildProcess, f
 
 // ---- measurements
 
-/** user + system CPU seconds of a process */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-function peakRssMiB(pid: number): number {
-  const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m?.[1]) / 1024;
-}
 /** resets VmHWM to the current RSS (proc(5): clear_refs, 5) */
 function resetPeakRss(pid: number): void {
   writeFileSync(`/proc/${pid}/clear_refs`, '5');
@@ -208,7 +201,7 @@ async function loadRound(d: Daemon, seconds: number, tally: LoadTally, scratch: 
 
 function loadFigures(d: Daemon, t: LoadTally): LoadFigures {
   const sorted = t.latencies.sort((a, b) => a - b);
-  const pct = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+  const pct = (p: number): number => percentile(sorted, p);
   return {
     calls: sorted.length,
     errors: t.errors,
@@ -217,7 +210,7 @@ function loadFigures(d: Daemon, t: LoadTally): LoadFigures {
     p50Ms: pct(50),
     p99Ms: pct(99),
     cpuPercent: (t.cpuSeconds / t.seconds) * 100,
-    peakRssMiB: peakRssMiB(d.pid()),
+    peakRssMiB: processMemory(d.pid()).hwm / MiB,
   };
 }
 
@@ -241,8 +234,6 @@ async function defineMany(d: Daemon, from: number, n: number): Promise<number> {
   await Promise.all(conns.map((c) => c.close()));
   return seconds;
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function listTimes(d: Daemon, expected: number): Promise<{ rawMs: number; listGuestsMs: number }> {
   const conn = await native(d.uri);

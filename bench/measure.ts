@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { runProgram, type RunResult } from '../test/helpers/virsh.js';
 
 /** BENCH_QUICK=1: small N, so a run checks that the script works rather than what it measures */
 export const QUICK = process.env.BENCH_QUICK === '1';
@@ -40,17 +41,52 @@ export interface Timing {
   cpuMs: number;
 }
 
+// GNU time's figures: the peak resident KiB of the biggest process of the run, then user and system CPU seconds of
+// the command and its children, on the last line of its output file (a line before says how a failed command ended)
+const TIME_FORMAT = '%M %U %S';
+let timeFiles = 0;
+
+function readTimeFile(file: string): { cpuMs: number; peakKiB: number } {
+  try {
+    const [peakKiB, user, sys] = readFileSync(file, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+    return { peakKiB: peakKiB!, cpuMs: (user! + sys!) * 1000 };
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+const timeFile = (): string => path.join(tmpdir(), `lgt-bench-time-${process.pid}-${++timeFiles}`);
+
 /** one run of a whole command under GNU time, its output read and dropped */
 export function timeOnce(cmd: Command): Timing {
-  const out = path.join(tmpdir(), `lgt-bench-time-${process.pid}`);
+  const out = timeFile();
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', '-o', out, ...cmd.argv], { env: { ...process.env, ...cmd.env }, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+  const r = spawnSync('/usr/bin/time', ['-f', TIME_FORMAT, '-o', out, ...cmd.argv], { env: { ...process.env, ...cmd.env }, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const ok = cmd.okExits ?? [0];
-  if (r.error || !ok.includes(r.status ?? -1)) throw new Error(`${cmd.label} failed (exit ${r.status}): ${r.error?.message ?? r.stderr.toString()}`);
-  const [user, sys] = readFileSync(out, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
-  rmSync(out, { force: true });
-  return { ms, cpuMs: (user! + sys!) * 1000 };
+  if (r.error || !ok.includes(r.status ?? -1)) {
+    rmSync(out, { force: true });
+    throw new Error(`${cmd.label} failed (exit ${r.status}): ${r.error?.message ?? r.stderr.toString()}`);
+  }
+  return { ms, cpuMs: readTimeFile(out).cpuMs };
+}
+
+export interface TimedRun extends RunResult {
+  /** wall milliseconds */
+  ms: number;
+  /** user+system CPU milliseconds of the command, children included */
+  cpuMs: number;
+  /** peak resident KiB of the biggest process of the run (the command or one of its children) */
+  peakKiB: number;
+}
+
+/** one run of argv under GNU time, while the event loop runs on (benches that watch daemons meanwhile); any exit */
+export async function timeCommand(argv: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 1_800_000): Promise<TimedRun> {
+  const out = timeFile();
+  const t0 = performance.now();
+  const r = await runProgram('/usr/bin/time', ['-f', TIME_FORMAT, '-o', out, ...argv], { env, timeoutMs });
+  const ms = performance.now() - t0;
+  return { ...r, ms, ...readTimeFile(out) };
 }
 
 /**

@@ -9,11 +9,12 @@ import path from 'node:path';
 import { MigrateResult, StartResult, StopResult } from '../src/orchestrator/result.js';
 import { cleanupAllGuestd, startGuestd } from '../test/helpers/guestd.js';
 import { repoPath } from '../test/helpers/repo.js';
-import { guestXml, runProgram, virsh } from '../test/helpers/virsh.js';
+import { runProgram } from '../test/helpers/virsh.js';
+import { defineAndStart, expectAll } from './guests.js';
+import { QUICK, median, seconds as s } from './measure.js';
 
-const quick = process.env.BENCH_QUICK === '1';
-const guests = Number(process.argv[2] ?? (quick ? 4 : 8));
-const memoryMiB = Number(process.argv[3] ?? (quick ? 32 : 128));
+const guests = Number(process.argv[2] ?? (QUICK ? 4 : 8));
+const memoryMiB = Number(process.argv[3] ?? (QUICK ? 32 : 128));
 const PARALLEL = 4;
 
 async function guestsCli<T>(schema: { parse(v: unknown): T }, args: string[], env: Record<string, string>): Promise<{ ms: number; result: T }> {
@@ -24,20 +25,13 @@ async function guestsCli<T>(schema: { parse(v: unknown): T }, args: string[], en
   return { ms, result: schema.parse(JSON.parse(r.stdout)) };
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
-
 async function main(): Promise<void> {
   const [a, b] = await Promise.all([startGuestd(), startGuestd()]);
   const work = mkdtempSync(path.join(a.dir, 'bench-'));
   try {
     const names = Array.from({ length: guests }, (_, i) => `mig${i + 1}`);
-    for (const n of names) {
-      const file = path.join(work, `${n}.xml`);
-      writeFileSync(file, guestXml(n, { agent: 'no' }, memoryMiB));
-      await virsh(a.uri, 'define', file);
-      await virsh(a.uri, 'start', n);
-    }
+    await defineAndStart(a.uri, work, names, memoryMiB, { agent: 'no' });
+    await expectAll(a.uri, names, 'running');
     const config = (uri: string): Record<string, string> => {
       const file = path.join(work, `${uri === a.uri ? 'a' : 'b'}.conf`);
       writeFileSync(

@@ -9,14 +9,15 @@
 // (restore) bandwidth, measured with dd oflag=direct / iflag=direct on a file of random bytes.
 // The guests are this run's own (names b12-PID-…), removed at the end. `stop` acts on every running guest of
 // qemu:///system, so each timed run first waits (bounded) until no other guest runs there.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { cpuSeconds } from '../test/helpers/memory.js';
 import { ORIGINAL_SCRIPT, prepareOriginal } from '../test/helpers/original-script.js';
 import { repoPath } from '../test/helpers/repo.js';
-import { bootAndWait, defineGuest, missingPrerequisite, URI, virsh } from '../test/e2e/real-libvirt.js';
-import { count, median, ratio, seconds } from './measure.js';
+import { bootAndWait, defineGuest, missingPrerequisite, removeGuest, runningGuests, URI, virsh } from '../test/e2e/real-libvirt.js';
+import { count, median, ratio, seconds, timeCommand } from './measure.js';
 
 const N = count('BENCH_GUESTS', 8, 2);
 const ROUNDS = count('BENCH_ROUNDS', 1, 1);
@@ -48,26 +49,11 @@ interface Run {
   cpuS: number;
 }
 
-/** runs argv under GNU time (its CPU time, children included) */
-function timed(argv: string[], env: NodeJS.ProcessEnv, work: string): Promise<Run> {
-  const out = path.join(work, 'time.out');
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn('/usr/bin/time', ['-f', '%U %S', '-o', out, ...argv], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const ms = performance.now() - t0;
-      const [u, s] = readFileSync(out, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
-      if (code !== 0 && process.env.BENCH_VERBOSE) process.stderr.write(stderr);
-      resolve({ ms, code: code ?? -1, cpuS: u! + s! });
-    });
-  });
-}
-
-async function running(): Promise<string[]> {
-  return (await virsh('list', '--name')).split('\n').map((l) => l.trim()).filter(Boolean);
+/** runs argv under GNU time (its CPU time, children included); its stderr shown on failure with BENCH_VERBOSE */
+async function timed(argv: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  const r = await timeCommand(argv, env);
+  if (r.code !== 0 && process.env.BENCH_VERBOSE) process.stderr.write(r.stderr);
+  return { ms: r.ms, code: r.code, cpuS: r.cpuMs / 1000 };
 }
 
 /** waits (bounded) until every running guest of qemu:///system is one of ours: stop acts on all of them */
@@ -75,7 +61,7 @@ async function onlyOursRunning(ours: ReadonlySet<string>): Promise<void> {
   const deadline = Date.now() + 900_000;
   let said = false;
   for (;;) {
-    const foreign = (await running()).filter((n) => !ours.has(n));
+    const foreign = (await runningGuests()).filter((n) => !ours.has(n));
     if (foreign.length === 0) return;
     if (!said) process.stderr.write(`waiting until other guests stop running on ${URI}: ${foreign.join(', ')}\n`);
     said = true;
@@ -143,12 +129,6 @@ function saveBytes(names: readonly string[]): number {
   }, 0);
 }
 
-/** CPU seconds (user+system) a process has used so far, from /proc */
-function cpuSecondsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
-}
-
 function libvirtdPid(): number | null {
   try {
     const pid = Number(execFileSync('pidof', ['libvirtd']).toString().trim().split(' ')[0]);
@@ -165,7 +145,7 @@ function qemuCpu(names: readonly string[]): number {
     const pidFile = `/run/libvirt/qemu/${n}.pid`;
     if (!existsSync(pidFile)) continue;
     try {
-      sum += cpuSecondsOf(Number(readFileSync(pidFile, 'utf8').trim()));
+      sum += cpuSeconds(Number(readFileSync(pidFile, 'utf8').trim()));
     } catch {
       // gone meanwhile
     }
@@ -209,15 +189,15 @@ async function scenario(sc: Scenario, work: string): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       for (const v of variants) {
         await onlyOursRunning(mine);
-        const stop = await timed(v.argv('stop'), v.env, work);
+        const stop = await timed(v.argv('stop'), v.env);
         if (sc.suspend) {
           if (stop.code !== 0) throw new Error(`${v.who} stop exited ${stop.code}`);
           await expectStates(names, 'shut off');
           const bytes = saveBytes(names);
           const lpid = libvirtdPid();
-          const l0 = lpid ? cpuSecondsOf(lpid) : 0;
-          const start = await timed(v.argv('start'), v.env, work);
-          const libvirtdCpu = lpid ? cpuSecondsOf(lpid) - l0 : NaN;
+          const l0 = lpid ? cpuSeconds(lpid) : 0;
+          const start = await timed(v.argv('start'), v.env);
+          const libvirtdCpu = lpid ? cpuSeconds(lpid) - l0 : NaN;
           if (start.code !== 0) throw new Error(`${v.who} start exited ${start.code}`);
           await expectStates(names, 'running');
           rows.push({ who: v.who, stop, start, bytes, libvirtdCpu, qemuCpu: qemuCpu(names) });
@@ -238,7 +218,7 @@ async function scenario(sc: Scenario, work: string): Promise<void> {
     if (sc.suspend) {
       for (const how of ['inTurn', 'atOnce'] as const) {
         await onlyOursRunning(mine);
-        const stop = await timed(variants[1]!.argv('stop'), variants[1]!.env, work);
+        const stop = await timed(variants[1]!.argv('stop'), variants[1]!.env);
         if (stop.code !== 0) throw new Error(`ours stop (before the raw restore) exited ${stop.code}`);
         await expectStates(names, 'shut off');
         const t0 = performance.now();
@@ -278,10 +258,7 @@ async function scenario(sc: Scenario, work: string): Promise<void> {
     }
   } finally {
     for (const n of names) {
-      await virsh('destroy', n).catch(() => undefined);
-      await virsh('managedsave-remove', n).catch(() => undefined);
-      await virsh('undefine', n).catch(() => undefined);
-      rmSync(`/var/log/libvirt/qemu/${n}.serial.log`, { force: true });
+      await removeGuest(n);
       rmSync(`/var/log/libvirt/qemu/${n}.log`, { force: true });
     }
   }

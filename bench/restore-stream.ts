@@ -8,8 +8,8 @@ import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from '
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BLOCK, encodeHeader, encodeTrailer, paddedSize, readImage } from '../src/guest/image.js';
+import { QUICK, median } from './measure.js';
 
-const QUICK = process.env['BENCH_QUICK'] === '1';
 const MIB = Number(process.argv[2] ?? (QUICK ? 128 : 512));
 const RUNS = 3;
 const memoryBytes = MIB * 1024 * 1024;
@@ -53,7 +53,6 @@ try {
     restore.push(performance.now() - t);
     if (!img.direct) console.error('restore-stream: O_DIRECT refused here, the restore read was buffered');
   }
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const bytes = memoryBytes + 2 * BLOCK;
   const mbps = (ms: number): string => ((bytes / 1024 / 1024) / (ms / 1000)).toFixed(0);
   const l = median(limit);

@@ -5,15 +5,15 @@
 // every latency (ms, float64) to LATENCIES_FILE when given (the bench merges the rounds).
 import { writeFileSync } from 'node:fs';
 import { openConnection } from '../src/connect/index.js';
-import { LOAD_OPS, weighted } from '../test/helpers/load-ops.js';
+import { LOAD_OPS, percentile, weighted } from '../test/helpers/load-ops.js';
 
 const [uri, clientsArg, secondsArg, latenciesFile] = process.argv.slice(2);
-if (!uri || !clientsArg || !secondsArg) {
-  console.error('usage: scale-load URI CLIENTS SECONDS');
-  process.exit(2);
-}
 const clients = Number(clientsArg);
 const seconds = Number(secondsArg);
+if (!uri || !Number.isInteger(clients) || clients < 1 || !(seconds > 0)) {
+  console.error('usage: scale-load URI CLIENTS SECONDS [LATENCIES_FILE]  (CLIENTS a whole number ≥ 1, SECONDS > 0)');
+  process.exit(2);
+}
 
 const WEIGHTED = weighted(LOAD_OPS);
 // a fixed sequence (no seed to carry): the same mix of calls against every daemon
@@ -22,9 +22,6 @@ const next = (n: number): number => {
   lcg = (lcg * 1103515245 + 12345) % 2 ** 31;
   return lcg % n;
 };
-
-const percentile = (sorted: number[], p: number): number =>
-  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 const connections = await Promise.all(Array.from({ length: clients }, () => openConnection(uri, { backend: 'native' })));
 const guests = await connections[0]!.listGuests({ which: 'all' });

@@ -1,12 +1,14 @@
 // Benchmark: 200 domain state queries through the native client (DOMAIN_GET_STATE on one connection) against
 // 200 `virsh domstate` processes, on the real libvirtd (qemu:///system), measured in one run.
 //   node --import tsx bench/state-queries.ts [N]     or, after the build, node dist/bench/state-queries.js [N]
-// Uses a running lgt-* guest when there is one; otherwise creates lgt-stuck-1 and removes it afterwards.
+//   (BENCH_QUICK=1: N 20)
+// Defines and starts a guest of its own (lgt-sq-PID, no OS) and removes it afterwards: others' guests are not touched.
 import { execa } from 'execa';
 import { openConnection } from '../src/connect/index.js';
-import { guestsClean, guestsUp, missingPrerequisite, URI, virsh } from '../test/e2e/real-libvirt.js';
+import { defineGuest, missingPrerequisite, removeGuest, URI, virsh } from '../test/e2e/real-libvirt.js';
+import { QUICK } from './measure.js';
 
-const N = Number(process.argv[2] ?? 200);
+const N = Number(process.argv[2] ?? (QUICK ? 20 : 200));
 
 const missing = await missingPrerequisite();
 if (missing) {
@@ -14,16 +16,12 @@ if (missing) {
   process.exit(1);
 }
 
-let name = (await virsh('list', '--name')).split('\n').map((l) => l.trim()).find((n) => n.startsWith('lgt-'));
-const created = name === undefined;
-if (created) {
-  await guestsUp('stuck', 1);
-  name = 'lgt-stuck-1';
-}
-
+const name = `lgt-sq-${process.pid}`;
 try {
+  await defineGuest('stuck', name, 64, 0);
+  await virsh('start', name);
   const conn = await openConnection(URI, { backend: 'native' });
-  const guest = await conn.lookup(name!);
+  const guest = await conn.lookup(name);
   await conn.state(guest); // warm up: the connection is open, the first reply decoded
   let t = performance.now();
   for (let i = 0; i < N; i++) {
@@ -46,5 +44,5 @@ try {
   console.log(`virsh domstate forks:    ${virshMs.toFixed(1)} ms (${per(virshMs)})`);
   console.log(`ratio virsh / native:    ${(virshMs / nativeMs).toFixed(1)}x (native / virsh = ${(nativeMs / virshMs).toFixed(4)})`);
 } finally {
-  if (created) await guestsClean();
+  await removeGuest(name);
 }

@@ -1,16 +1,18 @@
 // Suspend and resume N guests on a bundled guestd: the real libvirt-guests.sh against ours, on the same guests and
 // the same daemon, in one run; and our suspend against the physical limit (writing the same bytes to the same disk).
-//   node dist/bench/stop-start.js [GUESTS] [MEMORY_MIB]      (after npm run build; defaults 8 guests × 128 MiB)
+//   node dist/bench/stop-start.js [GUESTS] [MEMORY_MIB]      (after npm run build; defaults 8 guests × 128 MiB;
+//   BENCH_QUICK=1: 2 × 16 MiB)
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cleanupAllGuestd, startGuestd } from '../test/helpers/guestd.js';
 import { ORIGINAL_SCRIPT, prepareOriginal } from '../test/helpers/original-script.js';
 import { repoPath } from '../test/helpers/repo.js';
-import { guestXml, runProgram, virsh } from '../test/helpers/virsh.js';
+import { defineAndStart, expectAll } from './guests.js';
+import { QUICK, timeCommand } from './measure.js';
 
-const guests = Number(process.argv[2] ?? 8);
-const memoryMiB = Number(process.argv[3] ?? 128);
+const guests = Number(process.argv[2] ?? (QUICK ? 2 : 8));
+const memoryMiB = Number(process.argv[3] ?? (QUICK ? 16 : 128));
 
 interface Measured {
   ms: number;
@@ -19,18 +21,10 @@ interface Measured {
 }
 
 /** Runs argv under GNU time: wall time, and the peak RSS of the biggest process in it (the script or a virsh). */
-async function measure(what: string, argv: string[], env: Record<string, string>, work: string): Promise<Measured> {
-  const out = path.join(work, 'time.out');
-  const t0 = process.hrtime.bigint();
-  const r = await runProgram('/usr/bin/time', ['-f', '%M', '-o', out, ...argv], { env, timeoutMs: 600_000 });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+async function measure(what: string, argv: string[], env: Record<string, string>): Promise<Measured> {
+  const r = await timeCommand(argv, env, 600_000);
   if (r.code !== 0) throw new Error(`${what} failed: ${r.stderr}`);
-  return { ms, maxRssKiB: Number(readFileSync(out, 'utf8').trim().split('\n').pop()) };
-}
-
-async function allState(uri: string, want: RegExp, names: string[]): Promise<void> {
-  const list = (await virsh(uri, 'list', '--all')).stdout;
-  for (const n of names) if (!want.test(list.split('\n').find((l) => l.includes(` ${n} `)) ?? '')) throw new Error(`${n} not ${want}: ${list}`);
+  return { ms: r.ms, maxRssKiB: r.peakKiB };
 }
 
 /** sequential write of `bytes` to the same file system, fsync'd: what any save of that much memory needs at least */
@@ -44,17 +38,12 @@ function diskLimitMs(dir: string, bytes: number): number {
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(ORIGINAL_SCRIPT)) throw new Error(`${ORIGINAL_SCRIPT} is missing: run ../shared/real-libvirt/setup.sh first`);
+  if (!existsSync(ORIGINAL_SCRIPT)) throw new Error(`${ORIGINAL_SCRIPT} is missing: run scripts/real-libvirt/setup.sh first`);
   const gd = await startGuestd();
   const work = mkdtempSync(path.join(gd.dir, 'bench-'));
   try {
     const names = Array.from({ length: guests }, (_, i) => `bench${i + 1}`);
-    for (const n of names) {
-      const file = path.join(work, `${n}.xml`);
-      writeFileSync(file, guestXml(n, { agent: 'no' }, memoryMiB));
-      await virsh(gd.uri, 'define', file);
-      await virsh(gd.uri, 'start', n);
-    }
+    await defineAndStart(gd.uri, work, names, memoryMiB, { agent: 'no' });
     const original = prepareOriginal(work);
     original.configure([`URIS='${gd.uri}'`, 'ON_BOOT=start', 'ON_SHUTDOWN=suspend']);
     const config = path.join(work, 'ours.conf');
@@ -63,15 +52,15 @@ async function main(): Promise<void> {
     const ours = (cmd: string): string[] => [process.execPath, repoPath('bin/run.js'), cmd, '--quiet'];
     const theirs = (cmd: string): string[] => ['sh', original.script, cmd];
 
-    const theirStop = await measure('original stop', theirs('stop'), {}, work);
-    await allState(gd.uri, /shut off/, names);
+    const theirStop = await measure('original stop', theirs('stop'), {});
+    await expectAll(gd.uri, names, 'shut off');
     const bytes = names.reduce((n, name) => n + statSync(path.join(gd.stateDir, 'save', `${name}.save`)).size, 0);
-    const theirStart = await measure('original start', theirs('start'), {}, work);
-    await allState(gd.uri, /running/, names);
-    const ourStop = await measure('our stop', ours('stop'), env, work);
-    await allState(gd.uri, /shut off/, names);
-    const ourStart = await measure('our start', ours('start'), env, work);
-    await allState(gd.uri, /running/, names);
+    const theirStart = await measure('original start', theirs('start'), {});
+    await expectAll(gd.uri, names, 'running');
+    const ourStop = await measure('our stop', ours('stop'), env);
+    await expectAll(gd.uri, names, 'shut off');
+    const ourStart = await measure('our start', ours('start'), env);
+    await expectAll(gd.uri, names, 'running');
     const limit = diskLimitMs(gd.stateDir, bytes);
 
     const f = (m: Measured) => `${(m.ms / 1000).toFixed(2)} s, peak ${(m.maxRssKiB / 1024).toFixed(0)} MiB`;

@@ -8,7 +8,7 @@ import type { Connection, GuestRef, LifecycleEvent } from '../../src/connect/con
 import type { JobProgress } from '../../src/libvirt/job.js';
 import type { LifecycleKind } from '../../src/libvirt/lifecycle.js';
 import { isVirError, LibvirtError, VirErr } from '../../src/libvirt/error.js';
-import { bootAndWait, defineGuest, guestsClean, guestsUp, lines, missingPrerequisite, URI, virsh } from './real-libvirt.js';
+import { bootAndWait, defineGuest, guestsClean, guestsUp, lines, missingPrerequisite, runningGuests, URI, virsh } from './real-libvirt.js';
 
 const BACKENDS: Backend[] = (process.env.CONTRACT_BACKENDS?.split(',') as Backend[] | undefined) ?? ['virsh', 'native'];
 const ACPI = 'lgt-acpi-1'; // kernel guest, 352 MiB with 238 MiB of non-zero data: a real managed save
@@ -88,7 +88,7 @@ describe('connection contract over real libvirtd', { skip }, () => {
 
       it("lists running guests in virsh's order (by id), as the original's messages and list file need", async () => {
         const names = (await conn.listGuests()).map((g) => g.name);
-        assert.deepEqual(names, (await virsh('list', '--name')).split('\n').map((l) => l.trim()).filter(Boolean));
+        assert.deepEqual(names, await runningGuests());
       });
 
       it('sets, reads and removes a metadata element (live and config of a running guest)', async () => {

@@ -15,30 +15,25 @@ import { StartResult } from '../../src/orchestrator/result.js';
 import { ShutdownRecord } from '../../src/orchestrator/shutdown-record.js';
 import { waitFor } from '../helpers/guestd.js';
 import { repoPath } from '../helpers/repo.js';
-import { URI, defineGuest, missingPrerequisite, virsh } from './real-libvirt.js';
+import { URI, defineGuest, missingPrerequisite, removeGuest, virsh } from './real-libvirt.js';
 
 const missing = await missingPrerequisite();
 if (missing && process.env.CI === 'true') throw new Error(`prerequisite missing in CI: ${missing}`);
 
 const NAME = 'lgt-interrupted-1';
 
-async function removeGuest(): Promise<void> {
-  await virsh('destroy', NAME).catch(() => undefined);
-  await virsh('undefine', '--managed-save', NAME).catch(() => undefined);
-}
-
 describe('a stop killed during a shutdown, on real libvirtd', { skip: missing ?? false }, () => {
   let dir: string;
 
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'lgt-interrupted-'));
-    await removeGuest();
+    await removeGuest(NAME);
     await defineGuest('stuck', NAME, 64, 0);
     await virsh('start', NAME);
   });
 
   after(async () => {
-    await removeGuest();
+    await removeGuest(NAME);
     rmSync(dir, { recursive: true, force: true });
   });
 

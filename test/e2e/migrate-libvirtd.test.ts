@@ -13,7 +13,7 @@ import { SYSTEM_ERROR } from '../../src/connect/virsh-error.js';
 import { LibvirtError } from '../../src/libvirt/error.js';
 import { MigrateResult } from '../../src/orchestrator/result.js';
 import { runGuests } from '../helpers/cli.js';
-import { URI, defineGuest, missingPrerequisite, virsh } from './real-libvirt.js';
+import { URI, defineGuest, missingPrerequisite, removeGuest, virsh } from './real-libvirt.js';
 
 const missing = await missingPrerequisite();
 if (missing && process.env.CI === 'true') throw new Error(`prerequisite missing in CI: ${missing}`);
@@ -22,24 +22,19 @@ const NAME = `lgt-migrate-${process.pid}`;
 /** a libvirtd URI where nothing listens */
 const NOBODY = 'qemu+tcp://127.0.0.1:1/system';
 
-async function removeGuest(): Promise<void> {
-  await virsh('destroy', NAME).catch(() => undefined);
-  await virsh('undefine', '--managed-save', NAME).catch(() => undefined);
-}
-
 describe('peer-to-peer migration through real libvirtd, up to the peer', { skip: missing ?? false }, () => {
   let conn: Connection;
   let dir: string;
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'lgt-migrate-'));
-    await removeGuest();
+    await removeGuest(NAME);
     await defineGuest('stuck', NAME, 64, 0);
     await virsh('start', NAME);
     conn = await openConnection(URI);
   });
   after(async () => {
     await conn?.close();
-    await removeGuest();
+    await removeGuest(NAME);
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -12,7 +12,7 @@ import { PolicyShowResult, StartResult, StopResult } from '../../src/orchestrato
 import { runGuests } from '../helpers/cli.js';
 import { ORIGINAL_SCRIPT, type OriginalScript } from '../helpers/original-script.js';
 import { assertValidResult } from '../helpers/result-schema.js';
-import { URI, bootAndWait, defineGuest, missingPrerequisite, sideBySide, virsh } from './real-libvirt.js';
+import { URI, bootAndWait, defineGuest, missingPrerequisite, removeGuest, runningGuests, sideBySide, virsh } from './real-libvirt.js';
 
 const missing = (await missingPrerequisite()) ?? (existsSync(ORIGINAL_SCRIPT) ? null : `${ORIGINAL_SCRIPT} is not installed`);
 if (missing && process.env.CI === 'true') throw new Error(`prerequisite missing in CI: ${missing}`);
@@ -21,22 +21,14 @@ const PREFIX = `lgt-pol${process.pid}`;
 const NAMES = ['a', 'b', 'c'].map((s) => `${PREFIX}-${s}`);
 const [A, B, C] = NAMES as [string, string, string];
 
-async function running(): Promise<string[]> {
-  return (await virsh('list', '--name')).split('\n').map((l) => l.trim()).filter(Boolean);
-}
-
 /** why stop cannot run here: running guests that are not this test's would be acted on */
 async function othersRunning(): Promise<string | false> {
-  const others = (await running()).filter((n) => !n.startsWith(PREFIX));
+  const others = (await runningGuests()).filter((n) => !n.startsWith(PREFIX));
   if (others.length === 0) return false;
   const why = `guests of others run on ${URI} (${others.join(', ')}): a stop would act on them`;
   if (process.env.CI === 'true') throw new Error(`prerequisite missing in CI: ${why}`);
   console.log(`# skipped: ${why}`);
   return why;
-}
-
-async function removeGuest(name: string): Promise<void> {
-  for (const args of [['destroy', name], ['managedsave-remove', name], ['undefine', name]]) await virsh(...args).catch(() => undefined);
 }
 
 const byName = (r: StopResult | StartResult) => Object.fromEntries(r.uris.flatMap((u) => u.guests).map((g) => [g.name, g]));
@@ -106,7 +98,10 @@ describe('per-guest policy on real libvirtd', { skip: missing ?? false }, () => 
 
   it("without any policy, our order is the original's: virsh's (by id) in the list file and the messages", async (t) => {
     if (await othersRunning()) return t.skip('guests of others are running');
-    for (const name of NAMES) await runGuests(['policy', 'unset', name], env);
+    for (const name of NAMES) {
+      const unset = await runGuests(['policy', 'unset', name], env);
+      assert.equal(unset.exitCode, 0, unset.stderr);
+    }
     // booted in the reverse of their names' order: ids, hash order and names all differ
     for (const name of NAMES) await virsh('destroy', name).catch(() => undefined);
     for (const name of [...NAMES].reverse()) await bootAndWait(name);

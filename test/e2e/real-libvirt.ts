@@ -32,6 +32,18 @@ export async function virsh(...args: string[]): Promise<string> {
   return r.stdout;
 }
 
+/** the running guests' names in virsh's order (by id) */
+export async function runningGuests(): Promise<string[]> {
+  return (await virsh('list', '--name')).split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
+/** Removes one guest this run defined: destroyed, managed save and definition removed, serial log deleted; quiet when gone. */
+export async function removeGuest(name: string): Promise<void> {
+  await virsh('destroy', name).catch(() => undefined);
+  await virsh('undefine', '--managed-save', name).catch(() => undefined);
+  rmSync(`${SERIAL_DIR}/${name}.serial.log`, { force: true });
+}
+
 export const lines = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter(Boolean).sort();
 
 /** `guests.sh up KIND N`: removes every lgt-* guest, then defines and starts N guests of one kind. */

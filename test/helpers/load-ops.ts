@@ -1,4 +1,4 @@
-// What a load of clients calls, as libvirt-guests and monitoring tools do, with weights: the load suite
+// What a load of clients calls, as libvirt-guests and monitoring tools do, with weights, and its percentiles: the load suite
 // (test/reliability/load.test.ts) and the scale bench (bench/scale-load.ts) draw from the same table.
 import type { Connection } from '../../src/connect/index.js';
 import type { GuestRef } from '../../src/connect/connection.js';
@@ -17,3 +17,7 @@ export const LOAD_OPS: [string, LoadOp, number][] = [
 /** each operation as many times as its weight */
 export const weighted = (ops: [string, LoadOp, number][]): (readonly [string, LoadOp])[] =>
   ops.flatMap(([name, op, weight]) => Array.from({ length: weight }, () => [name, op] as const));
+
+/** the p-th percentile of ascending `sorted` (NaN when empty) */
+export const percentile = (sorted: readonly number[], p: number): number =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;

@@ -1,4 +1,5 @@
-// The memory of a process as the kernel counts it (/proc/<pid>/status): resident now and its high-water mark.
+// The memory of a process as the kernel counts it (/proc/<pid>/status): resident now and its high-water mark; and
+// the CPU time it has used (/proc/<pid>/stat).
 import { readFileSync } from 'node:fs';
 
 export const MiB = 1024 * 1024;
@@ -21,3 +22,9 @@ export function processMemory(pid: number): ProcessMemory {
 }
 
 export const mib = (bytes: number): string => (bytes / MiB).toFixed(1);
+
+/** user+system CPU seconds a process has used so far (utime, stime in clock ticks, USER_HZ 100) */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}

@@ -3,13 +3,13 @@
 // job info, time) over our native client, for 30 s (a few seconds in CI). Every call must succeed; the figures are
 // the latencies (p50, p99, max), the throughput and the daemon's peak memory and CPU.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { openConnection } from '../../src/connect/index.js';
 import { cleanupAllGuestd, startGuestd } from '../helpers/guestd.js';
-import { MiB, processMemory } from '../helpers/memory.js';
-import { LOAD_OPS, weighted } from '../helpers/load-ops.js';
+import { MiB, cpuSeconds, processMemory } from '../helpers/memory.js';
+import { LOAD_OPS, percentile, weighted } from '../helpers/load-ops.js';
 import { log, random, report, seconds, type Random } from '../helpers/reliability.js';
 import { guestctl, guestXml } from '../helpers/virsh.js';
 
@@ -21,15 +21,6 @@ const RUNNING = 4;
 
 after(cleanupAllGuestd);
 
-/** user + system CPU time of a process, in seconds */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 // what the scale bench calls, and job info (which libvirtd refuses for an inactive domain, guestd answers)
 const WEIGHTED = weighted([...LOAD_OPS, ['job info', (c, g) => c.jobInfo(g), 1]]);
