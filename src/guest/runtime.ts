@@ -1,18 +1,14 @@
 // One process guest: memory that changes while it runs, a clock, a monitor socket, boot/shutdown behaviour, and
-// save (stream the state to an image, then exit) / restore (validate an image, continue from it).
-import { createHash } from 'node:crypto';
-import { openSync, closeSync, fsyncSync, unlinkSync, writeSync } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+// save (stream the state to an image, save-writer.ts, then exit) / restore (validate an image, continue from it).
+import { unlinkSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GuestClock, hostNowNs, type HostClock } from './clock.js';
-import { openImageWriter, type ImageWriter } from './direct-io.js';
-import { BLOCK, encodeHeader, encodeTrailer, imageSize, paddedSize, partialImage, readImage } from './image.js';
+import { readImage } from './image.js';
 import { GuestMemory } from './memory.js';
 import { MigrationAborted, sendMigration } from './migration-sender.js';
 import { parseMigrationUri, type MigrationAddress } from './migration-stream.js';
 import { MonitorError, MonitorServer } from './monitor-server.js';
-import { pacer } from './pace.js';
+import { newSaveJob, writeSaveImage, type SaveJob } from './save-writer.js';
 import type {
   GuestBehavior,
   GuestStatus,
@@ -40,14 +36,6 @@ export interface RuntimeOptions {
   log?: (msg: string) => void;
   /** how the process ends; replaced in tests */
   exit?: (code: number) => void;
-}
-
-interface SaveJob {
-  startedAt: number;
-  processed: number;
-  total: number;
-  aborted: boolean;
-  tmp: string;
 }
 
 export class GuestRuntime {
@@ -276,72 +264,26 @@ export class GuestRuntime {
     this.status = 'saving';
     this.pauseTicks();
     const guestTimeNs = this.clock.freeze();
-    const memoryBytes = this.memory.bytes.length;
-    const job: SaveJob = {
-      startedAt: Date.now(),
-      processed: 0,
-      total: imageSize(memoryBytes),
-      aborted: false,
-      tmp: partialImage(file, process.pid),
-    };
+    const job = newSaveJob(file, this.memory.bytes.length);
     this.save = job;
-    const chunk = this.opts.chunkBytes ?? 1 << 20;
-    let writer: ImageWriter | null = null;
     try {
-      writer = await openImageWriter(job.tmp, chunk, bypassCache);
-      const method = writer.method;
-      const header = encodeHeader({
+      const written = await writeSaveImage(job, {
+        file,
+        bypassCache,
+        chunkBytes: this.opts.chunkBytes ?? 1 << 20,
+        mibPerSecond: this.opts.behavior.saveMiBps,
         name: this.opts.name,
         uuid: this.opts.uuid,
-        memoryBytes,
-        payloadBytes: paddedSize(memoryBytes),
-        counter: this.memory.counter,
-        guestTimeNs: guestTimeNs.toString(),
-        savedAt: new Date().toISOString(),
+        memory: this.memory,
+        guestTimeNs,
+        onProgress: (progress) => void this.monitor.broadcast('SAVE_PROGRESS', progress),
       });
-      await writer.writeAt(header, 0);
-      job.processed = BLOCK;
-      const hash = createHash('sha256');
-      const payload = paddedSize(memoryBytes);
-      const pace = pacer(this.opts.behavior.saveMiBps, job.startedAt);
-      let lastReport = 0;
-      for (let pos = 0; pos < payload; pos += chunk) {
-        if (job.aborted) throw new MonitorError('Aborted', 'save cancelled');
-        const n = Math.min(chunk, payload - pos);
-        const useful = Math.max(0, Math.min(n, memoryBytes - pos));
-        const slice = this.memory.bytes.subarray(pos, pos + useful);
-        hash.update(slice);
-        slice.copy(writer.scratch, 0);
-        if (useful < n) writer.scratch.fill(0, useful, n);
-        await writer.write(n);
-        job.processed += n;
-        const now = Date.now();
-        if (now - lastReport >= 50) {
-          lastReport = now;
-          void this.monitor.broadcast('SAVE_PROGRESS', {
-            processed: job.processed,
-            total: job.total,
-            elapsedMs: now - job.startedAt,
-          });
-        }
-        if (!(await pace(pos + n)) && (pos / chunk) % 16 === 15) {
-          await new Promise((r) => setImmediate(r)); // let the monitor answer query-save / save-cancel
-        }
-      }
-      if (job.aborted) throw new MonitorError('Aborted', 'save cancelled');
-      const sha = hash.digest();
-      await writer.writeAt(encodeTrailer(sha, header), BLOCK + payload);
-      job.processed += BLOCK;
-      await writer.finish();
-      writer = null;
-      await rename(job.tmp, file);
-      syncDir(dirname(file));
       const reply: SaveReply = {
         file,
         bytes: job.total,
-        method,
+        method: written.method,
         counter: this.memory.counter,
-        checksum: sha.toString('hex'),
+        checksum: written.checksum,
         guestTimeNs: guestTimeNs.toString(),
       };
       this.log(`saved to ${file}: ${job.total} bytes in ${Date.now() - job.startedAt} ms (${reply.method})`);
@@ -354,8 +296,6 @@ export class GuestRuntime {
       setImmediate(() => void this.powerOff('saved'));
       return reply;
     } catch (err) {
-      if (writer) await writer.abort().catch(() => undefined);
-      await unlink(job.tmp).catch(() => undefined);
       this.save = null;
       this.status = previous === 'saving' ? 'running' : previous;
       this.continueUnlessSuspended();
@@ -471,18 +411,5 @@ export function writeLog(line: string): void {
     writeSync(2, `${new Date().toISOString()} ${line}\n`);
   } catch {
     /* nowhere left to say it */
-  }
-}
-
-function syncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    /* best effort: some filesystems refuse fsync on directories */
   }
 }

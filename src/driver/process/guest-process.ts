@@ -1,9 +1,8 @@
-// A guest's process: spawned detached (it outlives the daemon), followed through its monitor and a liveness check,
-// asked to power down or destroyed, and settled when it ends: shut down, destroyed, saved or failed, with libvirt's
-// reasons and events. A broken monitor connection is not the guest's end: the guest is taken up again.
+// A guest's process: spawned detached (it outlives the daemon), followed through its monitor and a liveness check
+// (liveness.ts), asked to power down or destroyed, and settled when it ends: shut down, destroyed, saved or failed,
+// with libvirt's reasons and events. A broken monitor connection is not the guest's end: the guest is taken up again.
 import { once } from 'node:events';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { Clock } from '../../effects/clock.js';
 import { isSameProcess, processStartTime, signalProcess } from '../../effects/processes.js';
 import type { PowerOffReason, SaveProgress } from '../../guest/protocol.js';
 import type { DriverDestroyFlags } from '../driver.js';
@@ -13,6 +12,7 @@ import { definitionOf, monitorOf, newRunning, runningOf, type Dom, type Running 
 import { operationFailed, operationInvalid } from './errors.js';
 import { eventRef } from './events.js';
 import { LaunchError, type Launcher } from './launcher.js';
+import { endsWithin, settlesWithin, watchLiveness } from './liveness.js';
 import { MonitorClient } from './monitor-client.js';
 import type { RuntimeStatus } from './store.js';
 import { formatDomainXML, type DomainDef } from './xml/domain.js';
@@ -34,25 +34,6 @@ export type RestartKind = 'reboot' | 'reset';
 function noJob(dom: Dom): void {
   if (dom.job)
     throw operationInvalid(`domain '${dom.name}' has an active job (a save or a migration); wait for it or abort it (virsh domjobabort)`);
-}
-
-/** whether `work` settles within `ms`; its signal is aborted once the answer is known */
-async function settlesWithin(clock: Clock, ms: number, work: (signal: AbortSignal) => Promise<unknown>): Promise<boolean> {
-  const decided = new AbortController();
-  try {
-    return await Promise.race([
-      work(decided.signal).then(
-        () => true,
-        () => true,
-      ),
-      clock.sleep(ms, decided.signal).then(
-        () => false,
-        () => true,
-      ),
-    ]);
-  } finally {
-    decided.abort();
-  }
 }
 
 const STOP_REASONS: Record<PowerOffReason, [reason: number, detail: number]> = {
@@ -78,7 +59,7 @@ export class GuestProcesses {
 
   /** look at the processes of running guests every livenessIntervalMs, until close() */
   watch(): void {
-    void this.watchLiveness(this.watching.signal);
+    void watchLiveness(this.ctx, this.watching.signal, (dom) => void this.ended(dom));
   }
 
   /** stop watching and drop every monitor connection; the guests run on */
@@ -229,13 +210,14 @@ export class GuestProcesses {
     const before = dom.stopping;
     dom.stopping = 'destroyed';
     signalProcess(run.pid, run.startTime, 'SIGTERM');
-    if (!(await this.ends(run, killTimeoutMs))) {
+    if (!(await endsWithin(this.ctx, run, killTimeoutMs))) {
       if (flags.graceful) {
         if (dom.run === run) dom.stopping = before;
         throw operationFailed(`domain '${dom.name}': process ${run.pid} did not end on SIGTERM (a graceful destroy does not kill)`);
       }
       signalProcess(run.pid, run.startTime, 'SIGKILL');
-      if (!(await this.ends(run, killTimeoutMs))) throw operationFailed(`domain '${dom.name}': process ${run.pid} did not die`);
+      if (!(await endsWithin(this.ctx, run, killTimeoutMs)))
+        throw operationFailed(`domain '${dom.name}': process ${run.pid} did not die`);
     }
     await this.ended(dom);
     await run.exited;
@@ -254,7 +236,7 @@ export class GuestProcesses {
     if (!run || this.settling.has(run)) return;
     this.settling.add(run);
     const { clock, timing, log, store } = this.ctx;
-    if (!(await this.ends(run, timing.exitTimeoutMs)) && !this.closing) {
+    if (!(await endsWithin(this.ctx, run, timing.exitTimeoutMs)) && !this.closing) {
       // the connection broke, not the guest: a guest must not die for that, so take it up again
       const monitor = await this.reconnect(run).catch(() => null);
       if (monitor?.greeting.uuid === dom.uuid && dom.run === run && !this.closing) {
@@ -318,7 +300,7 @@ export class GuestProcesses {
     noJob(dom);
     this.restarts.set(run, 'reset');
     signalProcess(run.pid, run.startTime, 'SIGKILL');
-    if (!(await this.ends(run, this.ctx.timing.killTimeoutMs)))
+    if (!(await endsWithin(this.ctx, run, this.ctx.timing.killTimeoutMs)))
       throw operationFailed(`domain '${dom.name}': process ${run.pid} did not die`);
     if (dom.run !== run) return; // settled meanwhile
     await this.restart(dom, run, 'reset');
@@ -427,31 +409,5 @@ export class GuestProcesses {
       if (this.closing || dom.run?.monitor !== monitor) return;
       void this.ended(dom);
     });
-  }
-
-  /** whether the process ends within `ms` */
-  private async ends(run: Running, ms: number): Promise<boolean> {
-    const { clock, timing } = this.ctx;
-    const until = clock.now() + ms;
-    while (isSameProcess(run.pid, run.startTime)) {
-      if (clock.now() >= until) return false;
-      await clock.sleep(timing.pollMs);
-    }
-    return true;
-  }
-
-  private async watchLiveness(signal: AbortSignal): Promise<void> {
-    const { clock, timing, table } = this.ctx;
-    for (;;) {
-      try {
-        await clock.sleep(timing.livenessIntervalMs, signal);
-      } catch {
-        return; // closed
-      }
-      for (const dom of table.all()) {
-        const run = dom.run;
-        if (run && !isSameProcess(run.pid, run.startTime)) void this.ended(dom);
-      }
-    }
   }
 }
