@@ -2,7 +2,6 @@
 // path talks to real libvirtd and to guestd. The handshake is virsh's: AUTH_LIST (+ polkit), SUPPORTS_FEATURE
 // keepalive, CONNECT_OPEN.
 import type { Duplex } from 'node:stream';
-import { RpcError } from '../rpc/errors.js';
 import { connectTls, connectUnix } from '../rpc/transport.js';
 import { authenticate } from '../remote/auth.js';
 import { RemoteClient } from '../remote/client.js';
@@ -12,19 +11,16 @@ import {
   DomainEventId,
   DomainStats,
   DomainStatsField,
-  EVENT,
   Feature,
-  JobField,
   ListAllDomainsFlags,
   MetadataType,
   MigrateFlags,
   ModificationImpact,
-  PROC,
   SaveFlags,
   SetTimeFlags,
   StartFlags,
-  type EventOf,
-} from '../remote/protocol.js';
+} from '../remote/enums.js';
+import { EVENT, PROC, type EventOf } from '../remote/protocol.js';
 import { typedParamsToRecord, type RemoteDomain } from '../remote/types.js';
 import { DOMAIN_STATES, type DomainState } from '../libvirt/domain-state.js';
 import type { JobProgress } from '../libvirt/job.js';
@@ -40,6 +36,7 @@ import type {
   MigrateOptions,
   StartOptions,
 } from './connection.js';
+import { abortableJob, closeClient, delay, jobProgress, type JobConnections } from './native-job.js';
 import type { ResolvedUri, Target } from './target.js';
 
 export interface NativeOptions {
@@ -54,8 +51,6 @@ export interface NativeOptions {
   /** give up connecting after this long (default 30 s) */
   connectTimeoutMs?: number;
 }
-
-const JOB_TYPES: readonly JobProgress['type'][] = ['none', 'bounded', 'unbounded', 'completed', 'failed', 'cancelled'];
 
 async function openSocket(target: Target, timeoutMs: number | undefined): Promise<Duplex> {
   const options = timeoutMs !== undefined ? { timeoutMs } : {};
@@ -89,34 +84,24 @@ export async function openNative(resolved: ResolvedUri, options: NativeOptions =
   return new NativeConnection(resolved.original, await open(), open);
 }
 
-/** CONNECT_CLOSE, then the socket; a dead peer is closed all the same */
-async function closeClient(client: RemoteClient): Promise<void> {
-  if (!client.closed) {
-    try {
-      await client.call(PROC.CONNECT_CLOSE, undefined, { timeoutMs: 5000 });
-    } catch {
-      // closing anyway
-    }
-  }
-  await client.close();
-}
-
 const toRef = (d: RemoteDomain): GuestRef => ({ uuid: d.uuid, name: d.name, id: d.id });
 const toDom = (g: GuestRef): RemoteDomain => ({ name: g.name, uuid: g.uuid, id: g.id });
-const num = (v: unknown): number | undefined =>
-  typeof v === 'bigint' || typeof v === 'number' ? Number(v) : undefined;
 
 export class NativeConnection implements Connection {
   readonly backend = 'native' as const;
   private closing: Promise<void> | undefined;
+  /** what its jobs run with (native-job.ts) */
+  private readonly jobs: JobConnections;
 
   constructor(
     readonly uri: string,
     /** the REMOTE program client: procedures beyond Connection (guestctl's define, dominfo, version…) */
     readonly remote: RemoteClient,
-    /** opens another connection to the same daemon, for a job of its own (see abortableJob) */
-    private readonly openAnother: () => Promise<RemoteClient>,
-  ) {}
+    /** opens another connection to the same daemon, for a job of its own (see native-job.ts's abortableJob) */
+    openAnother: () => Promise<RemoteClient>,
+  ) {
+    this.jobs = { remote, openAnother, abortJob: (guest) => this.abortJob(guest) };
+  }
 
   async listGuests(filter: ListFilter = {}): Promise<GuestInfo[]> {
     const which = filter.which ?? 'active';
@@ -213,7 +198,7 @@ export class NativeConnection implements Connection {
         }
       }
     };
-    await this.abortableJob(guest, 'managed save', options.signal, (client) =>
+    await abortableJob(this.jobs, guest, 'managed save', options.signal, (client) =>
       client.call(PROC.DOMAIN_MANAGED_SAVE, { dom: toDom(guest), flags }, { timeoutMs: 0 }), poll);
     // an abort that came too late leaves the guest saved: that is success, not an error
   }
@@ -224,7 +209,7 @@ export class NativeConnection implements Connection {
       (options.live ? MigrateFlags.LIVE : 0) |
       (options.persistent ? MigrateFlags.PERSIST_DEST : 0) |
       (options.undefineSource ? MigrateFlags.UNDEFINE_SOURCE : 0);
-    await this.abortableJob(guest, 'migration', options.signal, (client) =>
+    await abortableJob(this.jobs, guest, 'migration', options.signal, (client) =>
       client.call(
         PROC.DOMAIN_MIGRATE_PERFORM3_PARAMS,
         { dom: toDom(guest), dconnuri: destUri, params: [], cookie_in: Buffer.alloc(0), flags },
@@ -233,85 +218,8 @@ export class NativeConnection implements Connection {
     );
   }
 
-  /**
-   * A call that runs a job on the guest (a managed save, a migration), made on a connection of its own: a daemon
-   * serves at most max_client_requests calls of one connection at once (libvirtd's and guestd's default: 5) and
-   * queues the rest, so jobs sharing this connection would hold back the progress polls, the state polls and the
-   * abort of the stop deadline, and a queued job would start after its abort. The job waits on its own connection;
-   * `beside` (progress polls, woken by `ended`) and the abort use this one. Aborting `signal` aborts the job
-   * (DOMAIN_ABORT_JOB, again until it lands: it fails while the job has not started yet), and the job's failure then
-   * says so.
-   */
-  private async abortableJob(
-    guest: GuestRef,
-    what: string,
-    signal: AbortSignal | undefined,
-    job: (client: RemoteClient) => Promise<unknown>,
-    beside: (ended: AbortSignal) => Promise<void> = () => Promise.resolve(),
-  ): Promise<void> {
-    if (signal?.aborted) throw abortedError(guest, what);
-    // no connection of its own (none could be opened): the job shares this one
-    const own = await this.openAnother().catch(() => null);
-    const ended = new AbortController();
-    let aborted = false;
-    let aborter: Promise<void> = Promise.resolve();
-    const onAbort = (): void => {
-      aborted = true;
-      aborter = (async () => {
-        while (!ended.signal.aborted) {
-          try {
-            return await this.abortJob(guest);
-          } catch {
-            await delay(50, ended.signal);
-          }
-        }
-      })();
-    };
-    try {
-      // aborted while the connection of its own was being opened: the job is not started
-      if (signal?.aborted) throw abortedError(guest, what);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const alongside = beside(ended.signal);
-      try {
-        await job(own ?? this.remote);
-      } catch (err) {
-        // the host reports the cancelled job its own way; the caller asked for an abort, say that
-        if (aborted && !(err instanceof RpcError)) throw abortedError(guest, what, err);
-        throw err;
-      } finally {
-        ended.abort();
-        signal?.removeEventListener('abort', onAbort);
-        await Promise.all([alongside, aborter]);
-      }
-    } finally {
-      if (own) await closeClient(own);
-    }
-  }
-
   async jobInfo(guest: GuestRef): Promise<JobProgress> {
-    try {
-      const r = await this.remote.call(PROC.DOMAIN_GET_JOB_STATS, { dom: toDom(guest), flags: 0 });
-      const p = typedParamsToRecord(r.params);
-      return progress(r.type, {
-        dataTotal: num(p[JobField.DATA_TOTAL]),
-        dataProcessed: num(p[JobField.DATA_PROCESSED]),
-        dataRemaining: num(p[JobField.DATA_REMAINING]),
-        timeElapsedMs: num(p[JobField.TIME_ELAPSED]),
-      });
-    } catch (err) {
-      // a guest that is not running has no job (libvirtd: OPERATION_INVALID "domain is not running")
-      if (isVirError(err, VirErr.OPERATION_INVALID)) return { type: 'none' };
-      // an older or smaller daemon without job stats: virsh falls back to the old call, and so do we
-      if (!isVirError(err, VirErr.NO_SUPPORT) && !isVirError(err, VirErr.RPC)) throw err;
-      const r = await this.remote.call(PROC.DOMAIN_GET_JOB_INFO, { dom: toDom(guest) });
-      const known = r.type === 1 || r.type === 2;
-      return progress(r.type, {
-        dataTotal: known ? Number(r.dataTotal) : undefined,
-        dataProcessed: known ? Number(r.dataProcessed) : undefined,
-        dataRemaining: known ? Number(r.dataRemaining) : undefined,
-        timeElapsedMs: known ? Number(r.timeElapsed) : undefined,
-      });
-    }
+    return jobProgress(this.remote, toDom(guest));
   }
 
   async abortJob(guest: GuestRef): Promise<void> {
@@ -423,35 +331,3 @@ function virshOrder(guests: GuestInfo[]): GuestInfo[] {
   const rank = (g: GuestInfo): number => (g.id >= 0 ? g.id : Number.MAX_SAFE_INTEGER);
   return guests.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
 }
-
-function progress(type: number, values: Omit<JobProgress, 'type'>): JobProgress {
-  const out: JobProgress = { type: JOB_TYPES[type] ?? 'none' };
-  for (const [k, v] of Object.entries(values) as [keyof typeof values, number | undefined][]) {
-    if (v !== undefined) out[k] = v;
-  }
-  return out;
-}
-
-function abortedError(guest: GuestRef, what: string, cause?: unknown): LibvirtError {
-  return new LibvirtError(
-    VirErr.OPERATION_ABORTED,
-    VirFrom.DOMAIN,
-    `operation aborted: ${what} of '${guest.name}' was cancelled`,
-    cause === undefined ? {} : { cause },
-  );
-}
-
-/** resolves after `ms`, or at once when `signal` aborts */
-const delay = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', wake);
-      resolve();
-    }, ms).unref();
-    const wake = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    signal?.addEventListener('abort', wake, { once: true });
-  });

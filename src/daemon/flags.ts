@@ -24,9 +24,8 @@ import {
   UndefineFlags,
   VcpuFlags,
   XmlFlags,
-  type ArgsOf,
-  type ProcName,
-} from '../remote/protocol.js';
+} from '../remote/enums.js';
+import type { ArgsOf, ProcName } from '../remote/protocol.js';
 
 const all = (flags: Record<string, number>): number => Object.values(flags).reduce((a, b) => a | b, 0);
 

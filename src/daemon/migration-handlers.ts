@@ -6,7 +6,8 @@
 import type { DriverMigrateFlags, DriverMigration, Driver } from '../driver/driver.js';
 import { LibvirtError, VirErr, VirFrom } from '../libvirt/error.js';
 import { notSupported } from '../remote/dispatch.js';
-import { MigrateFlags, MigrateParam, type ArgsOf, type RetOf } from '../remote/protocol.js';
+import { MigrateFlags, MigrateParam } from '../remote/enums.js';
+import type { ArgsOf, RetOf } from '../remote/protocol.js';
 import type { TypedParam } from '../remote/types.js';
 import { has } from './flags.js';
 import { migrateToPeer } from './migration-peer.js';

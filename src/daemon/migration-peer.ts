@@ -5,7 +5,8 @@
 import { openConnectionDetailed } from '../connect/index.js';
 import type { DomainRecord, DriverMigrateFlags, DriverMigration } from '../driver/driver.js';
 import { LibvirtError, VirErr, VirFrom } from '../libvirt/error.js';
-import { Feature, MigrateParam, PROC } from '../remote/protocol.js';
+import { Feature, MigrateParam } from '../remote/enums.js';
+import { PROC } from '../remote/protocol.js';
 import { tp, type TypedParam } from '../remote/types.js';
 
 const failed = (what: string, cause: unknown): LibvirtError =>

@@ -29,10 +29,8 @@ import {
   VcpuFlags,
   VcpuState,
   XmlFlags,
-  type ArgsOf,
-  type ProcName,
-  type RetOf,
-} from '../remote/protocol.js';
+} from '../remote/enums.js';
+import type { ArgsOf, ProcName, RetOf } from '../remote/protocol.js';
 import {
   REMOTE_CPUMAPS_MAX,
   REMOTE_DOMAIN_MEMORY_STATS_MAX,

@@ -3,7 +3,8 @@
 import type { GuestRef } from '../connect/connection.js';
 import { DOMAIN_STATES } from '../libvirt/domain-state.js';
 import type { RemoteClient } from '../remote/client.js';
-import { MEMORY_STAT_TAGS, PROC, UndefineFlags } from '../remote/protocol.js';
+import { MEMORY_STAT_TAGS, UndefineFlags } from '../remote/enums.js';
+import { PROC } from '../remote/protocol.js';
 import type { DomainDetails, GuestAdmin, HostVersion, MemoryStats, NodeInfo } from './admin.js';
 
 const dom = (g: GuestRef) => ({ name: g.name, uuid: g.uuid, id: g.id });

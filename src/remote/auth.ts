@@ -2,7 +2,8 @@
 // daemon asks polkit about our uid). SASL needs a SASL library we do not carry: the caller falls back to virsh.
 import { LibvirtError, VirErr, VirFrom } from '../libvirt/error.js';
 import type { RemoteClient } from './client.js';
-import { AuthType, PROC } from './protocol.js';
+import { AuthType } from './enums.js';
+import { PROC } from './protocol.js';
 
 /** The daemon wants an authentication method the native client does not speak. Use the virsh backend. */
 export class AuthUnsupportedError extends LibvirtError {

@@ -2,7 +2,8 @@
 import net from 'node:net';
 import type { FlaggedProc } from '../../src/daemon/flags.js';
 import { RemoteClient } from '../../src/remote/client.js';
-import { MetadataType, PROC, type ArgsOf, type Procedure } from '../../src/remote/protocol.js';
+import { MetadataType } from '../../src/remote/enums.js';
+import { PROC, type ArgsOf, type Procedure } from '../../src/remote/protocol.js';
 import type { RemoteDomain } from '../../src/remote/types.js';
 import { guestXml } from './virsh.js';
 

@@ -2,7 +2,8 @@
 // fresh node that imports this module). The result: per socket, the connection error code or 'served'; on the
 // read-only socket, whether a guest is found and the error code of destroying it.
 import net from 'node:net';
-import { ConnectFlags, PROC } from '../../src/remote/protocol.js';
+import { ConnectFlags } from '../../src/remote/enums.js';
+import { PROC } from '../../src/remote/protocol.js';
 import { encode } from '../../src/rpc/xdr-types.js';
 import { errorOf, RawClient } from './raw-rpc.js';
 

@@ -9,12 +9,12 @@ import {
   DestroyFlags,
   MetadataType,
   ModificationImpact,
-  PROC,
   SaveFlags,
   StartFlags,
   UndefineFlags,
   XmlFlags,
-} from '../../../src/remote/protocol.js';
+} from '../../../src/remote/enums.js';
+import { PROC } from '../../../src/remote/protocol.js';
 import type { RemoteDomain } from '../../../src/remote/types.js';
 import { callFlagged, FLAGGED_PROCS, remoteClient } from '../../helpers/flagged-calls.js';
 import { cleanupAllGuestd, startGuestd, waitFor, type GuestdInstance } from '../../helpers/guestd.js';
