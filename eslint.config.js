@@ -54,6 +54,12 @@ export default tseslint.config(
     },
   },
   {
+    // small modules named by noun: no hand-written file over 450 lines (the generated procedure table is exempt)
+    files: ['**/*.ts'],
+    ignores: ['src/remote/procedure-table.ts'],
+    rules: { 'max-lines': ['error', { max: 450, skipBlankLines: false, skipComments: false }] },
+  },
+  {
     files: ['src/**/*.ts', 'commands/**/*.ts'],
     plugins: { 'import-x': importX },
     settings: {

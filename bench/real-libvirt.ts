@@ -3,6 +3,7 @@
 //   npm run bench:real-libvirt        (after npm run build and bash scripts/real-libvirt/setup.sh)
 //   BENCH_GUESTS=8 (guests per scenario; BENCH_QUICK=1: 2)  BENCH_ROUNDS=1 (original+ours alternations)
 //   BENCH_SCENARIOS=idle,filled,stuck,acpi (a subset to run)  BENCH_SERIAL_START=1 (ours once more, PARALLEL_START=1)
+//   the stuck row also runs ours with PARALLEL_SHUTDOWN=N (every guest asked at once: one timeout for all)
 // Scenarios: suspend+restore of 64 MiB idle guests (no OS); suspend+restore of 256 MiB kernel guests that wrote
 // 160 MiB; shutdown of guests that ignore ACPI (SHUTDOWN_TIMEOUT=10); shutdown of kernel guests that power off.
 // The physical limit: the save images' bytes over the save directory's direct-I/O write (suspend) and read
@@ -22,6 +23,7 @@ import { count, median, ratio, seconds, timeCommand } from './measure.js';
 const N = count('BENCH_GUESTS', 8, 2);
 const ROUNDS = count('BENCH_ROUNDS', 1, 1);
 const SAVE_DIR = '/var/lib/libvirt/qemu/save';
+const PARALLEL_SHUTDOWN = `ours, PARALLEL_SHUTDOWN=${N}`;
 const chosen = (process.env.BENCH_SCENARIOS ?? 'idle,filled,stuck,acpi').split(',');
 
 interface Scenario {
@@ -185,6 +187,13 @@ async function scenario(sc: Scenario, work: string): Promise<void> {
       writeFileSync(serial, `URIS=${URI}\n${sc.config.join('\n')}\nCONNECT_RETRIES=0\nPARALLEL_START=1\n`);
       variants.push({ who: 'ours, PARALLEL_START=1', argv: ours, env: { ...env, LIBVIRT_GUESTS_CONFIG: serial } });
     }
+    if (sc.key === 'stuck') {
+      // ours again with every guest asked at once (PARALLEL_SHUTDOWN=N; the default 0 asks one at a time, as the
+      // original does, so the default row takes one timeout per guest): one timeout for all
+      const parallel = path.join(work, `ours-parallel-${sc.key}.conf`);
+      writeFileSync(parallel, `URIS=${URI}\n${sc.config.join('\n')}\nCONNECT_RETRIES=0\nPARALLEL_SHUTDOWN=${N}\n`);
+      variants.push({ who: PARALLEL_SHUTDOWN, argv: ours, env: { ...env, LIBVIRT_GUESTS_CONFIG: parallel } });
+    }
     const rows: Row[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       for (const v of variants) {
@@ -255,6 +264,10 @@ async function scenario(sc: Scenario, work: string): Promise<void> {
       console.log(`restore by virsh alone (libvirtd + QEMU, no libvirt-guests): one after the other ${seconds(raw.inTurn)}, all at once ${seconds(raw.atOnce)}`);
     } else {
       line('shutdown', (r) => r.stop.ms, null);
+      if (rows.some((r) => r.who === PARALLEL_SHUTDOWN)) {
+        const all = med(PARALLEL_SHUTDOWN, (r) => r.stop.ms);
+        console.log(`shutdown ours with PARALLEL_SHUTDOWN=${N}: ${seconds(all)} → /original ${ratio(all, med('original', (r) => r.stop.ms))}, /ours (PARALLEL_SHUTDOWN=0) ${ratio(all, med('ours', (r) => r.stop.ms))}`);
+      }
     }
   } finally {
     for (const n of names) {
