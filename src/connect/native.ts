@@ -21,7 +21,7 @@ import {
   StartFlags,
 } from '../remote/enums.js';
 import { EVENT, PROC, type EventOf } from '../remote/protocol.js';
-import { typedParamsToRecord, type RemoteDomain } from '../remote/types.js';
+import type { RemoteDomain } from '../remote/types.js';
 import { DOMAIN_STATES, type DomainState } from '../libvirt/domain-state.js';
 import type { JobProgress } from '../libvirt/job.js';
 import { LIFECYCLE_KINDS } from '../libvirt/lifecycle.js';
@@ -133,8 +133,10 @@ export class NativeConnection implements Connection {
     if (stats) {
       return virshOrder(
         stats.map(({ dom, params }): GuestInfo => {
-          const state = typedParamsToRecord(params)[DomainStatsField.STATE];
-          return { ...toRef(dom), state: DOMAIN_STATES[typeof state === 'number' ? state : 0] ?? 'nostate', persistent: persistent(dom.uuid) };
+          // one field of a few: looked up, not turned into a record (10 000 guests in one reply)
+          const value = params.find((p) => p.field === DomainStatsField.STATE)?.value.value;
+          const state = typeof value === 'number' ? value : 0;
+          return { uuid: dom.uuid, name: dom.name, id: dom.id, state: DOMAIN_STATES[state] ?? 'nostate', persistent: persistent(dom.uuid) };
         }),
       );
     }
@@ -328,6 +330,11 @@ export class NativeConnection implements Connection {
 
 /** libvirt lists guests in its hash table's order; virsh (and the original script) show running ones by id */
 function virshOrder(guests: GuestInfo[]): GuestInfo[] {
-  const rank = (g: GuestInfo): number => (g.id >= 0 ? g.id : Number.MAX_SAFE_INTEGER);
-  return guests.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
+  // virsh sorts inactive guests by name with an ASCII case-insensitive compare (strcasecmp); the key is computed once
+  // per guest, not per comparison, and ties keep a fixed order
+  const keyed = guests.map((g) => ({ g, rank: g.id >= 0 ? g.id : Number.MAX_SAFE_INTEGER, key: asciiLower(g.name) }));
+  keyed.sort((a, b) => a.rank - b.rank || (a.key < b.key ? -1 : a.key > b.key ? 1 : a.g.name < b.g.name ? -1 : a.g.name > b.g.name ? 1 : 0));
+  return keyed.map((k) => k.g);
 }
+
+const asciiLower = (s: string): string => (/[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : s);
