@@ -1,5 +1,6 @@
 // A job on a guest over the native client (a managed save, a migration) and its progress: the job runs on a
-// connection of its own and is aborted by DOMAIN_ABORT_JOB until that lands (abortableJob); its progress is read
+// connection of its own and is aborted by DOMAIN_ABORT_JOB until that lands (abortableJob), a start (a restore) on
+// one of its own too (onOwnConnection); its progress is read
 // with DOMAIN_GET_JOB_STATS, or the older DOMAIN_GET_JOB_INFO (jobProgress). Also what both the job's own
 // connection and NativeConnection (native.ts) close with (closeClient), and the wakeable wait of their polls.
 import { RpcError } from '../rpc/errors.js';
@@ -86,6 +87,22 @@ export async function abortableJob(
       signal?.removeEventListener('abort', onAbort);
       await Promise.all([alongside, aborter]);
     }
+  } finally {
+    if (own) await closeClient(own);
+  }
+}
+
+/**
+ * A long call that is no job to abort (a start: restoring a big image takes as long as saving it), made on a
+ * connection of its own for abortableJob's reason: a daemon that has max_client_requests calls of one connection
+ * running stops reading it, so restores sharing this connection would hold back the calls beside them (state and
+ * readiness polls, the next guests' lookups) and, once there are that many, its keepalive answers too. Shares this
+ * one when no other can be opened.
+ */
+export async function onOwnConnection<T>(on: JobConnections, call: (client: RemoteClient) => Promise<T>): Promise<T> {
+  const own = await on.openAnother().catch(() => null);
+  try {
+    return await call(own ?? on.remote);
   } finally {
     if (own) await closeClient(own);
   }

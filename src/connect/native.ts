@@ -36,7 +36,7 @@ import type {
   MigrateOptions,
   StartOptions,
 } from './connection.js';
-import { abortableJob, closeClient, delay, jobProgress, type JobConnections } from './native-job.js';
+import { abortableJob, closeClient, delay, jobProgress, onOwnConnection, type JobConnections } from './native-job.js';
 import type { ResolvedUri, Target } from './target.js';
 
 export interface NativeOptions {
@@ -234,8 +234,10 @@ export class NativeConnection implements Connection {
 
   async start(guest: GuestRef, options: StartOptions = {}): Promise<GuestRef> {
     const flags = (options.bypassCache ? StartFlags.BYPASS_CACHE : 0) | (options.forceBoot ? StartFlags.FORCE_BOOT : 0);
-    // restoring a big image takes as long as saving it
-    const r = await this.remote.call(PROC.DOMAIN_CREATE_WITH_FLAGS, { dom: toDom(guest), flags }, { timeoutMs: 0 });
+    // restoring a big image takes as long as saving it: on a connection of its own, as a save
+    const r = await onOwnConnection(this.jobs, (client) =>
+      client.call(PROC.DOMAIN_CREATE_WITH_FLAGS, { dom: toDom(guest), flags }, { timeoutMs: 0 }),
+    );
     return toRef(r.dom);
   }
 
