@@ -392,6 +392,7 @@ export function createHandlers({ driver, defaultUri, log }: HandlerContext): Han
       await driver.managedSave(dom(d).uuid, {
         bypassCache: has(flags, SaveFlags.BYPASS_CACHE),
         paused: has(flags, SaveFlags.PAUSED),
+        running: has(flags, SaveFlags.RUNNING),
       });
     },
     DOMAIN_MANAGED_SAVE_REMOVE: async ({ dom: d }) => {

@@ -44,8 +44,10 @@ export interface DriverStartFlags {
 export interface DriverSaveFlags {
   /** write the image without filling the host's page cache */
   bypassCache?: boolean;
-  /** the guest is to be restored paused */
+  /** the guest is to be restored paused, whatever its state when the save begins (SAVE_PAUSED) */
   paused?: boolean;
+  /** the guest is to be restored running, even if suspended when the save begins (SAVE_RUNNING) */
+  running?: boolean;
 }
 
 export interface DriverUndefineFlags {

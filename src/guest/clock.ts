@@ -14,9 +14,12 @@ export class GuestClock {
     private readonly host: HostClock,
     startGuestNs: bigint,
     private readonly driftPpm: number,
+    /** frozen at `startGuestNs` from the start (a guest that comes up paused) */
+    frozen = false,
   ) {
     this.baseGuest = startGuestNs;
     this.baseHost = host();
+    if (frozen) this.frozenAt = startGuestNs;
   }
 
   now(): bigint {

@@ -20,6 +20,11 @@ export interface ImageFacts {
   /** guest clock at the moment the guest was paused for the save */
   guestTimeNs: string;
   savedAt: string;
+  /**
+   * the guest comes back paused: a client had suspended it when the save began, or the save's flags said so
+   * (libvirt's was_running, inverted). Absent from the images of older guestd and from migration: it comes back running.
+   */
+  paused?: boolean;
 }
 
 export class ImageError extends Error {

@@ -1,5 +1,5 @@
 // Entry point of the guest runtime: `node dist/src/guest/main.js --name N --uuid U --memory-bytes B
-//   --monitor SOCKET --behavior JSON [--restore IMAGE] [--bypass-cache] [--ready-fd 3]`.
+//   --monitor SOCKET --behavior JSON [--restore IMAGE] [--bypass-cache] [--paused] [--ready-fd 3]`.
 // The process driver starts it detached (own session, stdio to a log file) so it outlives the daemon. Once the
 // monitor listens (or the restore failed), one JSON line goes to the ready fd and the fd is closed.
 import { closeSync, existsSync, writeSync } from 'node:fs';
@@ -18,6 +18,8 @@ const { values } = parseArgs({
     behavior: { type: 'string' },
     restore: { type: 'string' },
     'bypass-cache': { type: 'boolean', default: false },
+    /** come up paused (start --paused), whatever the image says */
+    paused: { type: 'boolean', default: false },
     'ready-fd': { type: 'string' },
     'tick-ms': { type: 'string' },
     /** an incoming migration: start now, restore once the image appears (or give up at IMAGE.cancel) */
@@ -77,6 +79,7 @@ const runtime = new GuestRuntime({
   behavior,
   ...(values.restore ? { restoreFile: values.restore } : {}),
   bypassCache: values['bypass-cache'],
+  startPaused: values.paused,
   ...(values['tick-ms'] ? { tickMs: Number(values['tick-ms']) } : {}),
 });
 process.on('SIGTERM', () => runtime.onTerminate());

@@ -59,6 +59,8 @@ export type WriteMethod = 'o_direct' | 'dd-oflag-direct' | 'buffered+fsync' | 'b
 interface SaveArgs {
   file: string;
   bypassCache?: boolean;
+  /** how the restore leaves the guest (libvirt's SAVE_PAUSED / SAVE_RUNNING); by default as it is when the save begins */
+  paused?: boolean;
 }
 export interface SaveReply {
   file: string;
@@ -67,6 +69,8 @@ export interface SaveReply {
   counter: number;
   checksum: string;
   guestTimeNs: string;
+  /** the image restores the guest paused */
+  paused: boolean;
 }
 export interface SaveProgress {
   processed: number;

@@ -30,6 +30,8 @@ export interface RuntimeOptions {
   behavior: GuestBehavior;
   restoreFile?: string;
   bypassCache?: boolean;
+  /** come up paused (libvirt's start --paused), whatever the image says */
+  startPaused?: boolean;
   tickMs?: number;
   chunkBytes?: number;
   host?: HostClock;
@@ -70,16 +72,20 @@ export class GuestRuntime {
         bypassCache: this.opts.bypassCache ?? false,
         ...(this.opts.chunkBytes ? { chunkBytes: this.opts.chunkBytes } : {}),
       });
+      // saved while suspended (or started paused): it comes back standing still, as it was, until resumed
+      this.paused = img.facts.paused === true || this.opts.startPaused === true;
       this.memory = new GuestMemory(img.memory, img.facts.counter);
-      this.clock = new GuestClock(this.host, BigInt(img.facts.guestTimeNs), behavior.driftPpm);
+      this.clock = new GuestClock(this.host, BigInt(img.facts.guestTimeNs), behavior.driftPpm, this.paused);
       this.restoredFrom = { counter: img.facts.counter, checksum: img.payloadSha };
       this.log(
-        `restored from ${this.opts.restoreFile} (counter ${img.facts.counter}, ${img.direct ? 'O_DIRECT' : 'buffered'} read)`,
+        `restored from ${this.opts.restoreFile} (counter ${img.facts.counter}, ${img.direct ? 'O_DIRECT' : 'buffered'} read` +
+          `${this.paused ? ', paused' : ''})`,
       );
     } else {
+      this.paused = this.opts.startPaused === true;
       this.memory = GuestMemory.fresh(this.opts.memoryBytes);
-      this.clock = new GuestClock(this.host, this.host(), behavior.driftPpm);
-      this.log(`booting with ${this.opts.memoryBytes} bytes of memory`);
+      this.clock = new GuestClock(this.host, this.host(), behavior.driftPpm, this.paused);
+      this.log(`booting with ${this.opts.memoryBytes} bytes of memory${this.paused ? ', paused' : ''}`);
     }
     this.monitor = new MonitorServer(
       this.opts.monitorPath,
@@ -149,7 +155,7 @@ export class GuestRuntime {
         setImmediate(() => void this.powerOff('destroyed'));
         return {};
       case 'save':
-        return this.saveTo(String(args.file ?? ''), args.bypassCache === true);
+        return this.saveTo(String(args.file ?? ''), args.bypassCache === true, typeof args.paused === 'boolean' ? args.paused : null);
       case 'save-cancel':
         if (!this.save) throw new MonitorError('NoJob', 'no save in progress');
         this.save.aborted = true;
@@ -255,11 +261,13 @@ export class GuestRuntime {
     return { accepted: true, honored };
   }
 
-  private async saveTo(file: string, bypassCache: boolean): Promise<SaveReply> {
+  /** `restorePaused`: how the restore leaves the guest; null: as it is now (suspended or not), the save's own pause aside */
+  private async saveTo(file: string, bypassCache: boolean, restorePaused: boolean | null): Promise<SaveReply> {
     if (!file) throw new MonitorError('InvalidArgument', 'save needs a file');
     if (this.save) throw new MonitorError('Busy', 'a save is already in progress');
     if (this.status === 'shutting-down') throw new MonitorError('Busy', 'the guest is shutting down');
     if (this.status === 'migrating' || this.status === 'paused') throw new MonitorError('Busy', 'the guest is migrating');
+    const paused = restorePaused ?? this.paused;
     const previous = this.status;
     this.status = 'saving';
     this.pauseTicks();
@@ -276,6 +284,7 @@ export class GuestRuntime {
         uuid: this.opts.uuid,
         memory: this.memory,
         guestTimeNs,
+        paused,
         onProgress: (progress) => void this.monitor.broadcast('SAVE_PROGRESS', progress),
       });
       const reply: SaveReply = {
@@ -285,8 +294,11 @@ export class GuestRuntime {
         counter: this.memory.counter,
         checksum: written.checksum,
         guestTimeNs: guestTimeNs.toString(),
+        paused,
       };
-      this.log(`saved to ${file}: ${job.total} bytes in ${Date.now() - job.startedAt} ms (${reply.method})`);
+      this.log(
+        `saved to ${file}: ${job.total} bytes in ${Date.now() - job.startedAt} ms (${reply.method}), to restore ${paused ? 'paused' : 'running'}`,
+      );
       void this.monitor.broadcast('SAVE_PROGRESS', {
         processed: job.total,
         total: job.total,

@@ -45,6 +45,8 @@ export interface SaveImageSpec {
   memory: GuestMemory;
   /** the guest clock, frozen for the save */
   guestTimeNs: bigint;
+  /** the restore leaves the guest paused (ImageFacts.paused) */
+  paused: boolean;
   /** how far the payload is written, every 50 ms at the most */
   onProgress: (progress: SaveProgress) => void;
 }
@@ -69,6 +71,7 @@ export async function writeSaveImage(job: SaveJob, spec: SaveImageSpec): Promise
       counter: memory.counter,
       guestTimeNs: guestTimeNs.toString(),
       savedAt: new Date().toISOString(),
+      paused: spec.paused,
     });
     await writer.writeAt(header, 0);
     job.processed = BLOCK;

@@ -30,3 +30,10 @@ export async function askGuest<T>(gd: GuestdInstance, name: string, ask: (m: Mon
     monitor.close();
   }
 }
+
+/** what a running guest holds now: its memory counter and sha256, its clock */
+export const guestState = (gd: GuestdInstance, name: string): Promise<{ counter: number; checksum: string; timeNs: bigint }> =>
+  askGuest(gd, name, async (m) => {
+    const s = await m.call('query-state');
+    return { counter: s.counter, checksum: s.checksum, timeNs: BigInt(s.guestTimeNs) };
+  });

@@ -13,8 +13,9 @@ export const STOPPED = { SHUTDOWN: 0, DESTROYED: 1, CRASHED: 2, MIGRATED: 3, SAV
 /** virDomainEventShutdownDetailType FINISHED */
 export const SHUTDOWN_FINISHED = 0;
 
-/** virDomainEventSuspendedDetailType PAUSED, virDomainEventResumedDetailType UNPAUSED */
-export const SUSPENDED_PAUSED = 0;
+/** virDomainEventSuspendedDetailType */
+export const SUSPENDED = { PAUSED: 0, RESTORED: 4 } as const;
+/** virDomainEventResumedDetailType UNPAUSED */
 export const RESUMED_UNPAUSED = 0;
 
 /** virDomainRunningReason */

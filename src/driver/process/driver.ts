@@ -24,10 +24,10 @@ import type {
   MetadataKind,
 } from '../driver.js';
 import { GuestAgent } from './agent.js';
-import { DEFINED, EVENT, SHUTOFF, STARTED, UNDEFINED } from './constants.js';
+import { DEFINED, EVENT, SHUTOFF, STARTED, SUSPENDED, UNDEFINED } from './constants.js';
 import type { DriverContext } from './context.js';
 import { DomainTable, type Dom } from './domain-table.js';
-import { argumentUnsupported, noDomainByUuid, operationFailed, operationInvalid } from './errors.js';
+import { exclusiveFlags, noDomainByUuid, operationFailed, operationInvalid } from './errors.js';
 import { DomainEvents, eventRef } from './events.js';
 import { GuestProcesses } from './guest-process.js';
 import { GuestStats } from './guest-stats.js';
@@ -220,13 +220,13 @@ export class ProcessDriver implements Driver {
       return dom.queue(async () => {
         if (!existing) table.add(dom);
         try {
-          await this.processes.spawn(dom, def);
+          await this.processes.spawn(dom, def, { paused: flags.paused === true });
         } catch (err) {
           if (!existing) table.remove(dom);
           throw err;
         }
         events.emit(eventRef(dom), EVENT.STARTED, STARTED.BOOTED);
-        if (flags.paused) await this.processes.suspend(dom);
+        this.saySuspended(dom, flags);
         return table.record(dom);
       });
     });
@@ -246,7 +246,11 @@ export class ProcessDriver implements Driver {
       }
       if (store.hasManagedSave(dom.name)) {
         try {
-          await this.processes.spawn(dom, def, { restoreFile: image, bypassCache: flags.bypassCache ?? false });
+          await this.processes.spawn(dom, def, {
+            restoreFile: image,
+            bypassCache: flags.bypassCache ?? false,
+            paused: flags.paused === true,
+          });
         } catch (err) {
           throw operationFailed(
             `cannot restore domain '${dom.name}' from its managed save image: ${(err as Error).message}. ` +
@@ -258,13 +262,21 @@ export class ProcessDriver implements Driver {
         store.removeManagedSave(dom.name); // only once the guest runs from it
         events.emit(eventRef(dom), EVENT.STARTED, STARTED.RESTORED);
       } else {
-        await this.processes.spawn(dom, def);
+        await this.processes.spawn(dom, def, { paused: flags.paused === true });
         events.emit(eventRef(dom), EVENT.STARTED, STARTED.BOOTED);
       }
-      // libvirt's start --paused: started, then paused (STARTED, then SUSPENDED events)
-      if (flags.paused) await this.processes.suspend(dom);
+      this.saySuspended(dom, flags);
       return table.record(dom);
     });
+  }
+
+  /**
+   * libvirt's events for a guest that came up paused: STARTED, then SUSPENDED, PAUSED for start --paused, RESTORED for
+   * an image saved paused (qemuSaveImageStartVM)
+   */
+  private saySuspended(dom: Dom, flags: Pick<DriverStartFlags, 'paused'>): void {
+    if (dom.state !== 'paused') return;
+    this.ctx.events.emit(eventRef(dom), EVENT.SUSPENDED, flags.paused ? SUSPENDED.PAUSED : SUSPENDED.RESTORED);
   }
 
   // ---- a running guest
@@ -301,8 +313,8 @@ export class ProcessDriver implements Driver {
   vcpus(uuid: string): VcpuInfo[] {
     return this.stats.vcpus(this.ctx.table.byUuid(uuid), this.host.cpuMap().online);
   }
-  managedSave(uuid: string, flags: DriverSaveFlags): Promise<void> {
-    if (flags.paused) throw argumentUnsupported('process guests cannot be restored paused');
+  async managedSave(uuid: string, flags: DriverSaveFlags): Promise<void> {
+    if (flags.paused && flags.running) throw exclusiveFlags('VIR_DOMAIN_SAVE_RUNNING', 'VIR_DOMAIN_SAVE_PAUSED');
     return this.saves.managedSave(uuid, flags);
   }
   managedSaveRemove(uuid: string): Promise<void> {

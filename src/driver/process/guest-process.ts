@@ -6,7 +6,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { isSameProcess, processStartTime, signalProcess } from '../../effects/processes.js';
 import type { PowerOffReason, SaveProgress } from '../../guest/protocol.js';
 import type { DriverDestroyFlags } from '../driver.js';
-import { EVENT, PAUSED, RESUMED_UNPAUSED, RUNNING, SHUTDOWN_FINISHED, SHUTOFF, STOPPED, SUSPENDED_PAUSED } from './constants.js';
+import { EVENT, PAUSED, RESUMED_UNPAUSED, RUNNING, SHUTDOWN_FINISHED, SHUTOFF, STOPPED, SUSPENDED } from './constants.js';
 import type { DriverContext } from './context.js';
 import { definitionOf, monitorOf, newRunning, runningOf, type Dom, type Running } from './domain-table.js';
 import { operationFailed, operationInvalid } from './errors.js';
@@ -21,6 +21,8 @@ export interface SpawnHow {
   /** restore from this managed save image instead of booting */
   restoreFile?: string;
   bypassCache?: boolean;
+  /** come up paused (start --paused); without it, a restore comes up as its image says (paused if saved paused) */
+  paused?: boolean;
   /** the image is still being written (an incoming migration): the runtime starts now and restores once it is there */
   awaitRestore?: boolean;
   /** the domain id to keep (a guest restarted by reboot or reset keeps its id) */
@@ -108,6 +110,7 @@ export class GuestProcesses {
           onSpawn: recordSpawn,
           ...(how.restoreFile ? { restoreFile: how.restoreFile } : {}),
           ...(how.bypassCache ? { bypassCache: true } : {}),
+          ...(how.paused ? { paused: true } : {}),
           ...(how.awaitRestore ? { awaitRestore: true } : {}),
         },
         clock,
@@ -138,6 +141,12 @@ export class GuestProcesses {
       signalProcess(launched.pid, startTime, 'SIGKILL');
       this.settle(dom, 'failed', false);
       throw operationFailed(`domain '${def.name}': cannot connect to the guest monitor: ${(err as Error).message}`, err);
+    }
+    if (dom.run.monitor.greeting.paused) {
+      // started paused, or restored from an image saved paused: it stands still until resumed (the caller says so)
+      dom.state = 'paused';
+      dom.reason = PAUSED.USER;
+      await this.writeStatus(dom);
     }
   }
 
@@ -315,19 +324,14 @@ export class GuestProcesses {
       this.settle(dom, 'destroyed', true); // a destroy came in meanwhile: it wins
       return;
     }
+    // a reset keeps a paused guest paused, as QEMU's system_reset does
     const wasPaused = dom.state === 'paused';
     run.monitor?.close();
     this.removeFilesOf(dom, run);
     try {
-      await this.spawn(dom, definitionOf(dom), { id: dom.id });
+      await this.spawn(dom, definitionOf(dom), { id: dom.id, paused: wasPaused });
       events.emitReboot(eventRef(dom));
       log.info(`domain '${dom.name}' restarted (${kind}): process ${dom.run?.pid}`);
-      if (wasPaused) {
-        // a reset keeps a paused guest paused, as QEMU's system_reset does
-        await monitorOf(dom).call('stop');
-        dom.state = 'paused';
-        dom.reason = PAUSED.USER;
-      }
     } catch (err) {
       log.error(`domain '${dom.name}': cannot start it again after its ${kind}: ${(err as Error).message}`);
       if (dom.run === run) this.settle(dom, 'failed', true);
@@ -363,7 +367,7 @@ export class GuestProcesses {
     dom.state = paused ? 'paused' : 'running';
     dom.reason = paused ? PAUSED.USER : RUNNING.UNPAUSED;
     await this.writeStatus(dom);
-    if (paused) this.ctx.events.emit(eventRef(dom), EVENT.SUSPENDED, SUSPENDED_PAUSED);
+    if (paused) this.ctx.events.emit(eventRef(dom), EVENT.SUSPENDED, SUSPENDED.PAUSED);
     else this.ctx.events.emit(eventRef(dom), EVENT.RESUMED, RESUMED_UNPAUSED);
   }
 

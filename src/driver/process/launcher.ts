@@ -17,6 +17,8 @@ export interface LaunchSpec {
   logFile: string;
   restoreFile?: string;
   bypassCache?: boolean;
+  /** come up paused (libvirt's start --paused); without it, a restore comes up as its image says */
+  paused?: boolean;
   /** start now, restore once restoreFile appears (an incoming migration) */
   awaitRestore?: boolean;
   /** how long to wait for the runtime to report ready */
@@ -72,6 +74,7 @@ export const launchGuest: Launcher = (spec, clock) => {
     '--ready-fd=3',
     ...(spec.restoreFile ? [`--restore=${spec.restoreFile}`] : []),
     ...(spec.bypassCache ? ['--bypass-cache'] : []),
+    ...(spec.paused ? ['--paused'] : []),
     ...(spec.awaitRestore ? ['--await-restore'] : []),
   ];
   const log = openSync(spec.logFile, 'a', 0o600);

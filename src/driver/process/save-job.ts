@@ -1,6 +1,7 @@
 // Managed save as a job: the guest streams its memory to `<state>/save/<name>.save` with progress, can be aborted,
 // and ends once the image is on disk. Its job shows in DOMAIN_GET_JOB_INFO/STATS while it runs.
 import type { JobProgress } from '../../libvirt/job.js';
+import type { DriverSaveFlags } from '../driver.js';
 import { imageSize } from '../../guest/image.js';
 import { SHUTOFF } from './constants.js';
 import type { DriverContext } from './context.js';
@@ -15,7 +16,8 @@ export class SaveJobs {
     private readonly processes: GuestProcesses,
   ) {}
 
-  managedSave(uuid: string, flags: { bypassCache?: boolean }): Promise<void> {
+  /** `paused` / `running`: how the restore leaves the guest; neither: as it is (suspended or not) when the save begins */
+  managedSave(uuid: string, flags: DriverSaveFlags): Promise<void> {
     const { table, store, clock, log } = this.ctx;
     const dom = table.byUuid(uuid);
     return dom.queue(async () => {
@@ -28,7 +30,8 @@ export class SaveJobs {
       dom.job = job;
       let reply;
       try {
-        reply = await monitor.call('save', { file, bypassCache: flags.bypassCache ?? false });
+        const restore = flags.paused ? { paused: true } : flags.running ? { paused: false } : {};
+        reply = await monitor.call('save', { file, bypassCache: flags.bypassCache ?? false, ...restore });
       } catch (err) {
         if (dom.job === job) dom.job = null;
         if (err instanceof MonitorCommandError && err.errorClass === 'Aborted')
@@ -39,7 +42,8 @@ export class SaveJobs {
       job.processed = job.total;
       dom.stopping = 'saved';
       log.info(
-        `domain '${dom.name}': saved ${reply.bytes} bytes to ${reply.file} in ${clock.now() - job.startedAt} ms (${reply.method})`,
+        `domain '${dom.name}': saved ${reply.bytes} bytes to ${reply.file} in ${clock.now() - job.startedAt} ms ` +
+          `(${reply.method}), to restore ${reply.paused ? 'paused' : 'running'}`,
       );
       await this.processes.endAfterSave(dom, run);
     });

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cleanupAllGuestd, isAlive, startGuestd, waitFor, type GuestdInstance } from '../../helpers/guestd.js';
-import { askGuest, ok, runtimeStatus } from '../../helpers/guests.js';
+import { guestState as stateOf, ok, runtimeStatus } from '../../helpers/guests.js';
 import { guestctl, guestXml, virsh } from '../../helpers/virsh.js';
 
 /** the guest runtime's default tick: its memory counter moves every 100 ms while it runs */
@@ -21,11 +21,7 @@ describe('suspend, resume, reboot, reset, nodeinfo, capabilities, dommemstat wit
     await ok(virsh(gd.uri, 'define', file), 'define');
     await ok(virsh(gd.uri, 'start', guest), 'start');
   };
-  const guestState = (guest: string) =>
-    askGuest(gd, guest, async (m) => {
-      const s = await m.call('query-state');
-      return { counter: s.counter, timeNs: BigInt(s.guestTimeNs) };
-    });
+  const guestState = (guest: string) => stateOf(gd, guest);
 
   before(async () => {
     gd = await startGuestd();

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { processesMentioning, waitFor as waitUntil } from '../../helpers/guestd.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import type { DomainEvent } from '../../../src/driver/driver.js';
 import { ProcessDriver } from '../../../src/driver/process/driver.js';
 import { MonitorClient } from '../../../src/driver/process/monitor-client.js';
@@ -84,4 +85,22 @@ export class Bed {
     await waitFor('guest processes to die', () => this.guestPids().length === 0, 5000);
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** a Bed and its driver for the tests of one describe block: made before them, cleaned up after */
+export function driverBed(): { readonly bed: Bed; readonly d: ProcessDriver } {
+  const made: { bed?: Bed; d?: ProcessDriver } = {};
+  before(async () => {
+    made.bed = new Bed();
+    made.d = await made.bed.driver();
+  });
+  after(async () => made.bed?.cleanup());
+  return {
+    get bed() {
+      return made.bed!;
+    },
+    get d() {
+      return made.d!;
+    },
+  };
 }
