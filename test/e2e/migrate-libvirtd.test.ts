@@ -1,7 +1,7 @@
-// Our client's peer-to-peer migration call against real libvirtd + QEMU. Two real libvirtd instances do not run on
-// this machine (one system daemon is shared by every test), so the call is taken up to the point where libvirt needs
-// the peer: libvirtd accepts DOMAIN_MIGRATE_PERFORM3_PARAMS with VIR_MIGRATE_PEER2PEER, tries to open the
-// destination, and fails with its own error; the guest runs on, and `evacuate` reports it and leaves it running.
+// Our client's peer-to-peer migration call against the shared system libvirtd + QEMU, with a peer that is down:
+// libvirtd accepts DOMAIN_MIGRATE_PERFORM3_PARAMS with VIR_MIGRATE_PEER2PEER, tries to open the destination, and fails
+// with its own error; the guest runs on, and `evacuate` reports it and leaves it running. A migration that succeeds,
+// between two real libvirtd (two private session daemons) with a QEMU guest, is test/e2e/migrate-two-libvirtd.test.ts.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -27,7 +27,12 @@ export async function missingPrerequisite(): Promise<string | null> {
 
 /** Ground truth: virsh itself. Throws with its stderr on failure. */
 export async function virsh(...args: string[]): Promise<string> {
-  const r = await execa('virsh', ['-q', '-c', URI, ...args], { env: { LC_ALL: 'C' }, reject: false });
+  return virshOn(URI, ...args);
+}
+
+/** virsh on another libvirtd (a private one of test/e2e/session-libvirtd.ts) */
+export async function virshOn(uri: string, ...args: string[]): Promise<string> {
+  const r = await execa('virsh', ['-q', '-c', uri, ...args], { env: { LC_ALL: 'C' }, reject: false });
   if (r.exitCode !== 0) throw new Error(`virsh ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
 }

@@ -87,12 +87,7 @@ export async function startTlsLibvirtd(pki: Pki, options: { allowedDns?: string[
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(force);
-    }
+    await endDaemon(child, exited);
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -109,7 +104,16 @@ export async function startTlsLibvirtd(pki: Pki, options: { allowedDns?: string[
   };
 }
 
-function chownTree(dir: string, uid: number, gid: number): void {
+/** SIGTERM, SIGKILL after 10 s; resolves once it has exited */
+export async function endDaemon(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(force);
+}
+
+export function chownTree(dir: string, uid: number, gid: number): void {
   chownSync(dir, uid, gid);
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, entry.name);
