@@ -39,6 +39,8 @@ export function newRunning(fields: Omit<Running, 'exited' | 'markExited'>): Runn
 }
 
 export interface Job {
+  /** libvirt's names for the async jobs: a managed save, or this daemon's migration out (BEGIN3 to CONFIRM3) */
+  kind: 'domain save' | 'migration out';
   startedAt: number;
   processed: number;
   total: number;

@@ -189,13 +189,16 @@ export class GuestProcesses {
    */
   follow(dom: Dom, monitor: MonitorClient): boolean {
     this.attach(dom, monitor); // before any wait: the guest may end meanwhile
-    if (monitor.greeting.paused) {
+    const { status, paused } = monitor.greeting;
+    // its migration's last pass is done and it waits for the confirm (which a daemon that died will never send): as
+    // libvirt recovers such a migration, it stays paused (migrating) until a client resumes or destroys it
+    if (status === 'paused' || paused) {
       dom.state = 'paused';
-      dom.reason = PAUSED.USER;
+      dom.reason = status === 'paused' ? PAUSED.MIGRATION : PAUSED.USER;
     }
     const save = monitor.greeting.status === 'saving' ? monitor.greeting.save : null;
     if (!save) return false;
-    dom.job = { startedAt: this.ctx.clock.now() - save.elapsedMs, processed: save.processed, total: save.total };
+    dom.job = { kind: 'domain save', startedAt: this.ctx.clock.now() - save.elapsedMs, processed: save.processed, total: save.total };
     this.ctx.log.info(`domain '${dom.name}': its save is running (${save.processed} of ${save.total} bytes); following it`);
     return true;
   }
@@ -351,10 +354,20 @@ export class GuestProcesses {
   async resume(dom: Dom): Promise<void> {
     runningOf(dom);
     if (dom.state !== 'paused') throw operationInvalid('domain is already running');
-    // the source of a migration, paused for the last pass: the guest may run at the destination by now; it runs on
-    // here only when the migration is cancelled (confirm), a resume here would leave it running on both hosts
-    if (dom.reason === PAUSED.MIGRATION)
-      throw operationInvalid(`domain '${dom.name}' is paused by its migration; it resumes here only if the migration is cancelled`);
+    if (dom.reason === PAUSED.MIGRATION) {
+      // the source of a migration, paused for the last pass: the guest may run at the destination by now; it runs on
+      // here only when the migration is cancelled (confirm), a resume here would leave it running on both hosts
+      if (dom.job?.kind === 'migration out')
+        throw operationInvalid(`domain '${dom.name}' is paused by its migration; it resumes here only if the migration is cancelled`);
+      // a migration whose daemon died before its confirm: the client asking has decided (libvirt's recovery leaves
+      // it to a third party) that it continues here; the runtime leaves its migration's pause, then any suspend
+      await monitorOf(dom)
+        .call('migrate-finish', { commit: false })
+        .catch((err: unknown) => {
+          throw operationFailed(`cannot resume domain '${dom.name}' after its migration: ${(err as Error).message}`, err);
+        });
+      this.ctx.log.info(`domain '${dom.name}': its unconfirmed migration is given up; it continues here`);
+    }
     await this.setPaused(dom, false);
   }
 

@@ -50,10 +50,11 @@ interface Incoming {
   running: Promise<void>;
 }
 
+/** the job of this daemon's migration out (BEGIN3 made it; a domain's job may be a save's, which is left alone) */
+const isOutgoing = (job: Job | null): job is Job => job?.kind === 'migration out';
+
 export class Migrations implements DriverMigration {
   private readonly incoming = new Map<string, Incoming>();
-  /** the jobs begin made (a domain's job may be a save's: perform and confirm leave that alone) */
-  private readonly outgoing = new WeakSet<Job>();
 
   constructor(
     private readonly ctx: DriverContext,
@@ -72,8 +73,7 @@ export class Migrations implements DriverMigration {
       if (dom.job) throw operationInvalid(`domain '${dom.name}' already has an active job`);
       if (dom.state !== 'running') throw operationInvalid(`domain '${dom.name}' is ${dom.state}, not running`);
       const def = definitionOf(dom);
-      dom.job = { startedAt: clock.now(), processed: 0, total: imageSize(def.memoryKiB * 1024) };
-      this.outgoing.add(dom.job);
+      dom.job = { kind: 'migration out', startedAt: clock.now(), processed: 0, total: imageSize(def.memoryKiB * 1024) };
       return { xml: formatDomainXML(def), cookie: encodeCookie({ uuid: dom.uuid, name: dom.name }) };
     });
   }
@@ -86,7 +86,7 @@ export class Migrations implements DriverMigration {
     const run = runningOf(dom);
     const monitor = monitorOf(dom);
     const job = dom.job;
-    if (!job || !this.outgoing.has(job)) throw operationInvalid(`domain '${dom.name}' has no migration job (begin first)`);
+    if (!isOutgoing(job)) throw operationInvalid(`domain '${dom.name}' has no migration job (begin first)`);
     const progress = (name: string, data: unknown): void => {
       if (name !== 'MIGRATE_PROGRESS' || dom.job !== job) return;
       const p = data as { processed: number; total: number };
@@ -119,10 +119,12 @@ export class Migrations implements DriverMigration {
     const { table, log } = this.ctx;
     const dom = table.byUuid(uuid);
     const run = dom.run;
-    // paused by perform for this migration (not by a client's suspend)
-    const migrating = run !== undefined && run !== null && dom.state === 'paused' && dom.reason === PAUSED.MIGRATION;
+    const ours = isOutgoing(dom.job);
+    // paused by perform for this daemon's migration (not by a client's suspend, nor by a migration whose daemon died
+    // before its confirm: nobody here knows how that one ended, a client resumes or destroys the guest)
+    const migrating = run !== null && ours && dom.state === 'paused' && dom.reason === PAUSED.MIGRATION;
     if (cancelled) {
-      if (dom.job && this.outgoing.has(dom.job)) dom.job = null;
+      if (ours) dom.job = null;
       if (migrating) {
         // it runs on, unless a client suspended it during the migration
         const { paused } = await monitorOf(dom).call('migrate-finish', { commit: false });
@@ -133,7 +135,7 @@ export class Migrations implements DriverMigration {
       return;
     }
     // a confirm without a performed migration changes nothing (libvirt: OPERATION_INVALID)
-    if (!migrating) throw operationInvalid(`domain '${dom.name}' is not being migrated`);
+    if (!migrating) throw operationInvalid(`domain '${dom.name}' is not being migrated by this daemon`);
     if (run) {
       dom.stopping = 'migrated';
       await monitorOf(dom).call('migrate-finish', { commit: true });
@@ -145,7 +147,7 @@ export class Migrations implements DriverMigration {
 
   /** abort a migration under way (DOMAIN_ABORT_JOB); true when there was one */
   async abort(dom: Dom): Promise<boolean> {
-    if (!dom.job || !this.outgoing.has(dom.job) || !dom.run?.monitor) return false;
+    if (!isOutgoing(dom.job) || !dom.run?.monitor) return false;
     try {
       await dom.run.monitor.call('migrate-cancel');
       return true;

@@ -26,7 +26,7 @@ export class SaveJobs {
       if (dom.job) throw operationInvalid(`domain '${dom.name}' already has an active job`);
       const monitor = monitorOf(dom);
       const file = store.savePath(dom.name);
-      const job: Job = { startedAt: clock.now(), processed: 0, total: imageSize(definitionOf(dom).memoryKiB * 1024) };
+      const job: Job = { kind: 'domain save', startedAt: clock.now(), processed: 0, total: imageSize(definitionOf(dom).memoryKiB * 1024) };
       dom.job = job;
       let reply;
       try {

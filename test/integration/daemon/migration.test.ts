@@ -2,7 +2,6 @@
 // itself) and our client's one call. The guest's memory proves the continuity: the destination restores exactly
 // the state (counter and sha256 of the memory) the source had when it paused the guest for the last pass.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openConnection } from '../../../src/connect/index.js';
@@ -14,9 +13,8 @@ import { PROC } from '../../../src/remote/protocol.js';
 import { tp } from '../../../src/remote/types.js';
 import { cleanupAllGuestd, isAlive, startGuestd, waitFor, type GuestdInstance } from '../../helpers/guestd.js';
 import { askGuest, ok, runtimeStatus } from '../../helpers/guests.js';
-import { guestXml, virsh } from '../../helpers/virsh.js';
-
-const MiB = 16;
+import { domstate, migrationSteps, pausedState, startGuestOn } from '../../helpers/migration.js';
+import { virsh } from '../../helpers/virsh.js';
 
 describe('guestd migrates process guests', () => {
   let a: GuestdInstance;
@@ -32,32 +30,12 @@ describe('guestd migrates process guests', () => {
     await cleanupAllGuestd();
   });
 
-  const startOn = async (gd: GuestdInstance, name: string, behavior: Record<string, string | number> = {}, mib = MiB) => {
-    const file = path.join(gd.dir, `${name}.xml`);
-    writeFileSync(file, guestXml(name, behavior, mib));
-    await ok(virsh(gd.uri, 'define', file), 'define');
-    await ok(virsh(gd.uri, 'start', name), 'start');
-    // the guest has run a while: its memory is not what a fresh boot holds
-    await waitFor(`${name} running a while`, async () => (await askGuest(gd, name, (m) => m.call('query-state'))).counter >= 3);
-  };
-
-  /** what the source daemon logged of the guest at its pause */
-  const pausedState = (gd: GuestdInstance, name: string): { counter: number; checksum: string } => {
-    const lines = [...gd.stderr().matchAll(new RegExp(`domain '${name}': sent .* paused at counter (\\d+), memory sha256 ([0-9a-f]{64})`, 'g'))];
-    const last = lines.at(-1);
-    assert.ok(last, `the source logged no pause of ${name}:\n${gd.stderr()}`);
-    return { counter: Number(last[1]), checksum: last[2]! };
-  };
-
-  const domstate = async (gd: GuestdInstance, name: string): Promise<string> =>
-    (await ok(virsh(gd.uri, 'domstate', '--reason', name), 'domstate')).trim();
-
   const persistent = async (gd: GuestdInstance, name: string): Promise<string> =>
     /Persistent:\s+(\w+)/.exec(await ok(virsh(gd.uri, 'dominfo', name), 'dominfo'))?.[1] ?? '?';
 
   it('real virsh migrate --p2p --live: the guest runs on at the peer from the state it was paused in', async () => {
     const name = `p2p-${process.pid}`;
-    await startOn(a, name);
+    await startGuestOn(a, name);
     const pid = runtimeStatus(a, name).pid;
     await ok(virsh(a.uri, 'migrate', '--p2p', '--live', '--persistent', '--undefinesource', name, b.uri), 'virsh migrate');
     const paused = pausedState(a, name);
@@ -75,7 +53,7 @@ describe('guestd migrates process guests', () => {
 
   it("our client's one call, without flags: a transient guest there, the definition kept here shut off as migrated; and back", async () => {
     const name = `call-${process.pid}`;
-    await startOn(a, name);
+    await startGuestOn(a, name);
     const guest = await connA.lookup(name);
     await connA.migrate(guest, b.uri);
     const paused = pausedState(a, name);
@@ -95,7 +73,7 @@ describe('guestd migrates process guests', () => {
 
   it('the virsh backend makes the same call (virsh migrate --p2p)', async () => {
     const name = `virshcall-${process.pid}`;
-    await startOn(a, name);
+    await startGuestOn(a, name);
     const viaVirsh = await openConnection(a.uri, { backend: 'virsh' });
     try {
       await viaVirsh.migrate(await viaVirsh.lookup(name), b.uri, { live: true, persistent: true, undefineSource: true });
@@ -108,7 +86,7 @@ describe('guestd migrates process guests', () => {
 
   it('real virsh migrate without --p2p (virsh drives both daemons) works too', async () => {
     const name = `managed-${process.pid}`;
-    await startOn(a, name);
+    await startGuestOn(a, name);
     await ok(virsh(a.uri, 'migrate', '--live', '--persistent', '--undefinesource', name, b.uri), 'virsh migrate');
     assert.deepEqual((await askGuest(b, name, (m) => m.call('query-state'))).restoredFrom, pausedState(a, name));
     assert.equal(await persistent(b, name), 'yes');
@@ -116,7 +94,7 @@ describe('guestd migrates process guests', () => {
 
   it('a peer that is down: the call fails, the guest runs on here with no job left', async () => {
     const name = `down-${process.pid}`;
-    await startOn(a, name);
+    await startGuestOn(a, name);
     const guest = await connA.lookup(name);
     const pid = runtimeStatus(a, name).pid;
     await assert.rejects(
@@ -130,45 +108,10 @@ describe('guestd migrates process guests', () => {
     await waitFor('the guest still works', async () => (await askGuest(a, name, (m) => m.call('query-state'))).counter > before);
   });
 
-  /**
-   * A migration of `name` from a to b driven step by step, as virsh without --p2p drives it: begin and prepare done,
-   * `perform` starts the stream; then FINISH3 and CONFIRM3 are the caller's.
-   */
-  const migrationSteps = async (name: string, flags: number) => {
-    const [src, dst] = (await Promise.all([
-      openConnection(a.uri, { backend: 'native' }),
-      openConnection(b.uri, { backend: 'native' }),
-    ])) as [NativeConnection, NativeConnection];
-    const { dom } = await src.remote.call(PROC.DOMAIN_LOOKUP_BY_NAME, { name });
-    const begun = await src.remote.call(PROC.DOMAIN_MIGRATE_BEGIN3_PARAMS, { dom, params: [], flags });
-    const prepared = await dst.remote.call(PROC.DOMAIN_MIGRATE_PREPARE3_PARAMS, {
-      params: [tp.string(MigrateParam.DEST_XML, begun.xml)],
-      cookie_in: begun.cookie_out,
-      flags,
-    });
-    return {
-      dom,
-      perform: () =>
-        src.remote.call(PROC.DOMAIN_MIGRATE_PERFORM3_PARAMS, {
-          dom,
-          dconnuri: null,
-          params: [tp.string(MigrateParam.URI, prepared.uri_out!)],
-          cookie_in: prepared.cookie_out,
-          flags,
-        }),
-      finish: (cookie: Buffer, cancelled: boolean) =>
-        dst.remote.call(PROC.DOMAIN_MIGRATE_FINISH3_PARAMS, { params: [], cookie_in: cookie, flags, cancelled: cancelled ? 1 : 0 }),
-      confirm: (cookie: Buffer, cancelled: boolean) =>
-        src.remote.call(PROC.DOMAIN_MIGRATE_CONFIRM3_PARAMS, { dom, params: [], cookie_in: cookie, flags, cancelled: cancelled ? 1 : 0 }),
-      src,
-      close: () => Promise.all([src.close(), dst.close()]),
-    };
-  };
-
   it('the steps one by one: the source, paused for the confirm, refuses a resume (the guest runs at the destination)', async () => {
     const name = `steps-${process.pid}`;
-    await startOn(a, name);
-    const steps = await migrationSteps(name, MigrateFlags.LIVE);
+    await startGuestOn(a, name);
+    const steps = await migrationSteps(a, b, name, MigrateFlags.LIVE);
     try {
       const finished = await steps.finish((await steps.perform()).cookie_out, false);
       assert.equal(await domstate(b, name), 'running (migrated)');
@@ -186,9 +129,9 @@ describe('guestd migrates process guests', () => {
 
   it('suspended during the stream, then cancelled: the guest stays suspended here (driver and runtime agree)', async () => {
     const name = `suspended-${process.pid}`;
-    await startOn(a, name, { 'save-mib-per-second': 8 }, 16);
+    await startGuestOn(a, name, { 'save-mib-per-second': 8 }, 16);
     const guest = await connA.lookup(name);
-    const steps = await migrationSteps(name, MigrateFlags.LIVE);
+    const steps = await migrationSteps(a, b, name, MigrateFlags.LIVE);
     try {
       const performing = steps.perform();
       await waitFor('the stream under way', async () => ((await connA.jobInfo(guest)).dataProcessed ?? 0) > 0);
@@ -208,7 +151,7 @@ describe('guestd migrates process guests', () => {
 
   it('migration steps out of place during a save are refused and leave the save job alone', async () => {
     const name = `stray-${process.pid}`;
-    await startOn(a, name, { 'save-mib-per-second': 8 }, 16);
+    await startGuestOn(a, name, { 'save-mib-per-second': 8 }, 16);
     const guest = await connA.lookup(name);
     const src = (await openConnection(a.uri, { backend: 'native' })) as NativeConnection;
     try {
@@ -238,7 +181,7 @@ describe('guestd migrates process guests', () => {
 
   it('an abort at once, before the job can have started: the migration is not made, the guest runs on here', async () => {
     const name = `early-${process.pid}`;
-    await startOn(a, name, { 'save-mib-per-second': 8 }, 64);
+    await startGuestOn(a, name, { 'save-mib-per-second': 8 }, 64);
     const guest = await connA.lookup(name);
     const abort = new AbortController();
     const migrating = connA.migrate(guest, b.uri, { live: true, signal: abort.signal });
@@ -251,7 +194,7 @@ describe('guestd migrates process guests', () => {
 
   it('an aborted migration (a slow stream): the guest runs on here, nothing is left at the peer', async () => {
     const name = `abort-${process.pid}`;
-    await startOn(a, name, { 'save-mib-per-second': 8 }, 64);
+    await startGuestOn(a, name, { 'save-mib-per-second': 8 }, 64);
     const guest = await connA.lookup(name);
     const abort = new AbortController();
     const migrating = connA.migrate(guest, b.uri, { live: true, signal: abort.signal });
