@@ -26,6 +26,9 @@ export interface KeepaliveOptions {
 
 export class KeepaliveProber {
   private lastRx = Date.now();
+  /** PINGs sent since the last incoming message: never more than `count` (a timer that fires a little early must
+   * not send one more before the deadline) */
+  private unanswered = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -39,12 +42,14 @@ export class KeepaliveProber {
 
   start(): void {
     this.lastRx = this.now();
+    this.unanswered = 0;
     this.schedule(this.options.intervalMs);
   }
 
   /** any incoming message counts as a sign of life */
   touch(): void {
     this.lastRx = this.now();
+    this.unanswered = 0;
   }
 
   stop(): void {
@@ -69,7 +74,14 @@ export class KeepaliveProber {
       this.onDead(silent);
       return;
     }
+    const excused = this.excused();
+    if (this.unanswered >= count && !excused) {
+      // every PING allowed is out: wake up at the deadline only
+      this.schedule(intervalMs * (count + 1) - silent);
+      return;
+    }
     this.sendPing();
+    if (!excused) this.unanswered++;
     // next wake-up at the next multiple of the interval since the last traffic
     this.schedule(intervalMs - (silent % intervalMs) || intervalMs);
   }

@@ -70,6 +70,24 @@ describe('KeepaliveProber', () => {
     p.stop();
   });
 
+  it('never sends more than count PINGs, even when its clock reads the deadline a little early', () => {
+    // the timer due at 120 fires while the clock still reads 119 (timers and Date.now() round differently): before,
+    // that sent a third PING before the verdict
+    const pings: number[] = [];
+    const verdicts: { at: number; silentMs: number }[] = [];
+    const p = new KeepaliveProber(
+      { intervalMs: 40, count: 2 },
+      () => pings.push(Date.now()),
+      (silentMs) => verdicts.push({ at: Date.now(), silentMs }),
+      () => Date.now() - (Date.now() >= 110 ? 1 : 0),
+    );
+    p.start();
+    tick(130);
+    assert.deepEqual(pings, [40, 80], 'count PINGs, no more');
+    assert.deepEqual(verdicts, [{ at: 121, silentMs: 120 }]);
+    p.stop();
+  });
+
   it('stop() ends it: no ping, no verdict', () => {
     const { p, pings, verdicts } = prober(40, 1);
     p.start();
