@@ -12,8 +12,13 @@ export interface ClientState {
   uri: string | null;
   callbacks: Map<number, EventCallback>;
   nextCallbackId: number;
+  /**
+   * libvirt's close callbacks: what ends when this connection closes, by domain uuid (a migration in that this
+   * client prepared and has not finished)
+   */
+  closeCallbacks: Map<string, () => Promise<void>>;
 }
 
 export function newClientState(readonly: boolean): ClientState {
-  return { opened: false, readonly, uri: null, callbacks: new Map(), nextCallbackId: 1 };
+  return { opened: false, readonly, uri: null, callbacks: new Map(), nextCallbackId: 1, closeCallbacks: new Map() };
 }

@@ -9,6 +9,7 @@ import { notSupported } from '../remote/dispatch.js';
 import { MigrateFlags, MigrateParam } from '../remote/enums.js';
 import type { ArgsOf, RetOf } from '../remote/protocol.js';
 import type { TypedParam } from '../remote/types.js';
+import type { ClientState } from './client-state.js';
 import { has } from './flags.js';
 import { migrateToPeer } from './migration-peer.js';
 
@@ -18,7 +19,7 @@ type MigrationProc =
   | 'DOMAIN_MIGRATE_PERFORM3_PARAMS'
   | 'DOMAIN_MIGRATE_FINISH3_PARAMS'
   | 'DOMAIN_MIGRATE_CONFIRM3_PARAMS';
-type MigrationHandlers = { [K in MigrationProc]: (args: ArgsOf<K>) => Promise<RetOf<K>> };
+type MigrationHandlers = { [K in MigrationProc]: (args: ArgsOf<K>, client: ClientState) => Promise<RetOf<K>> };
 
 const invalidArg = (what: string): LibvirtError => new LibvirtError(VirErr.INVALID_ARG, VirFrom.DOM, `invalid argument: ${what}`);
 
@@ -58,12 +59,14 @@ export function migrationHandlers(driver: Driver, log: (line: string) => void): 
       const { xml, cookie } = await m.begin(record.uuid, migrateFlagsOf(flags));
       return { cookie_out: cookie, xml };
     },
-    DOMAIN_MIGRATE_PREPARE3_PARAMS: async ({ params, cookie_in, flags }) => {
+    DOMAIN_MIGRATE_PREPARE3_PARAMS: async ({ params, cookie_in, flags }, client) => {
       const m = migration('DOMAIN_MIGRATE_PREPARE3_PARAMS');
       const p = migrateParams(params, null);
       const xml = p.get(MigrateParam.DEST_XML);
       if (!xml) throw invalidArg(`the destination needs the domain's definition (parameter '${MigrateParam.DEST_XML}')`);
-      const { cookie, uri } = await m.prepare(xml, cookie_in, migrateFlagsOf(flags), p.get(MigrateParam.URI) ?? null);
+      const { cookie, uri, uuid, abandon } = await m.prepare(xml, cookie_in, migrateFlagsOf(flags), p.get(MigrateParam.URI) ?? null);
+      // as libvirt's destination: the client that prepared the migration gone before FINISH3, the incoming guest ends
+      client.closeCallbacks.set(uuid, abandon);
       return { cookie_out: cookie, uri_out: uri };
     },
     DOMAIN_MIGRATE_PERFORM3_PARAMS: async ({ dom, dconnuri, params, cookie_in, flags }) => {
@@ -80,10 +83,11 @@ export function migrationHandlers(driver: Driver, log: (line: string) => void): 
       if (!uri) throw invalidArg(`the migration URI from the destination is missing (parameter '${MigrateParam.URI}')`);
       return { cookie_out: (await m.perform(record.uuid, uri, cookie_in, migrateFlagsOf(flags))).cookie };
     },
-    DOMAIN_MIGRATE_FINISH3_PARAMS: async ({ params, cookie_in, flags, cancelled }) => {
+    DOMAIN_MIGRATE_FINISH3_PARAMS: async ({ params, cookie_in, flags, cancelled }, client) => {
       const m = migration('DOMAIN_MIGRATE_FINISH3_PARAMS');
       migrateParams(params, null);
       const { domain, cookie } = await m.finish(cookie_in, migrateFlagsOf(flags), cancelled !== 0);
+      client.closeCallbacks.delete(domain.uuid);
       return { dom: { name: domain.name, uuid: domain.uuid, id: domain.id }, cookie_out: cookie };
     },
     DOMAIN_MIGRATE_CONFIRM3_PARAMS: async ({ dom, params, cookie_in, flags, cancelled }) => {

@@ -86,7 +86,13 @@ export function createRemoteService(driver: Driver, log: Logger, options: Remote
     accept(socket: net.Socket, access) {
       if (access.readonly) readonlySockets.add(socket);
       server.accept(socket, (connection: ServerConnection<ClientState>) =>
-        connection.onClose((reason) => log.debug(`client on the ${access.role} socket gone: ${reason.message}`)),
+        connection.onClose((reason) => {
+          log.debug(`client on the ${access.role} socket gone: ${reason.message}`);
+          const { closeCallbacks } = connection.state;
+          for (const callback of closeCallbacks.values())
+            callback().catch((err: unknown) => log.error(`a close callback of a client failed: ${(err as Error).message}`));
+          closeCallbacks.clear();
+        }),
       );
     },
     clientCount: () => server.connections.size + server.queued,

@@ -175,6 +175,15 @@ export interface DriverMigrateFlags {
   undefineSource: boolean;
 }
 
+/** what prepare leaves: the cookie and URI for the source, and `abandon` for when the migration's client goes */
+export interface PreparedIncoming {
+  cookie: Buffer;
+  uri: string;
+  uuid: string;
+  /** the connection that prepared the migration closed: unless finish has begun, the incoming guest ends */
+  abandon: () => Promise<void>;
+}
+
 /**
  * libvirt's migration protocol, version 3: begin and perform and confirm on the source, prepare and finish on the
  * destination. Cookies are opaque to everyone but the two drivers.
@@ -182,7 +191,7 @@ export interface DriverMigrateFlags {
 export interface DriverMigration {
   begin(uuid: string, flags: DriverMigrateFlags): Promise<{ xml: string; cookie: Buffer }>;
   /** `address`: where the destination listens for the stream (`tcp:host:port`); a local socket when absent */
-  prepare(xml: string, cookie: Buffer, flags: DriverMigrateFlags, address: string | null): Promise<{ cookie: Buffer; uri: string }>;
+  prepare(xml: string, cookie: Buffer, flags: DriverMigrateFlags, address: string | null): Promise<PreparedIncoming>;
   /** the guest is left paused: since `pausedAt` (ms since the epoch) */
   perform(uuid: string, uri: string, cookie: Buffer, flags: DriverMigrateFlags): Promise<{ cookie: Buffer; pausedAt: number }>;
   finish(cookie: Buffer, flags: DriverMigrateFlags, cancelled: boolean): Promise<{ domain: DomainRecord; cookie: Buffer }>;

@@ -34,7 +34,8 @@ export const domstate = async (gd: GuestdInstance, name: string): Promise<string
 
 /**
  * A migration of `name` from `source` to `destination` driven step by step, as virsh without --p2p drives it: begin
- * and prepare done, `perform` starts the stream; then FINISH3 and CONFIRM3 are the caller's.
+ * and prepare done (on `dst`, the connection the destination's close callbacks belong to), `perform` starts the
+ * stream; then FINISH3 and CONFIRM3 are the caller's.
  */
 export async function migrationSteps(source: GuestdInstance, destination: GuestdInstance, name: string, flags: number) {
   const [src, dst] = (await Promise.all([
@@ -63,6 +64,7 @@ export async function migrationSteps(source: GuestdInstance, destination: Guestd
     confirm: (cookie: Buffer, cancelled: boolean) =>
       src.remote.call(PROC.DOMAIN_MIGRATE_CONFIRM3_PARAMS, { dom, params: [], cookie_in: cookie, flags, cancelled: cancelled ? 1 : 0 }),
     src,
+    dst,
     close: () => Promise.all([src.close(), dst.close()]),
   };
 }

@@ -15,8 +15,9 @@ export const SHUTDOWN_FINISHED = 0;
 
 /** virDomainEventSuspendedDetailType */
 export const SUSPENDED = { PAUSED: 0, RESTORED: 4 } as const;
-/** virDomainEventResumedDetailType UNPAUSED */
+/** virDomainEventResumedDetailType UNPAUSED, MIGRATED */
 export const RESUMED_UNPAUSED = 0;
+export const RESUMED_MIGRATED = 1;
 
 /** virDomainRunningReason */
 export const RUNNING = { UNKNOWN: 0, BOOTED: 1, MIGRATED: 2, RESTORED: 3, UNPAUSED: 5, MIGRATION_CANCELED: 6 } as const;

@@ -39,8 +39,11 @@ export function newRunning(fields: Omit<Running, 'exited' | 'markExited'>): Runn
 }
 
 export interface Job {
-  /** libvirt's names for the async jobs: a managed save, or this daemon's migration out (BEGIN3 to CONFIRM3) */
-  kind: 'domain save' | 'migration out';
+  /**
+   * libvirt's names for the async jobs: a managed save, this daemon's migration out (BEGIN3 to CONFIRM3), or a
+   * migration in whose guest is restored here, paused until FINISH3
+   */
+  kind: 'domain save' | 'migration out' | 'migration in';
   startedAt: number;
   processed: number;
   total: number;

@@ -8,7 +8,7 @@ import type { PowerOffReason, SaveProgress } from '../../guest/protocol.js';
 import type { DriverDestroyFlags } from '../driver.js';
 import { EVENT, PAUSED, RESUMED_UNPAUSED, RUNNING, SHUTDOWN_FINISHED, SHUTOFF, STOPPED, SUSPENDED } from './constants.js';
 import type { DriverContext } from './context.js';
-import { definitionOf, monitorOf, newRunning, runningOf, type Dom, type Running } from './domain-table.js';
+import { definitionOf, monitorOf, newRunning, runningOf, type Dom, type Job, type Running } from './domain-table.js';
 import { operationFailed, operationInvalid } from './errors.js';
 import { eventRef } from './events.js';
 import { LaunchError, type Launcher } from './launcher.js';
@@ -27,7 +27,12 @@ export interface SpawnHow {
   awaitRestore?: boolean;
   /** the domain id to keep (a guest restarted by reboot or reset keeps its id) */
   id?: number;
+  /** the job the guest comes up in: an incoming migration's, until its FINISH3 */
+  job?: Job;
 }
+
+/** a guest restored by an incoming migration, its FINISH3 still to come: marked so in its status file */
+const incomingMark = (job: Job | null | undefined): { incoming?: true } => (job?.kind === 'migration in' ? { incoming: true } : {});
 
 /** how a running guest is restarted: reboot (it shut down when asked) or reset (it was killed) */
 export type RestartKind = 'reboot' | 'reset';
@@ -94,6 +99,7 @@ export class GuestProcesses {
         reason,
         persistent: dom.config !== null,
         xml: formatDomainXML(def),
+        ...incomingMark(how.job),
       });
     };
     let launched: { pid: number };
@@ -128,7 +134,7 @@ export class GuestProcesses {
     dom.live = def;
     dom.id = id;
     dom.stopping = null;
-    dom.job = null;
+    dom.job = how.job ?? null;
     dom.run = newRunning({ pid: launched.pid, startTime, monitorPath, monitor: null, startedAt });
     dom.state = 'running';
     dom.reason = reason;
@@ -165,6 +171,7 @@ export class GuestProcesses {
       reason: dom.reason,
       persistent: dom.config !== null,
       xml: formatDomainXML(definitionOf(dom)),
+      ...incomingMark(dom.job),
     };
     await this.ctx.store.writeStatus(status);
   }
@@ -215,12 +222,15 @@ export class GuestProcesses {
       });
   }
 
-  /** end the guest now: SIGTERM (the runtime drops a partial save image), SIGKILL if it does not go (unless graceful) */
-  async destroy(dom: Dom, flags: DriverDestroyFlags): Promise<void> {
+  /**
+   * end the guest now: SIGTERM (the runtime drops a partial save image), SIGKILL if it does not go (unless graceful);
+   * shut off as destroyed, or `why` (an incoming migration's guest that was never finished ends as failed)
+   */
+  async destroy(dom: Dom, flags: DriverDestroyFlags, why: PowerOffReason = 'destroyed'): Promise<void> {
     const run = runningOf(dom);
     const { killTimeoutMs } = this.ctx.timing;
     const before = dom.stopping;
-    dom.stopping = 'destroyed';
+    dom.stopping = why;
     signalProcess(run.pid, run.startTime, 'SIGTERM');
     if (!(await endsWithin(this.ctx, run, killTimeoutMs))) {
       if (flags.graceful) {
@@ -359,6 +369,8 @@ export class GuestProcesses {
       // here only when the migration is cancelled (confirm), a resume here would leave it running on both hosts
       if (dom.job?.kind === 'migration out')
         throw operationInvalid(`domain '${dom.name}' is paused by its migration; it resumes here only if the migration is cancelled`);
+      if (dom.job?.kind === 'migration in')
+        throw operationInvalid(`domain '${dom.name}' is being migrated in; it runs here once the migration finishes`);
       // a migration whose daemon died before its confirm: the client asking has decided (libvirt's recovery leaves
       // it to a third party) that it continues here; the runtime leaves its migration's pause, then any suspend
       await monitorOf(dom)

@@ -3,15 +3,19 @@
 // destination makes a save image of it and restores the guest from that image, which checks every byte against the
 // checksum the source computed at the pause. Phases:
 //   source  begin    the domain gets a migration job; its definition and a cookie go to the destination
-//   dest    prepare  listen for the stream (a socket in the run dir, or TCP when given an address); cookie: the token
+//   dest    prepare  listen for the stream (a socket in the run dir, or TCP when given an address); cookie: the token;
+//                    the runtime starts, waiting, and restores PAUSED (migrating) once the stream is complete
 //   source  perform  the runtime sends; the guest is left paused
-//   dest    finish   restore from the image: the guest runs here (defined persistently with PERSIST_DEST)
+//   dest    finish   the restored guest is resumed: it runs here (defined persistently with PERSIST_DEST)
 //   source  confirm  the guest ends here (undefined with UNDEFINE_SOURCE), or resumes when the migration failed
-import type { DomainRecord, DriverMigrateFlags, DriverMigration } from '../driver.js';
+// Until finish the guest runs nowhere: a destination whose finish never comes (the source daemon, or the client that
+// drove the steps, died) ends its copy when the connection that prepared it closes (abandon, libvirt's close
+// callback), and the source's paused copy is the only one.
+import type { DomainRecord, DriverMigrateFlags, DriverMigration, PreparedIncoming } from '../driver.js';
 import type { MigrationAddress } from '../../guest/migration-stream.js';
 import { parseMigrationUri } from '../../guest/migration-stream.js';
 import { imageSize } from '../../guest/image.js';
-import { DEFINED, EVENT, PAUSED, RUNNING, STARTED } from './constants.js';
+import { DEFINED, EVENT, PAUSED, RESUMED_MIGRATED, RUNNING, STARTED } from './constants.js';
 import type { DriverContext } from './context.js';
 import { definitionOf, monitorOf, runningOf, type Dom, type Job } from './domain-table.js';
 import { operationAborted, operationFailed, operationInvalid } from './errors.js';
@@ -46,12 +50,16 @@ interface Incoming {
   /** the domain the guest arrives in (made for it, unless it was defined here already) */
   dom: Dom;
   made: boolean;
-  /** the runtime started at prepare, waiting for the image: resolves once the guest runs from it */
-  running: Promise<void>;
+  /** the runtime started at prepare, waiting for the image: resolves once the guest is restored from it, paused */
+  restored: Promise<void>;
+  /** finish has begun: the connection that prepared the migration may close now */
+  finishing: boolean;
+  cancelled?: Promise<void>;
 }
 
 /** the job of this daemon's migration out (BEGIN3 made it; a domain's job may be a save's, which is left alone) */
 const isOutgoing = (job: Job | null): job is Job => job?.kind === 'migration out';
+const isIncoming = (job: Job | null): job is Job => job?.kind === 'migration in';
 
 export class Migrations implements DriverMigration {
   private readonly incoming = new Map<string, Incoming>();
@@ -147,6 +155,7 @@ export class Migrations implements DriverMigration {
 
   /** abort a migration under way (DOMAIN_ABORT_JOB); true when there was one */
   async abort(dom: Dom): Promise<boolean> {
+    if (isIncoming(dom.job)) throw operationInvalid('cannot abort incoming migration; use virDomainDestroy instead');
     if (!isOutgoing(dom.job) || !dom.run?.monitor) return false;
     try {
       await dom.run.monitor.call('migrate-cancel');
@@ -159,8 +168,8 @@ export class Migrations implements DriverMigration {
 
   // ---- destination
 
-  async prepare(xml: string, cookie: Buffer, _flags: DriverMigrateFlags, address: string | null): Promise<{ cookie: Buffer; uri: string }> {
-    const { table, store, log } = this.ctx;
+  async prepare(xml: string, cookie: Buffer, _flags: DriverMigrateFlags, address: string | null): Promise<PreparedIncoming> {
+    const { table, store, log, clock, events } = this.ctx;
     decodeCookie(cookie); // the source is guestd
     const def = parseDomainXML(xml);
     return table.queue(async () => {
@@ -184,20 +193,34 @@ export class Migrations implements DriverMigration {
       }).catch((err: unknown) => {
         throw operationFailed(`cannot listen for the migration of '${def.name}': ${(err as Error).message}`, err);
       });
-      // the runtime starts now, while the memory travels: the guest's pause is then its restore only
+      // the runtime starts now, while the memory travels: the guest's pause is then its restore and the finish only
       const dom = existing ?? table.create(null, def);
       if (!existing) {
         dom.live = def; // listed, shut off, until the guest runs here
         table.add(dom);
       }
-      const running = dom.queue(() => this.processes.spawn(dom, def, { restoreFile: stream.file, awaitRestore: true }));
-      const incoming: Incoming = { def, stream, dom, made: !existing, running };
+      // restored paused, as libvirt's destination keeps it until Finish3: until then it runs at neither end
+      const total = imageSize(def.memoryKiB * 1024); // all of it is here once the guest is restored
+      const job: Job = { kind: 'migration in', startedAt: clock.now(), processed: total, total };
+      const restored = dom.queue(async () => {
+        await this.processes.spawn(dom, def, { restoreFile: stream.file, awaitRestore: true, paused: true, job });
+        dom.state = 'paused';
+        dom.reason = PAUSED.MIGRATION;
+        await this.processes.writeStatus(dom);
+        events.emit(eventRef(dom), EVENT.STARTED, STARTED.MIGRATED);
+      });
+      const incoming: Incoming = { def, stream, dom, made: !existing, restored, finishing: false };
       this.incoming.set(def.uuid, incoming);
       // a stream that fails, or a runtime that ends without the guest (cancelled, timed out): nothing is left of it
       stream.done.catch(() => this.cancel(incoming));
-      running.catch(() => this.forget(incoming));
+      restored.catch(() => this.forget(incoming));
       log.info(`domain '${def.name}': waiting for its migration at ${stream.uri}`);
-      return { cookie: encodeCookie({ uuid: def.uuid, name: def.name, token: stream.token }), uri: stream.uri };
+      return {
+        cookie: encodeCookie({ uuid: def.uuid, name: def.name, token: stream.token }),
+        uri: stream.uri,
+        uuid: def.uuid,
+        abandon: () => (incoming.finishing ? Promise.resolve() : this.cancel(incoming)),
+      };
     });
   }
 
@@ -205,8 +228,10 @@ export class Migrations implements DriverMigration {
     const { table, store, events, log } = this.ctx;
     const { uuid, name } = decodeCookie(cookie);
     const incoming = this.incoming.get(uuid);
-    if (!incoming) throw operationInvalid(`no migration of domain '${name}' is prepared here`);
+    // one whose client went (abandon) is being ended
+    if (!incoming || incoming.cancelled) throw operationInvalid(`no migration of domain '${name}' is prepared here`);
     const { def, stream, dom } = incoming;
+    incoming.finishing = true;
     if (cancelled) {
       await this.cancel(incoming);
       throw operationFailed(`the migration of domain '${name}' was cancelled by the source`);
@@ -218,7 +243,7 @@ export class Migrations implements DriverMigration {
       throw operationFailed(`the migration stream of domain '${name}' failed: ${(err as Error).message}`, err);
     }
     try {
-      await incoming.running;
+      await incoming.restored;
     } catch (err) {
       throw operationFailed(`cannot start domain '${def.name}' from its migrated state: ${(err as Error).message}`, err);
     } finally {
@@ -226,7 +251,18 @@ export class Migrations implements DriverMigration {
       store.removeIncoming(stream.file);
     }
     return dom.queue(async () => {
+      // destroyed meanwhile (libvirt: the guest is not running on the destination host)
+      if (!dom.run || !isIncoming(dom.job)) throw operationFailed(`domain '${name}' is not running on the destination host`);
+      dom.job = null;
+      await monitorOf(dom)
+        .call('cont')
+        .catch(async (err: unknown) => {
+          await this.processes.destroy(dom, { graceful: false }, 'failed');
+          throw operationFailed(`cannot resume domain '${name}' after its migration: ${(err as Error).message}`, err);
+        });
+      dom.state = 'running';
       dom.reason = RUNNING.MIGRATED;
+      events.emit(eventRef(dom), EVENT.RESUMED, RESUMED_MIGRATED);
       if (flags.persistDest) {
         const wasPersistent = dom.config !== null;
         await store.writeConfig(def.name, formatDomainXML(def), def);
@@ -234,20 +270,30 @@ export class Migrations implements DriverMigration {
         events.emit(eventRef(dom), EVENT.DEFINED, wasPersistent ? DEFINED.UPDATED : DEFINED.ADDED);
       }
       await this.processes.writeStatus(dom);
-      events.emit(eventRef(dom), EVENT.STARTED, STARTED.MIGRATED);
       log.info(`domain '${def.name}': migrated in, running (${dom.config ? 'persistent' : 'transient'})`);
       return { domain: table.record(dom), cookie: encodeCookie({ uuid: dom.uuid, name: dom.name }) };
     });
   }
 
-  /** the migration in will not come: the waiting runtime gives up, the image and the domain made for it go */
-  private async cancel(incoming: Incoming): Promise<void> {
-    const { stream } = incoming;
-    const { store } = this.ctx;
+  /** the migration in will not be finished: the runtime (waiting, or restored paused) ends, the image and the domain made for it go */
+  private cancel(incoming: Incoming): Promise<void> {
+    incoming.cancelled ??= this.cancelNow(incoming);
+    return incoming.cancelled;
+  }
+
+  private async cancelNow(incoming: Incoming): Promise<void> {
+    const { stream, dom } = incoming;
+    const { store, log } = this.ctx;
     store.markIncomingCancelled(stream.file);
     await stream.close();
-    await incoming.running.catch(() => undefined);
+    await incoming.restored.catch(() => undefined);
     store.removeIncoming(stream.file);
+    await dom.queue(async () => {
+      if (!dom.run || !isIncoming(dom.job)) return;
+      // restored already, paused: as libvirt's destination does, the incoming guest is killed (shut off, failed)
+      await this.processes.destroy(dom, { graceful: false }, 'failed');
+      log.info(`domain '${dom.name}': its migration here was not finished; the incoming guest is ended`);
+    });
     this.forget(incoming);
   }
 

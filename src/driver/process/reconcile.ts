@@ -84,7 +84,12 @@ async function reconcileOne(
   const same = status.pid > 0 && isSameProcess(status.pid, status.startTime);
   let monitor: MonitorClient | null = null;
   let live: DomainDef | null = null;
-  if (same) {
+  if (same && status.incoming) {
+    // its migration's FINISH3 went to the daemon that died: as libvirt's recovery does, the incoming guest is killed
+    // (the source still has its paused copy)
+    log.warn(`domain '${status.name}': its incoming migration was not finished; killing process ${status.pid}`);
+    signalProcess(status.pid, status.startTime, 'SIGKILL');
+  } else if (same) {
     try {
       live = parseDomainXML(status.xml);
     } catch (err) {

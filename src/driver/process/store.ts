@@ -31,6 +31,8 @@ export interface RuntimeStatus {
   persistent: boolean;
   /** the live definition (transient guests have no other) */
   xml: string;
+  /** restored by an incoming migration, paused until its FINISH3, which no restarted daemon can get: it is killed */
+  incoming?: true;
 }
 
 export class Store {
