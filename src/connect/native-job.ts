@@ -1,8 +1,8 @@
 // A job on a guest over the native client (a managed save, a migration) and its progress: the job runs on a
 // connection of its own and is aborted by DOMAIN_ABORT_JOB until that lands (abortableJob), a start (a restore) on
-// one of its own too (onOwnConnection); its progress is read
-// with DOMAIN_GET_JOB_STATS, or the older DOMAIN_GET_JOB_INFO (jobProgress). Also what both the job's own
-// connection and NativeConnection (native.ts) close with (closeClient), and the wakeable wait of their polls.
+// one of its own too (onOwnConnection); its progress is read with DOMAIN_GET_JOB_STATS, or the older
+// DOMAIN_GET_JOB_INFO (jobProgress). Also what both the job's own connection and NativeConnection (native.ts) close
+// with (closeClient), and the wakeable wait of their polls.
 import { RpcError } from '../rpc/errors.js';
 import type { RemoteClient } from '../remote/client.js';
 import { JobField } from '../remote/enums.js';

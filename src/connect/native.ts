@@ -333,10 +333,12 @@ export class NativeConnection implements Connection {
 /** libvirt lists guests in its hash table's order; virsh (and the original script) show running ones by id */
 function virshOrder(guests: GuestInfo[]): GuestInfo[] {
   // virsh sorts inactive guests by name with an ASCII case-insensitive compare (strcasecmp); the key is computed once
-  // per guest, not per comparison, and ties keep a fixed order
+  // per guest, not per comparison, and ties keep a fixed order (byte-wise)
   const keyed = guests.map((g) => ({ g, rank: g.id >= 0 ? g.id : Number.MAX_SAFE_INTEGER, key: asciiLower(g.name) }));
-  keyed.sort((a, b) => a.rank - b.rank || (a.key < b.key ? -1 : a.key > b.key ? 1 : a.g.name < b.g.name ? -1 : a.g.name > b.g.name ? 1 : 0));
+  keyed.sort((a, b) => a.rank - b.rank || byteOrder(a.key, b.key) || byteOrder(a.g.name, b.g.name));
   return keyed.map((k) => k.g);
 }
 
-const asciiLower = (s: string): string => (/[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : s);
+const byteOrder = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+/** A-Z only, as strcasecmp in the C locale: no other letter is folded */
+const asciiLower = (s: string): string => s.replace(/[A-Z]+/g, (m) => m.toLowerCase());

@@ -48,7 +48,11 @@ function tally(guests: GuestResult[], done: string, main?: GuestResult['action']
   const own = (g: GuestResult): boolean => main !== undefined && g.action !== main && wordsOf(g.action) !== undefined;
   const parts = [`${guests.filter((g) => g.outcome === 'done' && !own(g)).length} ${done}`];
   const others = new Map<string, number>();
-  for (const g of guests) if (g.outcome === 'done' && own(g)) others.set(wordsOf(g.action)!.done, (others.get(wordsOf(g.action)!.done) ?? 0) + 1);
+  for (const g of guests) {
+    if (g.outcome !== 'done' || !own(g)) continue;
+    const word = wordsOf(g.action)!.done;
+    others.set(word, (others.get(word) ?? 0) + 1);
+  }
   for (const [word, n] of others) parts.push(`${n} ${word}`);
   for (const outcome of ['already-active', 'failed', 'timeout', 'aborted', 'missing', 'skipped'] as const) {
     const n = count(guests, outcome);

@@ -1,5 +1,7 @@
 // Run the real virsh (and our guestctl) as subprocesses; never through a shell.
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { programArgs } from './guestd.js';
 
 export interface RunResult {
@@ -38,4 +40,11 @@ export function guestXml(name: string, behavior: Record<string, string | number>
   <metadata><gd:behavior xmlns:gd="urn:guestd:behavior:1"${attrs}/></metadata>
 </domain>
 `;
+}
+
+/** guestXml written to `dir`/`name`.xml, for `virsh define` or `create`: the file's path */
+export function guestXmlFile(dir: string, name: string, behavior: Record<string, string | number> = {}, memoryMiB = 4): string {
+  const file = path.join(dir, `${name}.xml`);
+  writeFileSync(file, guestXml(name, behavior, memoryMiB));
+  return file;
 }

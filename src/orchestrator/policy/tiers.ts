@@ -13,7 +13,10 @@ function inTurn<T>(items: readonly T[], orderOf: (item: T) => number | null, tur
   const tiers = new Map<number | null, T[]>();
   for (const item of items) {
     const order = orderOf(item);
-    tiers.set(order, [...(tiers.get(order) ?? []), item]);
+    const members = tiers.get(order);
+    // pushed, not copied: one tier may hold every guest of a large host
+    if (members) members.push(item);
+    else tiers.set(order, [item]);
   }
   const ordered = [...tiers.keys()].filter((o): o is number => o !== null).sort((a, b) => (turn === 'start' ? a - b : b - a));
   const defaultTier = tiers.has(null) ? [null] : [];

@@ -3,25 +3,19 @@
 // definition only). The latter two take the fallback from LIVE|CONFIG to CURRENT, which needs the daemon's
 // OPERATION_INVALID, as libvirtd answers.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openConnection, type Backend } from '../../../src/connect/index.js';
 import type { Connection } from '../../../src/connect/connection.js';
 import { cleanupAllGuestd, startGuestd, type GuestdInstance } from '../../helpers/guestd.js';
 import { ok } from '../../helpers/guests.js';
-import { guestXml, virsh } from '../../helpers/virsh.js';
+import { guestXmlFile, virsh } from '../../helpers/virsh.js';
 
 const NS = 'urn:libvirt-guests-ts:test:metadata';
 
 describe('Connection.setMetadata on running, shut off and transient guests', () => {
   let gd: GuestdInstance;
   const name = (what: string): string => `${what}-${process.pid}`;
-  const file = (guest: string): string => {
-    const f = path.join(gd.dir, `${guest}.xml`);
-    writeFileSync(f, guestXml(guest, { 'shutdown-seconds': 0 }, 4));
-    return f;
-  };
+  const file = (guest: string): string => guestXmlFile(gd.dir, guest, { 'shutdown-seconds': 0 });
 
   before(async () => {
     gd = await startGuestd();

@@ -4,15 +4,13 @@
 // Here the shared connection is held by a slow managed save made on it directly: our start still completes first,
 // since it does not wait behind it (before the fix it was answered only after the save).
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { openConnection } from '../../../src/connect/index.js';
 import type { NativeConnection } from '../../../src/connect/native.js';
 import { PROC } from '../../../src/remote/protocol.js';
-import { cleanupAllGuestd, startGuestd, type GuestdInstance } from '../../helpers/guestd.js';
+import { cleanupAllGuestd, startGuestd, waitFor, type GuestdInstance } from '../../helpers/guestd.js';
 import { ok } from '../../helpers/guests.js';
-import { guestXml, virsh } from '../../helpers/virsh.js';
+import { guestXmlFile, virsh } from '../../helpers/virsh.js';
 
 let gd: GuestdInstance;
 const SLOW = `slow-${process.pid}`;
@@ -25,9 +23,7 @@ before(async () => {
     [SLOW, { 'shutdown-seconds': 0, agent: 'no', 'save-mib-per-second': 2 }, 16],
     [OFF, { 'shutdown-seconds': 0, agent: 'no' }, 4],
   ] as const) {
-    const f = path.join(gd.dir, `${name}.xml`);
-    writeFileSync(f, guestXml(name, behavior, mib));
-    await ok(virsh(gd.uri, 'define', f), `define ${name}`);
+    await ok(virsh(gd.uri, 'define', guestXmlFile(gd.dir, name, behavior, mib)), `define ${name}`);
   }
   await ok(virsh(gd.uri, 'start', SLOW), 'start the slow saver');
 });
@@ -45,11 +41,7 @@ it('a start is not held behind a long call on the shared connection (max_client_
     // the save has begun (its guest is no longer simply running) before the start is asked for
     const watcher = (await openConnection(gd.uri, { backend: 'native' })) as NativeConnection;
     try {
-      for (;;) {
-        const job = await watcher.jobInfo(slow);
-        if (job.type !== 'none') break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await waitFor('the save begun', async () => (await watcher.jobInfo(slow)).type !== 'none', 15_000, 20);
     } finally {
       await watcher.close();
     }

@@ -11,14 +11,12 @@ import { parseResult } from '../../helpers/result-schema.js';
 
 after(cleanupAllGuestd);
 
-const json = parseResult; // the checked-in JSON schema, as a consumer of --json sees it
-
 test('8 stuck guests, PARALLEL_SHUTDOWN=4, SHUTDOWN_TIMEOUT=10: all 8 are asked, and stop ends with the budget', async () => {
   const fleet = await startFleet({ stuck: 8 });
   try {
     fleet.configure({ ON_SHUTDOWN: 'shutdown', PARALLEL_SHUTDOWN: 4, SHUTDOWN_TIMEOUT: 10, CONNECT_RETRIES: 0 });
     const run = await runGuests(['stop', '--json'], fleet.sb.env);
-    const result = json(StopResult, run);
+    const result = parseResult(StopResult, run);
     assert.equal(run.exitCode, 1, 'guests still running: failure');
     assert.ok(result.durationMs <= 11_000, `stop took ${result.durationMs} ms: the budget is one per URI`);
     assert.match(run.stderr, /Timeout expired while shutting down domains/);
@@ -37,7 +35,7 @@ test('the same with FALLBACK=1: every guest is off at the end, through destroy',
   try {
     fleet.configure({ ON_SHUTDOWN: 'shutdown', PARALLEL_SHUTDOWN: 4, SHUTDOWN_TIMEOUT: 10, FALLBACK: 1, CONNECT_RETRIES: 0 });
     const run = await runGuests(['stop', '--json'], fleet.sb.env);
-    const result = json(StopResult, run);
+    const result = parseResult(StopResult, run);
     assert.equal(run.exitCode, 0, run.stderr);
     for (const g of fleet.guests) {
       const s = await fleet.state(g.name);
@@ -57,7 +55,7 @@ test('a failed save falls back to shutdown with FALLBACK=1 (transient guest, PER
   const fleet = await startFleet({ plain: 1, transient: 1 });
   try {
     fleet.configure({ PERSISTENT_ONLY: 'false', FALLBACK: 1, SHUTDOWN_TIMEOUT: 10, CONNECT_RETRIES: 0 });
-    const result = json(StopResult, await runGuests(['stop', '--json'], fleet.sb.env));
+    const result = parseResult(StopResult, await runGuests(['stop', '--json'], fleet.sb.env));
     assert.equal(result.exit, 0);
     const transient = result.uris[0]!.guests.find((g) => g.name === 'transient1')!;
     assert.deepEqual([transient.outcome, transient.finalAction, transient.fallback], ['done', 'shutdown', ['shutdown']]);
@@ -76,7 +74,7 @@ test('a leftover list from a stop never followed by a start is merged, not a sil
     // a list from an earlier stop: guest a, and a guest on another host
     const other = 'qemu+tls://elsewhere/system 11111111-2222-3333-4444-555555555555';
     await import('node:fs').then((fs) => fs.writeFileSync(fleet.sb.listFile, `${fleet.guestd.uri} ${a.uuid}\n${other}\n`));
-    const result = json(StopResult, await runGuests(['stop', '--json'], fleet.sb.env));
+    const result = parseResult(StopResult, await runGuests(['stop', '--json'], fleet.sb.env));
     assert.equal(result.exit, 0);
     assert.equal(result.carriedOver, 2);
     for (const name of [a.name, b.name]) assert.deepEqual(await fleet.state(name), { state: 'shutoff', reason: SHUTOFF_SAVED });
@@ -97,7 +95,7 @@ test('--dry-run prints the plan and touches nothing', async () => {
     assert.match(run.stdout, /would suspend plain1/);
     assert.equal(existsSync(fleet.sb.listFile), false);
     for (const g of fleet.guests) assert.equal(((await fleet.state(g.name)) as { state: string }).state, 'running');
-    const json1 = json(StopResult, await runGuests(['shutdown', '--dry-run', '--json'], fleet.sb.env));
+    const json1 = parseResult(StopResult, await runGuests(['shutdown', '--dry-run', '--json'], fleet.sb.env));
     assert.deepEqual(json1.uris[0]!.guests.map((g) => [g.action, g.outcome]), [['shutdown', 'planned'], ['shutdown', 'planned']]);
   } finally {
     await fleet.close();
@@ -130,7 +128,7 @@ test('restart --dry-run plans the start from the guests its stop would record (a
     writeFileSync(fleet.sb.listFile, `${other}\n`);
     const { RestartResult } = await import('../../../src/orchestrator/result.js');
     const run = await runGuests(['restart', '--dry-run', '--json'], fleet.sb.env);
-    const result = json(RestartResult, run);
+    const result = parseResult(RestartResult, run);
     assert.equal(run.exitCode, 0, run.stderr);
     assert.equal(result.start!.skippedReason, undefined, 'not "no saved guests to resume"');
     const planned = result.start!.uris.flatMap((u) => u.guests.map((g) => [u.uri, g.name || g.uuid, g.outcome]));
@@ -153,7 +151,7 @@ test('START_DELAY spaces the starts; SYNC_TIME syncs clocks and reports a guest 
     fleet.configure({ CONNECT_RETRIES: 0, START_DELAY: 1, SYNC_TIME: 1 });
     assert.equal((await runGuests(['stop'], fleet.sb.env)).exitCode, 0);
     const run = await runGuests(['start', '--json'], fleet.sb.env);
-    const result = json(StartResult, run);
+    const result = parseResult(StartResult, run);
     assert.equal(run.exitCode, 0, run.stderr);
     const byName = Object.fromEntries(result.uris[0]!.guests.map((g) => [g.name, g]));
     assert.equal(byName.agent1!.timeSync, 'done');
@@ -181,7 +179,7 @@ test('a URI that is down during start keeps its line; a later start restores its
     await second.stop(); // its guest is saved: nothing runs there
 
     const down = await runGuests(['start', '--json'], fleet.sb.env);
-    const downResult = json(StartResult, down);
+    const downResult = parseResult(StartResult, down);
     assert.equal(down.exitCode, 1, 'an unreachable URI is a failure');
     assert.match(down.stderr, /Can't connect to .*guestd-sock\. Skipping\. Its guests stay in the list/);
     assert.equal(downResult.remaining, 1);
@@ -212,7 +210,7 @@ test('two concurrent stops: each guest is saved exactly once', async () => {
     assert.equal(two.exitCode, 0, two.stderr);
     const saves = (fleet.guestd.stderr().match(/domain '(plain\d)': saved/g) ?? []).sort();
     assert.deepEqual(saves, ["domain 'plain1': saved", "domain 'plain2': saved", "domain 'plain3': saved", "domain 'plain4': saved"]);
-    const done = [json(StopResult, one), json(StopResult, two)].flatMap((r) => r.uris[0]!.guests.filter((g) => g.outcome === 'done'));
+    const done = [parseResult(StopResult, one), parseResult(StopResult, two)].flatMap((r) => r.uris[0]!.guests.filter((g) => g.outcome === 'done'));
     assert.equal(done.length, 4, 'four saves reported in all');
   } finally {
     await fleet.close();
@@ -243,7 +241,7 @@ test('gueststatus lists the running guests per URI and exits 1 when a URI cannot
     assert.match(run.stdout, /\* guest\+unix:\/\/\/system\?socket=.*guestd-sock URI:\n Id +Name +State\n-+\n +\d+ +plain1 +running\n +\d+ +plain2 +running/);
     assert.match(run.stdout, /\* guest\+unix:\/\/\/system\?socket=\/nonexistent\/sock URI:$/, 'the heading alone, as the original (an empty line follows)');
     assert.match(run.stderr, /Can't connect to guest\+unix:\/\/\/system\?socket=\/nonexistent\/sock/, 'the error goes to stderr');
-    const result = json(GuestStatusResult, await runGuests(['gueststatus', '--json'], fleet.sb.env));
+    const result = parseResult(GuestStatusResult, await runGuests(['gueststatus', '--json'], fleet.sb.env));
     assert.deepEqual(result.uris.map((u) => [u.reachable, u.guests.length]), [[true, 2], [false, 0]]);
   } finally {
     await fleet.close();
@@ -309,7 +307,7 @@ test('STOP_DEADLINE bounds the whole stop: unfinished saves are aborted, the gue
   try {
     fleet.configure({ CONNECT_RETRIES: 0, PARALLEL_SUSPEND: 1, STOP_DEADLINE: 3 });
     const run = await runGuests(['stop', '--json'], fleet.sb.env);
-    const result = json(StopResult, run);
+    const result = parseResult(StopResult, run);
     assert.equal(run.exitCode, 1);
     assert.equal(result.deadlineExpired, true);
     assert.ok(result.durationMs < 6000, `took ${result.durationMs} ms`);
@@ -331,14 +329,14 @@ test('the virsh backend gives the same outcome as the native one (parallel shutd
   try {
     fleet.configure({ ON_SHUTDOWN: 'shutdown', PARALLEL_SHUTDOWN: 4, SHUTDOWN_TIMEOUT: 4, FALLBACK: 1, CONNECT_RETRIES: 0 });
     const env = { ...fleet.sb.env, LIBVIRT_GUESTS_BACKEND: 'virsh' };
-    const stop = json(StopResult, await runGuests(['stop', '--json'], env));
+    const stop = parseResult(StopResult, await runGuests(['stop', '--json'], env));
     assert.equal(stop.exit, 0);
     assert.equal(stop.uris[0]!.backend, 'virsh');
     const byName = Object.fromEntries(stop.uris[0]!.guests.map((g) => [g.name, g]));
     assert.deepEqual(byName.stuck1!.fallback, ['destroy']);
     for (const name of ['slow1', 'slow2', 'plain1']) assert.deepEqual([byName[name]!.outcome, byName[name]!.fallback], ['done', []], name);
     for (const g of fleet.guests) assert.equal(((await fleet.state(g.name)) as { state: string }).state, 'shutoff', g.name);
-    const start = json(StartResult, await runGuests(['start', '--json'], env));
+    const start = parseResult(StartResult, await runGuests(['start', '--json'], env));
     assert.equal(start.exit, 0);
     for (const g of fleet.guests) assert.equal(((await fleet.state(g.name)) as { state: string }).state, 'running', g.name);
   } finally {
@@ -378,7 +376,7 @@ test('a daemon that goes away during a shutdown wait with SHUTDOWN_TIMEOUT=0 end
     await waitFor('the shutdown request', () => /shutdown requested/.test(fleet.guestLog('stuck1')));
     await fleet.guestd.stop(); // SIGTERM: the daemon exits, the guest keeps running
     const run = await stopping;
-    const result = json(StopResult, run);
+    const result = parseResult(StopResult, run);
     assert.equal(run.exitCode, 1);
     const g = result.uris[0]!.guests[0]!;
     assert.equal(g.outcome, 'failed');
@@ -394,14 +392,14 @@ test('restart, condrestart and try-restart: stop then start; the conditional one
     fleet.configure({ CONNECT_RETRIES: 0 });
     const { RestartResult } = await import('../../../src/orchestrator/result.js');
     for (const cmd of ['condrestart', 'try-restart']) {
-      const idle = json(RestartResult, await runGuests([cmd, '--json'], fleet.sb.env));
+      const idle = parseResult(RestartResult, await runGuests([cmd, '--json'], fleet.sb.env));
       assert.deepEqual([idle.exit, idle.ran], [0, false], `${cmd} without the lock file does nothing`);
       for (const g of fleet.guests) assert.deepEqual(await fleet.state(g.name), { state: 'running', reason: 1 }, `${cmd}: untouched`);
     }
     assert.equal((await runGuests(['start'], fleet.sb.env)).exitCode, 0); // no list: marks the service started
     for (const cmd of ['condrestart', 'try-restart', 'restart']) {
       const run = await runGuests([cmd, '--json'], fleet.sb.env);
-      const result = json(RestartResult, run);
+      const result = parseResult(RestartResult, run);
       assert.deepEqual([run.exitCode, result.ran], [0, true], `${cmd}: ${run.stderr}`);
       assert.deepEqual(result.stop!.uris[0]!.guests.map((g) => g.outcome), ['done', 'done']);
       assert.deepEqual(result.start!.uris[0]!.guests.map((g) => g.outcome).sort(), ['done', 'done']);

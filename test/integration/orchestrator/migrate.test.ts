@@ -17,7 +17,6 @@ after(cleanupAllGuestd);
 
 const RUNNING_MIGRATED = 2;
 
-const json = parseResult;
 
 async function withPeer(kinds: Parameters<typeof startFleet>[0], body: (fleet: Fleet, peer: GuestdInstance, peerConn: Connection) => Promise<void>) {
   const [fleet, peer] = await Promise.all([startFleet(kinds, 8), startGuestd()]);
@@ -39,7 +38,7 @@ test('stop with ON_SHUTDOWN=migrate: every guest runs on at the peer with its me
     for (const g of fleet.guests) counters.set(g.name, (await askGuest(fleet.guestd, g.name, (m) => m.call('query-state'))).counter);
 
     const stop = await runGuests(['stop', '--json'], fleet.sb.env);
-    const stopped = json(StopResult, stop);
+    const stopped = parseResult(StopResult, stop);
     assert.equal(stop.exitCode, 0, stop.stderr);
     assert.equal(stopped.action, 'migrate');
     for (const g of stopped.uris[0]!.guests) {
@@ -57,7 +56,7 @@ test('stop with ON_SHUTDOWN=migrate: every guest runs on at the peer with its me
     assert.match(stop.stderr, /Migrating plain1 to .*: \.\.\./);
 
     const start = await runGuests(['start', '--json'], fleet.sb.env);
-    const started = json(StartResult, start);
+    const started = parseResult(StartResult, start);
     assert.equal(start.exitCode, 0, start.stderr);
     assert.deepEqual(started.uris[0]!.guests.map((g) => [g.name, g.outcome]).sort(), fleet.guests.map((g) => [g.name, 'done']).sort());
     assert.deepEqual(await names(peerConn), [], 'the peer is empty again');
@@ -73,7 +72,7 @@ test('a peer that is down: every guest gets the local action (MIGRATE_FALLBACK=s
   await withPeer({ plain: 2 }, async (fleet, peer) => {
     fleet.configure({ ON_SHUTDOWN: 'migrate', MIGRATE_URI: `'guest+unix:///system?socket=${peer.dir}/nobody-here'`, CONNECT_RETRIES: 0 });
     const stop = await runGuests(['stop', '--json'], fleet.sb.env);
-    const stopped = json(StopResult, stop);
+    const stopped = parseResult(StopResult, stop);
     assert.equal(stop.exitCode, 0, stop.stderr);
     for (const g of stopped.uris[0]!.guests) {
       assert.deepEqual([g.action, g.finalAction, g.outcome, g.fallback], ['migrate', 'suspend', 'done', ['suspend']], g.name);
@@ -92,7 +91,7 @@ test('evacuate NAME --to URI and return, on demand; --dry-run changes nothing', 
   await withPeer({ plain: 2 }, async (fleet, peer, peerConn) => {
     fleet.configure({ CONNECT_RETRIES: 0 });
     const dry = await runGuests(['evacuate', '--dry-run', '--json', '--to', peer.uri], fleet.sb.env);
-    const planned = json(MigrateResult, dry);
+    const planned = parseResult(MigrateResult, dry);
     assert.equal(dry.exitCode, 0, dry.stderr);
     assert.deepEqual(planned.uris[0]!.guests.map((g) => g.outcome), ['planned', 'planned']);
     assert.deepEqual(await names(peerConn), []);
@@ -102,7 +101,7 @@ test('evacuate NAME --to URI and return, on demand; --dry-run changes nothing', 
     assert.match(none.stderr, /no peer to evacuate to/);
 
     const run = await runGuests(['evacuate', 'plain1', 'nosuch', '--to', peer.uri, '--json'], fleet.sb.env);
-    const result = json(MigrateResult, run);
+    const result = parseResult(MigrateResult, run);
     assert.equal(run.exitCode, 1, 'a named guest that is not there');
     assert.deepEqual(
       result.uris.flatMap((u) => u.guests).map((g) => [g.name, g.outcome]).sort(),
@@ -116,7 +115,7 @@ test('evacuate NAME --to URI and return, on demand; --dry-run changes nothing', 
     assert.equal(result.away, 1);
 
     const back = await runGuests(['return', '--json'], fleet.sb.env);
-    const returned = json(MigrateResult, back);
+    const returned = parseResult(MigrateResult, back);
     assert.equal(back.exitCode, 0, back.stderr);
     assert.deepEqual(returned.uris[0]!.guests.map((g) => [g.name, g.outcome, g.migratedTo]), [['plain1', 'done', fleet.guestd.uri]]);
     assert.deepEqual(await names(peerConn), []);
@@ -136,7 +135,7 @@ test('per-guest on-shutdown=migrate (policy): those guests go to the peer tier b
       const set = await runGuests(['policy', 'set', name!, ...flags], fleet.sb.env);
       assert.equal(set.exitCode, 0, set.stderr);
     }
-    const dry = json(StopResult, await runGuests(['stop', '--dry-run', '--json'], fleet.sb.env));
+    const dry = parseResult(StopResult, await runGuests(['stop', '--dry-run', '--json'], fleet.sb.env));
     assert.deepEqual(
       dry.uris[0]!.guests.map((g) => [g.name, g.action, g.outcome]).sort(),
       [
@@ -147,7 +146,7 @@ test('per-guest on-shutdown=migrate (policy): those guests go to the peer tier b
     );
 
     const stop = await runGuests(['stop', '--json'], fleet.sb.env);
-    const stopped = json(StopResult, stop);
+    const stopped = parseResult(StopResult, stop);
     assert.equal(stop.exitCode, 0, stop.stderr);
     assert.equal(stopped.action, 'suspend');
     const by = Object.fromEntries(stopped.uris[0]!.guests.map((g) => [g.name, g]));
@@ -165,7 +164,7 @@ test('per-guest on-shutdown=migrate (policy): those guests go to the peer tier b
     assert.deepEqual(record.guests.map((g) => g.name).sort(), ['plain1', 'plain2']);
 
     const start = await runGuests(['start', '--json'], fleet.sb.env);
-    const started = json(StartResult, start);
+    const started = parseResult(StartResult, start);
     assert.equal(start.exitCode, 0, start.stderr);
     const back = Object.fromEntries(started.uris.flatMap((u) => u.guests).map((g) => [g.name, g]));
     assert.deepEqual(Object.keys(back).sort(), ['plain1', 'plain2', 'plain3']);
@@ -177,7 +176,7 @@ test('per-guest on-shutdown=migrate (policy): those guests go to the peer tier b
     assert.deepEqual([back.plain3!.action, back.plain3!.outcome], ['start', 'done']);
     assert.deepEqual(await names(peerConn), []);
     // the policy travelled with the guest's definition, there and back
-    const shown = json(PolicyShowResult, await runGuests(['policy', 'show', 'plain1', '--json'], fleet.sb.env));
+    const shown = parseResult(PolicyShowResult, await runGuests(['policy', 'show', 'plain1', '--json'], fleet.sb.env));
     assert.deepEqual(shown.uris[0]!.guests[0]!.policy['on-shutdown'], { value: 'migrate', source: 'metadata' });
   });
 });

@@ -14,12 +14,10 @@ import { virsh } from '../../helpers/virsh.js';
 
 after(cleanupAllGuestd);
 
-const json = parseResult;
-
 async function set(fleet: Fleet, name: string, ...flags: string[]): Promise<PolicySetResult> {
   const run = await runGuests(['policy', 'set', name, ...flags, '--json'], fleet.sb.env);
   assert.equal(run.exitCode, 0, run.stderr);
-  return json(PolicySetResult, run);
+  return parseResult(PolicySetResult, run);
 }
 
 const byName = (r: StopResult | StartResult) => Object.fromEntries(r.uris.flatMap((u) => u.guests).map((g) => [g.name, g]));
@@ -33,7 +31,7 @@ test('policy set, show and unset: stored in the metadata, every value explained;
     assert.equal(stored.metadata, '<policy order="3" on-shutdown="destroy" ready="agent"/>');
     const xml = await fleet.conn.getMetadata(await fleet.conn.lookup('plain1'), POLICY_NAMESPACE);
     assert.match(xml!, /order="3"/, 'in the domain\'s metadata, read by libvirt\'s API');
-    const show = json(PolicyShowResult, await runGuests(['policy', 'show', '--json'], fleet.sb.env));
+    const show = parseResult(PolicyShowResult, await runGuests(['policy', 'show', '--json'], fleet.sb.env));
     const [p1, p2] = ['plain1', 'plain2'].map((n) => show.uris[0]!.guests.find((g) => g.name === n)!);
     assert.deepEqual(p1!.policy['on-shutdown'], { value: 'destroy', source: 'metadata' });
     assert.deepEqual(p1!.policy['shutdown-timeout'], { value: 42, source: 'config', variable: 'SHUTDOWN_TIMEOUT' });
@@ -48,12 +46,12 @@ test('policy set, show and unset: stored in the metadata, every value explained;
     // the virsh backend writes and reads the same element
     const viaVirsh = await runGuests(['policy', 'set', 'plain2', '--order', '1', '--backend', 'virsh', '--json'], fleet.sb.env);
     assert.equal(viaVirsh.exitCode, 0, viaVirsh.stderr);
-    const shownByVirsh = json(PolicyShowResult, await runGuests(['policy', 'show', 'plain2', '--backend', 'virsh', '--json'], fleet.sb.env));
+    const shownByVirsh = parseResult(PolicyShowResult, await runGuests(['policy', 'show', 'plain2', '--backend', 'virsh', '--json'], fleet.sb.env));
     assert.equal(shownByVirsh.uris[0]!.guests[0]!.tier, 1);
     // unset one attribute, then all
     const unset = await runGuests(['policy', 'unset', 'plain1', 'ready', '--json'], fleet.sb.env);
-    assert.deepEqual(json(PolicySetResult, unset).after, { order: 3, 'on-shutdown': 'destroy' });
-    const gone = json(PolicySetResult, await runGuests(['policy', 'unset', 'plain1', '--json'], fleet.sb.env));
+    assert.deepEqual(parseResult(PolicySetResult, unset).after, { order: 3, 'on-shutdown': 'destroy' });
+    const gone = parseResult(PolicySetResult, await runGuests(['policy', 'unset', 'plain1', '--json'], fleet.sb.env));
     assert.equal(gone.metadata, null);
     assert.equal(await fleet.conn.getMetadata(await fleet.conn.lookup('plain1'), POLICY_NAMESPACE), null);
   } finally {
@@ -84,7 +82,7 @@ test('policy errors: a bad value (exit 2), an unknown attribute, an unknown gues
     const stop = await runGuests(['stop', '--json'], fleet.sb.env);
     assert.equal(stop.exitCode, 0, stop.stderr);
     assert.match(stop.stderr, /Policy of guest plain1 on .*: unknown policy attribute "on-shutdwn"/);
-    assert.equal(byName(json(StopResult, stop)).plain1!.tier, 2, 'the valid values still apply');
+    assert.equal(byName(parseResult(StopResult, stop)).plain1!.tier, 2, 'the valid values still apply');
   } finally {
     await fleet.close();
   }
@@ -98,7 +96,7 @@ test('three tiers: stop descending (default tier first), start ascending gated b
     await set(fleet, 'plain1', '--order', '2');
     await set(fleet, 'plain3', '--on-shutdown', 'ignore');
     const stopRun = await runGuests(['stop', '--json'], fleet.sb.env);
-    const stop = json(StopResult, stopRun);
+    const stop = parseResult(StopResult, stopRun);
     assert.equal(stop.exit, 0, stopRun.stderr);
     assert.deepEqual(stop.tiers.map((t) => [t.order, t.guests]), [[null, 1], [2, 1], [1, 1]]);
     const s = byName(stop);
@@ -110,7 +108,7 @@ test('three tiers: stop descending (default tier first), start ascending gated b
     assert.equal(((await fleet.state('plain3')) as { state: string }).state, 'running', 'not touched');
 
     const startRun = await runGuests(['start', '--json'], fleet.sb.env);
-    const start = json(StartResult, startRun);
+    const start = parseResult(StartResult, startRun);
     assert.equal(start.exit, 0, startRun.stderr);
     assert.deepEqual(start.tiers.map((t) => t.order), [1, 2, null]);
     const b = byName(start);
@@ -128,13 +126,13 @@ test('STOP_DEADLINE over two tiers: each its budget, the stop ends by the deadli
     fleet.configure({ STOP_DEADLINE: 8, FALLBACK: 1, SHUTDOWN_TIMEOUT: 30, CONNECT_RETRIES: 0 });
     await set(fleet, 'crawlsave1', '--order', '2');
     await set(fleet, 'stuck1', '--order', '1', '--on-shutdown', 'shutdown');
-    const dry = json(StopResult, await runGuests(['stop', '--dry-run', '--json'], fleet.sb.env));
+    const dry = parseResult(StopResult, await runGuests(['stop', '--dry-run', '--json'], fleet.sb.env));
     assert.deepEqual(dry.tiers.map((t) => [t.order, t.budgetMs]), [[null, 2333], [2, 2333], [1, 2334]]);
     const text = await runGuests(['stop', '--dry-run'], fleet.sb.env);
     assert.match(text.stdout, /Tiers, in order:\n {2}default tier: 1 guest, budget 2\.3 s\n {2}tier 2: 1 guest, budget 2\.3 s\n {2}tier 1: 1 guest, budget 2\.3 s\n {2}kept for the fallback: 1\.0 s/);
     assert.match(text.stdout, /would shut down stuck1 .*\[tier 1\]/);
     const run = await runGuests(['stop', '--json'], fleet.sb.env);
-    const result = json(StopResult, run);
+    const result = parseResult(StopResult, run);
     assert.equal(result.deadlineReserveMs, 1000);
     // the budgets to the millisecond are the fake-clock tests' (tiered-runs.test.ts); here only what tells the
     // deadline from no deadline on a loaded machine: stuck1 alone would have had SHUTDOWN_TIMEOUT=30 s
@@ -151,7 +149,7 @@ test('regression: max_client_requests=2 and 4 parallel slow saves: the deadline\
   try {
     fleet.configure({ PARALLEL_SUSPEND: 4, STOP_DEADLINE: 3, CONNECT_RETRIES: 0 });
     const run = await runGuests(['stop', '--json'], fleet.sb.env);
-    const result = json(StopResult, run);
+    const result = parseResult(StopResult, run);
     // a 64 MiB save at 2 MiB/s takes 32 s: an abort held behind the running saves comes only when they end; at
     // the deadline (3 s) it comes long before (the bound leaves room for a loaded machine, not for the bug)
     assert.ok(result.durationMs < 16_000, `the stop took ${result.durationMs} ms\n${run.stderr}`);
