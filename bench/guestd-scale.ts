@@ -16,6 +16,7 @@ import { openConnection } from '../src/connect/index.js';
 import type { NativeConnection } from '../src/connect/native.js';
 import { ListAllDomainsFlags } from '../src/remote/enums.js';
 import { PROC } from '../src/remote/protocol.js';
+import { endDaemon } from '../test/e2e/tls-libvirtd.js';
 import { programArgs, startGuestd, type GuestdInstance } from '../test/helpers/guestd.js';
 import { percentile } from '../test/helpers/load-ops.js';
 import { guestXml } from '../test/helpers/virsh.js';
@@ -98,10 +99,7 @@ async function libvirtdDaemon(): Promise<Daemon> {
       return { firstMs: first - t0, fullMs: (await firstAnswer(uri, expected, child, true)) - t0 };
     },
     async cleanup() {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited(child);
-      clearTimeout(timer);
+      await endDaemon(child, exited(child));
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -86,7 +86,12 @@ export async function timeCommand(argv: readonly string[], env: NodeJS.ProcessEn
   const t0 = performance.now();
   const r = await runProgram('/usr/bin/time', ['-f', TIME_FORMAT, '-o', out, ...argv], { env, timeoutMs });
   const ms = performance.now() - t0;
-  return { ...r, ms, ...readTimeFile(out) };
+  try {
+    return { ...r, ms, ...readTimeFile(out) };
+  } catch (error) {
+    // no figures: GNU time itself did not run or end normally (not installed, or killed)
+    throw new Error(`${argv.join(' ')} under /usr/bin/time (GNU time, Debian package \`time\`): no figures (${String(error)}); exit ${r.code} after ${Math.round(ms)} ms (timeout ${timeoutMs} ms): ${r.stderr.slice(-2000)}`);
+  }
 }
 
 /**

@@ -49,13 +49,15 @@ interface Run {
   code: number;
   /** user+system CPU seconds of the command and its children (GNU time) */
   cpuS: number;
+  /** the end of its stderr, for the error when it should have succeeded */
+  stderr: string;
 }
 
 /** runs argv under GNU time (its CPU time, children included); its stderr shown on failure with BENCH_VERBOSE */
 async function timed(argv: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   const r = await timeCommand(argv, env);
   if (r.code !== 0 && process.env.BENCH_VERBOSE) process.stderr.write(r.stderr);
-  return { ms: r.ms, code: r.code, cpuS: r.cpuMs / 1000 };
+  return { ms: r.ms, code: r.code, cpuS: r.cpuMs / 1000, stderr: r.stderr.slice(-2000) };
 }
 
 /** waits (bounded) until every running guest of qemu:///system is one of ours: stop acts on all of them */
@@ -200,20 +202,20 @@ async function scenario(sc: Scenario, work: string): Promise<void> {
         await onlyOursRunning(mine);
         const stop = await timed(v.argv('stop'), v.env);
         if (sc.suspend) {
-          if (stop.code !== 0) throw new Error(`${v.who} stop exited ${stop.code}`);
+          if (stop.code !== 0) throw new Error(`${v.who} stop exited ${stop.code}: ${stop.stderr}`);
           await expectStates(names, 'shut off');
           const bytes = saveBytes(names);
           const lpid = libvirtdPid();
           const l0 = lpid ? cpuSeconds(lpid) : 0;
           const start = await timed(v.argv('start'), v.env);
           const libvirtdCpu = lpid ? cpuSeconds(lpid) - l0 : NaN;
-          if (start.code !== 0) throw new Error(`${v.who} start exited ${start.code}`);
+          if (start.code !== 0) throw new Error(`${v.who} start exited ${start.code}: ${start.stderr}`);
           await expectStates(names, 'running');
           rows.push({ who: v.who, stop, start, bytes, libvirtdCpu, qemuCpu: qemuCpu(names) });
           console.log(`  (${sc.key}) ${v.who}: suspend ${seconds(stop.ms)}, restore ${seconds(start.ms)}, libvirtd CPU ${libvirtdCpu.toFixed(2)} s`);
         } else {
           // a stuck guest is still running after the timeout (both say so and exit non-zero); the others are off
-          if (sc.kind !== 'stuck' && stop.code !== 0) throw new Error(`${v.who} stop exited ${stop.code}`);
+          if (sc.kind !== 'stuck' && stop.code !== 0) throw new Error(`${v.who} stop exited ${stop.code}: ${stop.stderr}`);
           if (sc.kind !== 'stuck') await expectStates(names, 'shut off');
           rows.push({ who: v.who, stop, bytes: 0 });
           rmSync(original.listFile, { force: true });
@@ -228,7 +230,7 @@ async function scenario(sc: Scenario, work: string): Promise<void> {
       for (const how of ['inTurn', 'atOnce'] as const) {
         await onlyOursRunning(mine);
         const stop = await timed(variants[1]!.argv('stop'), variants[1]!.env);
-        if (stop.code !== 0) throw new Error(`ours stop (before the raw restore) exited ${stop.code}`);
+        if (stop.code !== 0) throw new Error(`ours stop (before the raw restore) exited ${stop.code}: ${stop.stderr}`);
         await expectStates(names, 'shut off');
         const t0 = performance.now();
         if (how === 'inTurn') await virsh(names.map((n) => `start ${n}`).join(' ; '));

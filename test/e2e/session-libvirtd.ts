@@ -8,10 +8,11 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { openConnection } from '../../src/connect/index.js';
+import { killProcessesMentioning } from '../helpers/guestd.js';
 import { chownTree, endDaemon, missingTlsLibvirtd } from './tls-libvirtd.js';
 
 const QEMU = '/usr/bin/qemu-system-x86_64';
@@ -75,17 +76,9 @@ export async function startSessionLibvirtd(prefix: string): Promise<SessionLibvi
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async (): Promise<void> => {
-    // its QEMUs first (they outlive the daemon): the pid files in its run dir, checked to be QEMUs of this dir
-    const pids = path.join(run, 'libvirt', 'qemu', 'run');
-    for (const file of existsSync(pids) ? readdirSync(pids).filter((f) => f.endsWith('.pid') && f !== 'driver.pid') : []) {
-      try {
-        const pid = Number(readFileSync(path.join(pids, file), 'utf8').trim());
-        if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
     await endDaemon(child, exited);
+    // its QEMUs outlive it: every process that names the dir (their command lines and environments do)
+    await killProcessesMentioning(dir).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   };
   try {
