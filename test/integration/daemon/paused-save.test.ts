@@ -3,12 +3,10 @@
 // `start --paused` say otherwise, as on libvirtd.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cleanupAllGuestd, startGuestd, waitFor, type GuestdInstance } from '../../helpers/guestd.js';
-import { guestState as stateOf, ok } from '../../helpers/guests.js';
-import { guestXml, virsh } from '../../helpers/virsh.js';
+import { defineAndStart, guestState as stateOf, ok, waitForTicks } from '../../helpers/guests.js';
+import { virsh } from '../../helpers/virsh.js';
 
 /** the guest runtime's default tick: its memory counter moves every 100 ms while it runs */
 const TICK_MS = 100;
@@ -32,11 +30,8 @@ describe('a paused guest managed-saved comes back paused, with real virsh', () =
   let gd: GuestdInstance;
   const name = (what: string): string => `${what}-${process.pid}`;
   const start = async (guest: string): Promise<void> => {
-    const file = path.join(gd.dir, `${guest}.xml`);
-    writeFileSync(file, guestXml(guest, { 'shutdown-seconds': 0 }, 4));
-    await ok(virsh(gd.uri, 'define', file), 'define');
-    await ok(virsh(gd.uri, 'start', guest), 'start');
-    await waitFor('the guest to tick', async () => (await guestState(guest)).counter > 0);
+    await defineAndStart(gd, guest, { 'shutdown-seconds': 0 });
+    await waitForTicks(gd, guest, 'the guest to tick', 0);
   };
   const guestState = (guest: string) => stateOf(gd, guest);
   const domstate = async (guest: string): Promise<string> => (await virsh(gd.uri, 'domstate', '--reason', guest)).stdout.trim();
@@ -90,8 +85,7 @@ describe('a paused guest managed-saved comes back paused, with real virsh', () =
     await ok(virsh(gd.uri, 'managedsave', guest), 'managedsave');
     await ok(virsh(gd.uri, 'start', guest), 'start');
     assert.equal(await domstate(guest), 'running (restored)');
-    const restored = await guestState(guest);
-    await waitFor('the guest to tick', async () => (await guestState(guest)).counter > restored.counter);
+    await waitForTicks(gd, guest, 'the guest to tick');
     await ok(virsh(gd.uri, 'destroy', guest), 'destroy');
   });
 
