@@ -1,24 +1,19 @@
 // Migrations between two real guestd instances, seen from outside: a guest started to migrate, what the source
 // logged at its pause, and a migration driven step by step with the native RPC client, as virsh without --p2p does.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { openConnection } from '../../src/connect/index.js';
 import type { NativeConnection } from '../../src/connect/native.js';
 import { MigrateParam } from '../../src/remote/enums.js';
 import { PROC } from '../../src/remote/protocol.js';
 import { tp } from '../../src/remote/types.js';
-import { waitFor, type GuestdInstance } from './guestd.js';
-import { askGuest, ok } from './guests.js';
-import { guestXml, virsh } from './virsh.js';
+import type { GuestdInstance } from './guestd.js';
+import { defineAndStart, ok, waitForTicks } from './guests.js';
+import { virsh } from './virsh.js';
 
 /** define and start `name` on `gd`, and let it run a while: its memory is not what a fresh boot holds */
 export async function startGuestOn(gd: GuestdInstance, name: string, behavior: Record<string, string | number> = {}, mib = 16): Promise<void> {
-  const file = path.join(gd.dir, `${name}.xml`);
-  writeFileSync(file, guestXml(name, behavior, mib));
-  await ok(virsh(gd.uri, 'define', file), 'define');
-  await ok(virsh(gd.uri, 'start', name), 'start');
-  await waitFor(`${name} running a while`, async () => (await askGuest(gd, name, (m) => m.call('query-state'))).counter >= 3);
+  await defineAndStart(gd, name, behavior, mib);
+  await waitForTicks(gd, name, `${name} running a while`, 2);
 }
 
 /** what the source daemon logged of the guest at its pause for the last pass */

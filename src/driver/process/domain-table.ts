@@ -79,6 +79,16 @@ export function runningOf(dom: Dom): Running {
   return dom.run;
 }
 
+/** refused while a job holds the guest: a save, or a migration (begun, under way, paused for its confirm, or in) */
+export function noJob(dom: Dom): void {
+  if (!dom.job) return;
+  const then =
+    dom.job.kind === 'migration in'
+      ? 'it runs here once the migration finishes; virsh destroy ends it'
+      : 'wait for it or abort it (virsh domjobabort)';
+  throw operationInvalid(`domain '${dom.name}' has an active job (${dom.job.kind}); ${then}`);
+}
+
 export function monitorOf(dom: Dom): MonitorClient {
   const run = runningOf(dom);
   if (!run.monitor || run.monitor.closed) throw operationFailed(`the monitor of domain '${dom.name}' is not connected`);

@@ -8,7 +8,7 @@ import type { PowerOffReason, SaveProgress } from '../../guest/protocol.js';
 import type { DriverDestroyFlags } from '../driver.js';
 import { EVENT, PAUSED, RESUMED_UNPAUSED, RUNNING, SHUTDOWN_FINISHED, SHUTOFF, STOPPED, SUSPENDED } from './constants.js';
 import type { DriverContext } from './context.js';
-import { definitionOf, monitorOf, newRunning, runningOf, type Dom, type Job, type Running } from './domain-table.js';
+import { definitionOf, monitorOf, newRunning, noJob, runningOf, type Dom, type Job, type Running } from './domain-table.js';
 import { operationFailed, operationInvalid } from './errors.js';
 import { eventRef } from './events.js';
 import { LaunchError, type Launcher } from './launcher.js';
@@ -36,12 +36,6 @@ const incomingMark = (job: Job | null | undefined): { incoming?: true } => (job?
 
 /** how a running guest is restarted: reboot (it shut down when asked) or reset (it was killed) */
 export type RestartKind = 'reboot' | 'reset';
-
-/** refused while a job holds the guest: a save, or a migration (begun, under way, or paused for its confirm) */
-function noJob(dom: Dom): void {
-  if (dom.job)
-    throw operationInvalid(`domain '${dom.name}' has an active job (a save or a migration); wait for it or abort it (virsh domjobabort)`);
-}
 
 const STOP_REASONS: Record<PowerOffReason, [reason: number, detail: number]> = {
   shutdown: [SHUTOFF.SHUTDOWN, STOPPED.SHUTDOWN],

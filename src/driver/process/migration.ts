@@ -17,7 +17,7 @@ import { parseMigrationUri } from '../../guest/migration-stream.js';
 import { imageSize } from '../../guest/image.js';
 import { DEFINED, EVENT, PAUSED, RESUMED_MIGRATED, RUNNING, STARTED } from './constants.js';
 import type { DriverContext } from './context.js';
-import { definitionOf, monitorOf, runningOf, type Dom, type Job } from './domain-table.js';
+import { definitionOf, monitorOf, noJob, runningOf, type Dom, type Job } from './domain-table.js';
 import { operationAborted, operationFailed, operationInvalid } from './errors.js';
 import { eventRef } from './events.js';
 import type { GuestProcesses } from './guest-process.js';
@@ -78,7 +78,7 @@ export class Migrations implements DriverMigration {
     const dom = table.byUuid(uuid);
     return dom.queue(async () => {
       runningOf(dom);
-      if (dom.job) throw operationInvalid(`domain '${dom.name}' already has an active job`);
+      noJob(dom);
       if (dom.state !== 'running') throw operationInvalid(`domain '${dom.name}' is ${dom.state}, not running`);
       const def = definitionOf(dom);
       dom.job = { kind: 'migration out', startedAt: clock.now(), processed: 0, total: imageSize(def.memoryKiB * 1024) };

@@ -5,7 +5,7 @@ import type { DriverSaveFlags } from '../driver.js';
 import { imageSize } from '../../guest/image.js';
 import { SHUTOFF } from './constants.js';
 import type { DriverContext } from './context.js';
-import { definitionOf, monitorOf, runningOf, type Job } from './domain-table.js';
+import { definitionOf, monitorOf, noJob, runningOf, type Job } from './domain-table.js';
 import { operationAborted, operationFailed, operationInvalid } from './errors.js';
 import type { GuestProcesses } from './guest-process.js';
 import { MonitorCommandError } from './monitor-client.js';
@@ -23,7 +23,7 @@ export class SaveJobs {
     return dom.queue(async () => {
       const run = runningOf(dom);
       if (!dom.config) throw operationInvalid('cannot do managed save for transient domain');
-      if (dom.job) throw operationInvalid(`domain '${dom.name}' already has an active job`);
+      noJob(dom);
       const monitor = monitorOf(dom);
       const file = store.savePath(dom.name);
       const job: Job = { kind: 'domain save', startedAt: clock.now(), processed: 0, total: imageSize(definitionOf(dom).memoryKiB * 1024) };

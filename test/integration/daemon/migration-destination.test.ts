@@ -9,7 +9,7 @@ import { openConnection } from '../../../src/connect/index.js';
 import type { LifecycleEvent } from '../../../src/connect/connection.js';
 import { MigrateFlags } from '../../../src/remote/enums.js';
 import { cleanupAllGuestd, isAlive, sleep, startGuestd, waitFor, type GuestdInstance } from '../../helpers/guestd.js';
-import { askGuest, ok, runtimeStatus } from '../../helpers/guests.js';
+import { askGuest, guestState, ok, runtimeStatus, waitForTicks } from '../../helpers/guests.js';
 import { domstate, migrationSteps, pausedState, startGuestOn } from '../../helpers/migration.js';
 import { virsh } from '../../helpers/virsh.js';
 
@@ -20,8 +20,6 @@ describe('the destination of a migration keeps the guest paused until FINISH3', 
     [a, b] = await Promise.all([startGuestd(), startGuestd()]);
   });
   after(() => cleanupAllGuestd());
-
-  const counterAt = async (gd: GuestdInstance, name: string): Promise<number> => (await askGuest(gd, name, (m) => m.call('query-state'))).counter;
 
   it('restored paused (migrating), standing still, after PERFORM3; FINISH3 resumes it (running, migrated)', async () => {
     const name = `destpaused-${process.pid}`;
@@ -40,7 +38,7 @@ describe('the destination of a migration keeps the guest paused until FINISH3', 
       assert.deepEqual(there.restoredFrom, paused, 'restored from exactly the state the source paused in');
       assert.equal(there.counter, paused.counter);
       await sleep(300);
-      assert.equal(await counterAt(b, name), paused.counter, 'it stands still until FINISH3');
+      assert.equal((await guestState(b, name)).counter, paused.counter, 'it stands still until FINISH3');
       assert.equal((await askGuest(b, name, (m) => m.call('query-status'))).paused, true);
       await waitFor('STARTED/MIGRATED', () => events.length >= 1);
       assert.deepEqual(
@@ -51,7 +49,7 @@ describe('the destination of a migration keeps the guest paused until FINISH3', 
 
       const finished = await steps.finish(performed.cookie_out, false);
       assert.equal(await domstate(b, name), 'running (migrated)');
-      await waitFor('the guest works on at the destination', async () => (await counterAt(b, name)) > paused.counter);
+      await waitForTicks(b, name, 'the guest works on at the destination', paused.counter);
       await waitFor('RESUMED/MIGRATED', () => events.length >= 2);
       assert.deepEqual(
         events.map((e) => [e.kind, e.detail]),
@@ -101,8 +99,7 @@ describe('the destination of a migration keeps the guest paused until FINISH3', 
         // the client that drove it, or the source's admin, decides: cancelled, it runs on at the source
         await steps.confirm(Buffer.alloc(0), true);
         assert.equal(await domstate(a, name), 'running (migration canceled)');
-        const before = await counterAt(a, name);
-        await waitFor('the guest works on at the source', async () => (await counterAt(a, name)) > before);
+        await waitForTicks(a, name, 'the guest works on at the source');
       } finally {
         await steps.close();
       }

@@ -10,7 +10,7 @@ import { openConnection } from '../../../src/connect/index.js';
 import type { NativeConnection } from '../../../src/connect/native.js';
 import { PROC } from '../../../src/remote/protocol.js';
 import { cleanupAllGuestd, isAlive, sleep, startGuestd, waitFor, type GuestdInstance } from '../../helpers/guestd.js';
-import { askGuest, guestState, ok, runtimeStatus } from '../../helpers/guests.js';
+import { askGuest, guestState, ok, runtimeStatus, waitForTicks } from '../../helpers/guests.js';
 import { domstate, migrationSteps, pausedState, startGuestOn } from '../../helpers/migration.js';
 import { virsh } from '../../helpers/virsh.js';
 
@@ -76,7 +76,7 @@ describe("a migration's source guestd dies after the last pass, before the confi
     assert.equal(runtimeStatus(a, name).pid, pid, 'the same process runs on');
     const resumed = await guestState(a, name);
     assert.ok(resumed.counter >= paused.counter, `counter ${resumed.counter} continues from ${paused.counter}`);
-    await waitFor('the guest works on from there', async () => (await guestState(a, name)).counter > paused.counter);
+    await waitForTicks(a, name, 'the guest works on from there', paused.counter);
     await ok(virsh(a.uri, 'suspend', name), 'suspend after the resume');
     assert.equal(await domstate(a, name), 'paused (user)');
   });
@@ -87,7 +87,7 @@ describe("a migration's source guestd dies after the last pass, before the confi
     assert.equal((await askGuest(a, name, (m) => m.call('query-status'))).paused, true, 'the runtime holds the suspend too');
     await ok(virsh(a.uri, 'resume', name), 'resume');
     assert.equal(await domstate(a, name), 'running (unpaused)');
-    await waitFor('the guest works on here', async () => (await guestState(a, name)).counter > paused.counter);
+    await waitForTicks(a, name, 'the guest works on here', paused.counter);
   });
 
   it('destroy ends it', async () => {

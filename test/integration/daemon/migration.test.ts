@@ -12,7 +12,7 @@ import { MigrateFlags, MigrateParam } from '../../../src/remote/enums.js';
 import { PROC } from '../../../src/remote/protocol.js';
 import { tp } from '../../../src/remote/types.js';
 import { cleanupAllGuestd, isAlive, startGuestd, waitFor, type GuestdInstance } from '../../helpers/guestd.js';
-import { askGuest, ok, runtimeStatus } from '../../helpers/guests.js';
+import { askGuest, ok, runtimeStatus, waitForTicks } from '../../helpers/guests.js';
 import { domstate, migrationSteps, pausedState, startGuestOn } from '../../helpers/migration.js';
 import { virsh } from '../../helpers/virsh.js';
 
@@ -42,7 +42,7 @@ describe('guestd migrates process guests', () => {
     const there = await askGuest(b, name, (m) => m.call('query-state'));
     assert.deepEqual(there.restoredFrom, paused, 'restored from exactly the state the source paused in');
     assert.ok(paused.counter >= 3);
-    await waitFor('the guest works on at the peer', async () => (await askGuest(b, name, (m) => m.call('query-state'))).counter > paused.counter);
+    await waitForTicks(b, name, 'the guest works on at the peer', paused.counter);
     assert.equal(await domstate(b, name), 'running (migrated)');
     assert.equal(await persistent(b, name), 'yes', 'PERSIST_DEST');
     assert.ok(!isAlive(pid), 'the source process ended');
@@ -104,8 +104,7 @@ describe('guestd migrates process guests', () => {
     assert.equal(await domstate(a, name), 'running (booted)');
     assert.equal(runtimeStatus(a, name).pid, pid);
     assert.deepEqual(await connA.jobInfo(guest), { type: 'none' });
-    const before = (await askGuest(a, name, (m) => m.call('query-state'))).counter;
-    await waitFor('the guest still works', async () => (await askGuest(a, name, (m) => m.call('query-state'))).counter > before);
+    await waitForTicks(a, name, 'the guest still works');
   });
 
   it('the steps one by one: the source, paused for the confirm, refuses a resume (the guest runs at the destination)', async () => {
@@ -142,8 +141,7 @@ describe('guestd migrates process guests', () => {
       assert.equal(await domstate(a, name), 'paused (user)');
       assert.equal((await askGuest(a, name, (m) => m.call('query-status'))).paused, true);
       await ok(virsh(a.uri, 'resume', name), 'resume');
-      const before = (await askGuest(a, name, (m) => m.call('query-state'))).counter;
-      await waitFor('the guest works on here', async () => (await askGuest(a, name, (m) => m.call('query-state'))).counter > before);
+      await waitForTicks(a, name, 'the guest works on here');
     } finally {
       await steps.close();
     }
@@ -207,7 +205,6 @@ describe('guestd migrates process guests', () => {
     assert.match(await domstate(a, name), /^running/);
     assert.deepEqual(await connA.jobInfo(guest), { type: 'none' });
     assert.deepEqual(await connB.listGuests({ which: 'all' }).then((l) => l.filter((g) => g.name === name)), []);
-    const before = (await askGuest(a, name, (m) => m.call('query-state'))).counter;
-    await waitFor('the guest still works', async () => (await askGuest(a, name, (m) => m.call('query-state'))).counter > before);
+    await waitForTicks(a, name, 'the guest still works');
   });
 });

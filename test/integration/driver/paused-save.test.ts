@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import type { DomainEvent, DriverStartFlags } from '../../../src/driver/driver.js';
 import { BLOCK, decodeHeader, encodeHeader, encodeTrailer, type ImageFacts } from '../../../src/guest/image.js';
 import { LibvirtError, VirErr } from '../../../src/libvirt/error.js';
-import { domainXML, driverBed, sleep } from './helpers.js';
+import { domainXML, driverBed, sleep, waitFor } from './helpers.js';
 
 /** libvirt's numbers: events STARTED 2, SUSPENDED 3, RESUMED 4; STARTED RESTORED 2, SUSPENDED PAUSED 0 / RESTORED 4 */
 const STARTED_RESTORED = [2, 2];
@@ -67,9 +67,8 @@ describe('process driver: a guest saved paused is restored paused', () => {
 
     await t.d.resume(uuid);
     assert.deepEqual([t.d.lookupByUuid(uuid).state, eventsOf(uuid, from).at(-1)], ['running', [4, 0]]);
-    await sleep(300);
-    const resumed = await guestState('held');
-    assert.ok(resumed.counter > paused.counter, 'it runs on from where it stood');
+    let resumed = paused;
+    await waitFor('it runs on from where it stood', async () => (resumed = await guestState('held')).counter > paused.counter);
     assert.ok(BigInt(resumed.guestTimeNs) > BigInt(paused.guestTimeNs));
     await t.d.destroy(uuid, {});
   });
